@@ -1,0 +1,119 @@
+"""What every source hands the loader, and the vectorised record checks that feed quarantine."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import polars as pl
+
+from pipelines import canonical
+
+
+@dataclass(frozen=True)
+class FeedBatch:
+    """One source file parsed and mapped: canonical rows that passed, and the records that did not.
+
+    ``tables`` maps canonical table names to frames of exactly that schema (``canonical.conform``).
+    ``records_read`` counts data records in the file (not header lines); every one of them is in a
+    table row or in ``quarantine`` (possibly both for none: a record is either good or quarantined).
+    """
+
+    feed: str
+    file: Path
+    file_sha256: str
+    records_read: int
+    tables: dict[str, pl.DataFrame]
+    quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=canonical.QUARANTINE))
+
+
+class Source(Protocol):
+    """A feed format. ``detect`` looks at a file's name and first bytes only; ``read`` parses it all."""
+
+    name: str
+
+    def detect(self, path: Path, head: bytes) -> bool: ...
+
+    def read(self, path: Path, reference: "ReferenceLike") -> FeedBatch: ...
+
+
+class ReferenceLike(Protocol):
+    """The reference data sources validate against (pipelines.reference.Reference)."""
+
+    cities: pl.DataFrame
+    provinces: pl.DataFrame
+    service_items: pl.DataFrame
+    parts: pl.DataFrame
+    technicians: pl.DataFrame
+    partners: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Check:
+    """A record is bad where ``bad`` is true; ``field`` is the source's own name for the culprit."""
+
+    field: str
+    bad: pl.Expr
+    reason: str
+    value: pl.Expr
+
+
+def split_valid(
+    frame: pl.DataFrame, checks: Sequence[Check]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split ``frame`` into records passing every check and quarantine rows (one per failed check).
+
+    ``frame`` must carry ``record_number`` (1-based) and ``raw_record`` (the record as read).
+    A null ``bad`` counts as bad: a check that cannot decide must not let a record through.
+    """
+    if not checks:
+        return frame, pl.DataFrame(schema=canonical.QUARANTINE)
+    flags = frame.select(
+        pl.col("record_number"),
+        pl.col("raw_record"),
+        *[check.bad.fill_null(True).alias(f"__bad{i}") for i, check in enumerate(checks)],
+        *[check.value.cast(pl.String).alias(f"__val{i}") for i, check in enumerate(checks)],
+    )
+    any_bad = pl.any_horizontal(pl.col(f"__bad{i}") for i in range(len(checks)))
+    quarantine = pl.concat(
+        [
+            flags.filter(pl.col(f"__bad{i}")).select(
+                pl.col("record_number").cast(pl.Int64),
+                pl.lit(check.field).alias("field"),
+                pl.col(f"__val{i}").alias("value"),
+                pl.lit(check.reason).alias("reason"),
+                pl.col("raw_record"),
+            )
+            for i, check in enumerate(checks)
+        ]
+    ).sort("record_number", "field")
+    good = frame.filter(~flags.select(any_bad).to_series())
+    return good, quarantine
+
+
+def conflicting_duplicates(
+    frame: pl.DataFrame, key: Sequence[str], updated_at: str, content: Sequence[str]
+) -> pl.Expr:
+    """True for records sharing key and ``updated_at`` with another record of different content.
+
+    Such a pair cannot be ordered, so both go to quarantine; exact repeats are harmless.
+    """
+    del frame  # the expression is evaluated on it by the caller
+    content_hash = pl.struct(list(content)).hash()
+    return content_hash.n_unique().over([*key, updated_at]) > 1
+
+
+def normalized(expr: pl.Expr) -> pl.Expr:
+    """Full-width digits and letters to ASCII (NFKC) and stray whitespace trimmed."""
+    return expr.str.normalize("NFKC").str.strip_chars()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
