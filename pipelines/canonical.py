@@ -1,8 +1,9 @@
 """Canonical table shapes shared by every source and by the loader.
 
 Each source parses its own format and maps it to exactly these Polars schemas; the loader merges
-frames of these schemas into the warehouse tables of the same name (warehouse/migrations/001_core.sql
-is the SQL side of the same contract). ``run_id`` is added by the loader, not by sources.
+frames of these schemas into the warehouse tables of the same name
+(warehouse/migrations/001_core.sql is the SQL side of the same contract).
+``run_id`` is added by the loader, not by sources.
 """
 
 from __future__ import annotations

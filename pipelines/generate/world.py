@@ -1,9 +1,9 @@
 """The simulated world behind the demo feeds, in canonical shapes.
 
-``simulate_world`` (built by the generator) produces the true state of every ticket, order and refund;
-each feed's writer (``pipelines/sources/<feed>/writer.py``) renders it in that platform's own format,
-including the later status updates and the dirty records real feeds carry. Ingesting every feed
-must reconstruct these frames, less what the writers deliberately spoiled.
+``simulate_world`` (built by the generator) produces the true state of every ticket, order and
+refund; each feed's writer (``pipelines/sources/<feed>/writer.py``) renders it in that platform's
+own format, including the later status updates and the dirty records real feeds carry.
+Ingesting every feed must reconstruct these frames, less what the writers deliberately spoiled.
 """
 
 from __future__ import annotations

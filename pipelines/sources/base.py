@@ -27,17 +27,19 @@ class FeedBatch:
     file_sha256: str
     records_read: int
     tables: dict[str, pl.DataFrame]
-    quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=canonical.QUARANTINE))
+    quarantine: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=canonical.QUARANTINE)
+    )
 
 
 class Source(Protocol):
-    """A feed format. ``detect`` looks at a file's name and first bytes only; ``read`` parses it all."""
+    """A feed format: ``detect`` sees a file's name and first bytes only; ``read`` parses it all."""
 
     name: str
 
     def detect(self, path: Path, head: bytes) -> bool: ...
 
-    def read(self, path: Path, reference: "ReferenceLike") -> FeedBatch: ...
+    def read(self, path: Path, reference: ReferenceLike) -> FeedBatch: ...
 
 
 class ReferenceLike(Protocol):
@@ -61,9 +63,7 @@ class Check:
     value: pl.Expr
 
 
-def split_valid(
-    frame: pl.DataFrame, checks: Sequence[Check]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_valid(frame: pl.DataFrame, checks: Sequence[Check]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split ``frame`` into records passing every check and quarantine rows (one per failed check).
 
     ``frame`` must carry ``record_number`` (1-based) and ``raw_record`` (the record as read).
