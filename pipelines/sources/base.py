@@ -45,12 +45,18 @@ class Source(Protocol):
 class ReferenceLike(Protocol):
     """The reference data sources validate against (pipelines.reference.Reference)."""
 
-    cities: pl.DataFrame
-    provinces: pl.DataFrame
-    service_items: pl.DataFrame
-    parts: pl.DataFrame
-    technicians: pl.DataFrame
-    partners: pl.DataFrame
+    @property
+    def cities(self) -> pl.DataFrame: ...
+    @property
+    def provinces(self) -> pl.DataFrame: ...
+    @property
+    def service_items(self) -> pl.DataFrame: ...
+    @property
+    def parts(self) -> pl.DataFrame: ...
+    @property
+    def technicians(self) -> pl.DataFrame: ...
+    @property
+    def partners(self) -> pl.DataFrame: ...
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 -- Public contract: analysts query these tables; the README documents every column.
 -- Money is integer cents (BIGINT, *_cents); timestamps are UTC (*_at); business dates are
 -- Beijing-time calendar dates (*_date), because periods are Beijing months.
+-- Foreign keys are named in comments and tested in the suite rather than declared: DuckDB cannot
+-- update a referenced row, and reference data is refreshed in place on every load.
 
 create table provinces (
     province_code   varchar primary key,   -- 2-digit statistical code, e.g. '11'
@@ -14,7 +16,7 @@ create table cities (
     city_code       varchar primary key,   -- 6-digit statistical code, e.g. '110100'
     city_name       varchar not null,      -- e.g. '北京市', '成都市'
     short_name      varchar not null,      -- e.g. '北京', '成都'
-    province_code   varchar not null references provinces (province_code),
+    province_code   varchar not null,     -- provinces.province_code
     city_tier       varchar not null,      -- 一线 新一线 二线 三线 四线 五线
     is_plateau      boolean not null       -- mean altitude high enough for the plateau subsidy
 );
@@ -37,14 +39,14 @@ create table partners (
     partner_id      varchar primary key,   -- e.g. 'PT0001'
     partner_name    varchar not null,
     partner_type    varchar not null,      -- direct dealer agent
-    province_code   varchar not null references provinces (province_code)
+    province_code   varchar not null       -- provinces.province_code
 );
 
 create table technicians (
     technician_id       varchar primary key,   -- e.g. 'T00001'
     technician_name     varchar not null,
-    home_city_code      varchar not null references cities (city_code),
-    partner_id          varchar not null references partners (partner_id),
+    home_city_code      varchar not null,  -- cities.city_code
+    partner_id          varchar not null,  -- partners.partner_id
     qualification_level integer not null,      -- 1 (junior) .. 5 (master)
     hired_date          date not null
 );
@@ -141,5 +143,5 @@ create table quarantine (
     reason          varchar not null,
     raw_record      varchar not null,          -- the whole record as read
     run_id          bigint not null,
-    primary key (file_sha256, record_number, field)
+    primary key (file_sha256, record_number, field, reason)
 );

@@ -1,0 +1,87 @@
+"""``python -m pipelines generate | ingest | demo``: demo feeds in, warehouse out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from pipelines.generate import DEFAULT_END_MONTH, generate
+from pipelines.ingest import ingest
+from warehouse.db import WarehouseLocked, warehouse_path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def world_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--tickets", type=int, default=200_000, help="tickets to simulate")
+        command.add_argument(
+            "--seed", type=int, default=7, help="random seed (same seed, same feeds)"
+        )
+        command.add_argument("--months", type=int, default=12, help="months of history")
+        command.add_argument(
+            "--end-month", default=DEFAULT_END_MONTH, help="last month simulated, YYYY-MM"
+        )
+
+    gen = commands.add_parser("generate", help="write demo feeds in each source's own format")
+    gen.add_argument("--out", type=Path, required=True, help="folder to write the feeds into")
+    world_options(gen)
+
+    ing = commands.add_parser("ingest", help="load feed files or folders into the warehouse")
+    ing.add_argument("paths", type=Path, nargs="+", help="feed files or folders")
+    ing.add_argument("--db", help="warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)")
+    ing.add_argument("--force", action="store_true", help="re-merge files loaded before")
+
+    demo = commands.add_parser("demo", help="generate demo feeds and ingest them")
+    demo.add_argument(
+        "--db", help="warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)"
+    )
+    demo.add_argument("--feeds", type=Path, help="where to keep the feeds (default: beside the db)")
+    world_options(demo)
+    return parser
+
+
+def _generate(args: argparse.Namespace, out: Path) -> list[Path]:
+    started = time.perf_counter()
+    paths = generate(
+        out, args.tickets, seed=args.seed, months=args.months, end_month=args.end_month
+    )
+    print(f"wrote {len(paths)} feed files to {out} in {time.perf_counter() - started:.1f} s")
+    return paths
+
+
+def _ingest(paths: list[Path], db: Path, force: bool) -> int:
+    started = time.perf_counter()
+    try:
+        summaries = ingest(paths, db, force=force, echo=print)
+    except WarehouseLocked as error:
+        print(error, file=sys.stderr)
+        return 3
+    failed = [s for s in summaries if s.status == "failed"]
+    print(
+        f"{len(summaries)} files, {sum(s.inserted for s in summaries):,} rows inserted, "
+        f"{sum(s.updated for s in summaries):,} updated, "
+        f"{sum(s.quarantined for s in summaries):,} records quarantined, "
+        f"{len(failed)} failed, in {time.perf_counter() - started:.1f} s → {db}"
+    )
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "generate":
+        _generate(args, args.out)
+        return 0
+    db = warehouse_path(args.db)
+    if args.command == "ingest":
+        return _ingest(args.paths, db, args.force)
+    feeds = args.feeds or db.parent / f"{db.stem}_feeds"
+    _generate(args, feeds)
+    return _ingest([feeds], db, force=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Ingest feed files into the warehouse: recognise, read, validate, merge; one run per file."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.load import RunSummary, load_batch
+from pipelines.reference import Reference, load_reference
+from pipelines.registry import feed_files, source_for
+from pipelines.sources.base import sha256_of
+from warehouse.db import writer
+
+REFERENCE_KEYS = {
+    "provinces": ("province_code",),
+    "cities": ("city_code",),
+    "service_items": ("item_code",),
+    "parts": ("part_code",),
+    "partners": ("partner_id",),
+    "technicians": ("technician_id",),
+}
+
+
+def refresh_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> None:
+    """Upsert the project's reference data (rows are never deleted: tickets may still cite them)."""
+    con.execute("begin transaction")
+    try:
+        for table, key in REFERENCE_KEYS.items():
+            frame: pl.DataFrame = getattr(reference, table)
+            on = " and ".join(f"t.{k} = s.{k}" for k in key)
+            con.register("reference_rows", frame)
+            try:
+                con.execute(
+                    f"merge into {table} t using reference_rows s on {on} "
+                    f"when matched then update when not matched then insert"
+                )
+            finally:
+                con.unregister("reference_rows")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _failed_run(con: duckdb.DuckDBPyConnection, feed: str, path: Path, error: str) -> RunSummary:
+    run_id = int(con.execute("select nextval('ingestion_run_id')").fetchall()[0][0])
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "insert into ingestion_runs (run_id, feed, file, file_sha256, started_at, finished_at,"
+        " status, error) values ($run_id, $feed, $file, $sha, $now, $now, 'failed', $error)",
+        {
+            "run_id": run_id,
+            "feed": feed,
+            "file": str(path),
+            "sha": sha256_of(path),
+            "now": now,
+            "error": error,
+        },
+    )
+    return RunSummary(run_id, feed, str(path), "failed", error=error)
+
+
+def ingest_into(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[Path],
+    *,
+    reference: Reference | None = None,
+    force: bool = False,
+    echo: Callable[[str], None] = lambda _: None,
+) -> list[RunSummary]:
+    """Load every feed file under ``paths`` through an open writer connection."""
+    reference = reference or load_reference()
+    refresh_reference(con, reference)
+    summaries = []
+    for path in feed_files(paths):
+        source = source_for(path)
+        if source is None:
+            summary = _failed_run(con, "unknown", path, "no source recognises this file's format")
+        else:
+            try:
+                batch = source.read(path, reference)
+            except Exception as error:  # a file we cannot parse at all is recorded, not fatal
+                detail = traceback.format_exception_only(error)[-1].strip()
+                summary = _failed_run(con, source.name, path, f"could not read: {detail}")
+            else:
+                summary = load_batch(con, batch, force=force)
+        echo(summary.line())
+        summaries.append(summary)
+    return summaries
+
+
+def ingest(
+    paths: Iterable[Path],
+    db: Path,
+    *,
+    force: bool = False,
+    echo: Callable[[str], None] = lambda _: None,
+) -> list[RunSummary]:
+    """Open the warehouse for writing, ingest, and publish the serving snapshot."""
+    with writer(db) as con:
+        return ingest_into(con, list(paths), force=force, echo=echo)

@@ -1,0 +1,201 @@
+"""Merge one parsed feed file into the warehouse: one transaction with its run record.
+
+Per canonical table: keep the newest version of each key within the batch, then merge into the
+table where the incoming version is newer (``updated_at``; equal times are ordered by a content
+hash so any file order converges to one state). Quarantined records are kept with their reason.
+Either all of this and the ``ingestion_runs`` row commit together, or none of it does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+from pipelines import canonical
+from pipelines.sources.base import FeedBatch
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    feed: str
+    file: str
+    status: str  # succeeded skipped failed
+    records_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    error: str | None = None
+
+    def line(self) -> str:
+        counts = (
+            f"read {self.records_read:,}  inserted {self.inserted:,}  updated {self.updated:,}  "
+            f"unchanged {self.unchanged:,}  quarantined {self.quarantined:,}"
+        )
+        detail = f"  ({self.error})" if self.error else ""
+        return f"{self.status:<9} {self.feed:<16} {self.file}  {counts}{detail}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _content_hash(alias: str, columns: list[str]) -> str:
+    # Identifiers come from the canonical schema (code constants), never from data.
+    fields = ", ".join(f"{alias}.{name}" for name in columns)
+    return f"md5(cast(row({fields}) as varchar))"
+
+
+def _newest_per_key(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    key = list(canonical.KEYS[table])
+    # Exact repeats collapse; conflicting same-time duplicates were quarantined by the source.
+    return frame.sort("updated_at", descending=True, nulls_last=True).unique(
+        subset=key, keep="first", maintain_order=False
+    )
+
+
+def _merge_table(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, run_id: int
+) -> tuple[int, int, int]:
+    """(inserted, updated, unchanged) for merging ``frame`` into ``table``."""
+    if frame.is_empty():
+        return 0, 0, 0
+    key = canonical.KEYS[table]
+    content = [c for c in canonical.SCHEMAS[table] if c not in key]
+    staged = _newest_per_key(frame, table).with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
+    columns = [*canonical.SCHEMAS[table], "run_id"]
+    on = " and ".join(f"t.{k} = s.{k}" for k in key)
+    newer = (
+        f"s.updated_at > t.updated_at or (s.updated_at = t.updated_at and "
+        f"{_content_hash('s', content)} > {_content_hash('t', content)})"
+    )
+    con.register("staged_batch", staged.select(columns))
+    try:
+        actions = con.sql(
+            f"merge into {table} t using staged_batch s on {on} "
+            f"when matched and ({newer}) then update "
+            f"when not matched then insert "
+            f"returning merge_action"
+        ).fetchall()
+    finally:
+        con.unregister("staged_batch")
+    inserted = sum(1 for (action,) in actions if action == "INSERT")
+    updated = len(actions) - inserted
+    return inserted, updated, staged.height - inserted - updated
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
+    rows = con.execute(
+        "select count(*) from ingestion_runs where file_sha256 = $sha and status = 'succeeded'",
+        {"sha": sha256},
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def _next_run_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("select nextval('ingestion_run_id')").fetchall()[0][0])
+
+
+def _record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, **extra: object) -> None:
+    con.execute(
+        "insert into ingestion_runs (run_id, feed, file, file_sha256, started_at, finished_at,"
+        " records_read, inserted, updated, unchanged, quarantined, watermark, status, error)"
+        " values ($run_id, $feed, $file, $sha, $started_at, $finished_at, $records_read,"
+        " $inserted, $updated, $unchanged, $quarantined, $watermark, $status, $error)",
+        {
+            "run_id": summary.run_id,
+            "feed": summary.feed,
+            "file": summary.file,
+            "records_read": summary.records_read,
+            "inserted": summary.inserted,
+            "updated": summary.updated,
+            "unchanged": summary.unchanged,
+            "quarantined": summary.quarantined,
+            "status": summary.status,
+            "error": summary.error,
+            "finished_at": _now(),
+            **extra,
+        },
+    )
+
+
+def _watermark(batch: FeedBatch) -> datetime | None:
+    newest = [frame["updated_at"].max() for frame in batch.tables.values() if not frame.is_empty()]
+    stamps = [value for value in newest if isinstance(value, datetime)]
+    return max(stamps) if stamps else None
+
+
+def _store_quarantine(con: duckdb.DuckDBPyConnection, batch: FeedBatch, run_id: int) -> int:
+    if batch.quarantine.is_empty():
+        return 0
+    rows = batch.quarantine.select(
+        pl.lit(batch.feed).alias("feed"),
+        pl.lit(str(batch.file)).alias("file"),
+        pl.lit(batch.file_sha256).alias("file_sha256"),
+        pl.col("record_number"),
+        pl.col("field"),
+        pl.col("value"),
+        pl.col("reason"),
+        pl.col("raw_record"),
+        pl.lit(run_id, pl.Int64).alias("run_id"),
+    )
+    con.register("quarantine_batch", rows)
+    try:
+        con.execute(
+            "insert into quarantine by name select * from quarantine_batch on conflict do nothing"
+        )
+    finally:
+        con.unregister("quarantine_batch")
+    return int(batch.quarantine["record_number"].n_unique())
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection, batch: FeedBatch, *, force: bool = False
+) -> RunSummary:
+    """Merge ``batch`` atomically; a file loaded successfully before is skipped unless ``force``."""
+    started_at = _now()
+    run_id = _next_run_id(con)
+    extra = {"sha": batch.file_sha256, "started_at": started_at, "watermark": _watermark(batch)}
+    if not force and _already_loaded(con, batch.file_sha256):
+        skipped = RunSummary(
+            run_id,
+            batch.feed,
+            str(batch.file),
+            "skipped",
+            batch.records_read,
+            error="this exact file was loaded before; nothing to do",
+        )
+        _record_run(con, skipped, **extra)
+        return skipped
+    con.execute("begin transaction")
+    try:
+        inserted = updated = unchanged = 0
+        for table, frame in batch.tables.items():
+            i, u, n = _merge_table(con, table, canonical.conform(frame, table), run_id)
+            inserted, updated, unchanged = inserted + i, updated + u, unchanged + n
+        quarantined = _store_quarantine(con, batch, run_id)
+        summary = RunSummary(
+            run_id,
+            batch.feed,
+            str(batch.file),
+            "succeeded",
+            batch.records_read,
+            inserted,
+            updated,
+            unchanged,
+            quarantined,
+        )
+        _record_run(con, summary, **extra)
+        con.execute("commit")
+    except Exception as error:
+        con.execute("rollback")
+        failed = RunSummary(
+            run_id, batch.feed, str(batch.file), "failed", batch.records_read, error=str(error)
+        )
+        _record_run(con, failed, **extra)
+        return failed
+    return summary

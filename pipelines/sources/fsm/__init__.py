@@ -1,0 +1,210 @@
+"""The ticket system ("fsm", field service management): monthly CSV exports and change logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import canonical
+from pipelines.sources.base import (
+    Check,
+    FeedBatch,
+    ReferenceLike,
+    conflicting_duplicates,
+    sha256_of,
+    split_valid,
+)
+from pipelines.sources.fsm import settings
+from pipelines.sources.fsm.mapping import parse_records, ticket_checks
+
+RAW_PART = pl.Struct({"part_code": pl.String, "quantity": pl.String})
+
+
+def to_tickets(
+    raw: pl.DataFrame,
+    fields: Mapping[str, str],
+    reference: ReferenceLike,
+    *,
+    words: Mapping[str, Mapping[str, str]],
+    true_word: str,
+    false_word: str,
+    time_format: str,
+    aware: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Raw string records (canonical column names) → (canonical tickets, quarantine rows)."""
+    parsed = parse_records(
+        raw,
+        words=words,
+        true_word=true_word,
+        false_word=false_word,
+        time_format=time_format,
+        aware=aware,
+    )
+    content = [c for c in fields if c not in ("ticket_id", "updated_at")]
+    duplicate = Check(
+        fields["ticket_id"],
+        conflicting_duplicates(parsed, ["ticket_id"], "updated_at", content),
+        "same ticket id and update time twice with conflicting content",
+        pl.col("ticket_id"),
+    )
+    good, quarantine = split_valid(parsed, [*ticket_checks(fields, reference), duplicate])
+    tickets = good.select(
+        pl.col("ticket_id"),
+        pl.col("status__parsed").alias("status"),
+        pl.col("item_code"),
+        pl.col("quantity__parsed").alias("quantity"),
+        pl.col("parts__parsed").alias("parts"),
+        pl.col("city_code"),
+        pl.col("technician_id"),
+        pl.col("partner_id"),
+        pl.col("scenario__parsed").alias("scenario"),
+        pl.col("channel__parsed").alias("channel"),
+        *(pl.col(f"{c}__parsed").alias(c) for c in ("is_urgent", "is_night", "is_township")),
+        pl.col("is_high_altitude__parsed").alias("is_high_altitude"),
+        pl.col("remote_guidance_minutes__parsed").alias("remote_guidance_minutes"),
+        pl.col("member_level__parsed").alias("member_level"),
+        pl.col("order_platform__parsed").alias("order_platform"),
+        pl.col("order_id"),
+        pl.col("rework_of"),
+        *(pl.col(f"{c}__parsed").alias(c) for c in ("created_at", "completed_at", "updated_at")),
+    ).with_columns(completed_date=(pl.col("completed_at") + pl.duration(hours=8)).dt.date())
+    return canonical.conform(tickets, "tickets"), quarantine
+
+
+class FsmCsv:
+    """``fsm_export_YYYYMM.csv``: the monthly export, Chinese headers, UTF-8 with BOM."""
+
+    name = "fsm_csv"
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        text = head.decode("utf-8", errors="ignore").lstrip("\ufeff")
+        return path.suffix == ".csv" and text.startswith(settings.CSV_FIELDS["ticket_id"] + ",")
+
+    def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
+        headers = {source: canonical_name for canonical_name, source in settings.CSV_FIELDS.items()}
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8", quote_char='"')
+        missing = sorted(set(headers) - set(frame.columns))
+        if missing:
+            raise ValueError(f"{path}: ticket export lacks columns {missing}")
+        raw = frame.select(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + 1).alias("record_number"),
+            pl.concat_str(pl.all().fill_null(""), separator=",").alias("raw_record"),
+            *(pl.col(source).alias(name) for source, name in headers.items()),
+        ).with_columns(
+            pl.col("parts")
+            .fill_null("")
+            .str.split(";")
+            .list.eval(
+                pl.element()
+                .filter(pl.element().str.strip_chars() != "")
+                .str.split_exact("*", 1)
+                .struct.rename_fields(["part_code", "quantity"])
+            )
+            .cast(pl.List(RAW_PART))
+        )
+        tickets, quarantine = to_tickets(
+            raw,
+            settings.CSV_FIELDS,
+            reference,
+            words=settings.CSV_WORDS,
+            true_word=settings.CSV_TRUE,
+            false_word=settings.CSV_FALSE,
+            time_format=settings.CSV_TIME_FORMAT,
+            aware=False,
+        )
+        return FeedBatch(
+            self.name, path, sha256_of(path), raw.height, {"tickets": tickets}, quarantine
+        )
+
+
+def _json_lines(path: Path) -> pl.DataFrame:
+    """Each line of ``path`` as one string, numbered from 1; blank lines are not records."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return (
+        pl.DataFrame({"raw_record": lines}, schema={"raw_record": pl.String})
+        .with_row_index("record_number", offset=1)
+        .with_columns(pl.col("record_number").cast(pl.Int64))
+        .filter(pl.col("raw_record").str.strip_chars() != "")
+    )
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def decode_json_lines(lines: pl.DataFrame, dtype: pl.Struct) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(decoded records, quarantine rows for lines that are not JSON objects)."""
+    try:
+        decoded = lines.with_columns(pl.col("raw_record").str.json_decode(dtype).alias("record"))
+        return decoded, pl.DataFrame(schema=canonical.QUARANTINE)
+    except pl.exceptions.ComputeError:
+        pass
+    # Rare path: find the broken lines one by one, then decode the rest in bulk.
+    valid = pl.Series([_is_json_object(line) for line in lines["raw_record"]])
+    broken = lines.filter(~valid).select(
+        "record_number",
+        pl.lit("<record>").alias("field"),
+        pl.col("raw_record").str.slice(0, 200).alias("value"),
+        pl.lit("not valid JSON").alias("reason"),
+        "raw_record",
+    )
+    decoded = lines.filter(valid).with_columns(
+        pl.col("raw_record").str.json_decode(dtype).alias("record")
+    )
+    return decoded, broken
+
+
+class FsmJsonl:
+    """``fsm_changes_YYYYMM.jsonl``: every ticket that changed in the month, as it then stood."""
+
+    name = "fsm_jsonl"
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        first = head.split(b"\n", 1)[0]
+        return path.suffix == ".jsonl" and b'"ticketNo"' in first
+
+    def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
+        part = pl.Struct({"code": pl.String, "qty": pl.String})
+        keys = settings.JSONL_FIELDS
+        dtype = pl.Struct(
+            {key: (pl.List(part) if name == "parts" else pl.String) for name, key in keys.items()}
+        )
+        lines = _json_lines(path)
+        decoded, broken = decode_json_lines(lines, dtype)
+        raw = decoded.select(
+            "record_number",
+            "raw_record",
+            *(pl.col("record").struct.field(key).alias(name) for name, key in keys.items()),
+        ).with_columns(
+            pl.col("parts")
+            .fill_null([])
+            .list.eval(pl.element().struct.rename_fields(["part_code", "quantity"]))
+            .cast(pl.List(RAW_PART))
+        )
+        tickets, quarantine = to_tickets(
+            raw,
+            keys,
+            reference,
+            words=settings.JSONL_WORDS,
+            true_word="true",
+            false_word="false",
+            time_format=settings.JSONL_TIME_FORMAT,
+            aware=True,
+        )
+        return FeedBatch(
+            self.name,
+            path,
+            sha256_of(path),
+            lines.height,
+            {"tickets": tickets},
+            pl.concat([broken, quarantine]),
+        )
+
+
+SOURCES = (FsmCsv(), FsmJsonl())
