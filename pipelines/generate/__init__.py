@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pipelines.sources
 from pipelines.generate.simulate import simulate_world
+from pipelines.generate.world import World
 from pipelines.reference import load_reference
 
 DEFAULT_END_MONTH = "2026-10"
@@ -33,8 +34,13 @@ def generate(
 ) -> list[Path]:
     """Write every feed for a simulated world; the same arguments always write the same bytes."""
     world = simulate_world(load_reference(), tickets, seed=seed, months=months, end_month=end_month)
+    return write_feeds(world, out_dir)
+
+
+def write_feeds(world: World, out_dir: Path) -> list[Path]:
+    """Render ``world`` through every source's writer."""
     written: list[Path] = []
     for name in writers():
         module = importlib.import_module(f"pipelines.sources.{name}.writer")
-        written.extend(module.write(world, out_dir, seed))
-    return written
+        written.extend(module.write(world, out_dir, world.seed))
+    return sorted(written)

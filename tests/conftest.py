@@ -1,0 +1,37 @@
+"""Shared fixtures: one small simulated world, its feeds, and fresh warehouse paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.generate import write_feeds
+from pipelines.generate.simulate import simulate_world
+from pipelines.generate.world import World
+from pipelines.reference import Reference, load_reference
+
+SMALL_TICKETS = 4_000
+
+
+@pytest.fixture(scope="session")
+def reference() -> Reference:
+    return load_reference()
+
+
+@pytest.fixture(scope="session")
+def world(reference: Reference) -> World:
+    return simulate_world(reference, SMALL_TICKETS, seed=11, months=4, end_month="2026-03")
+
+
+@pytest.fixture(scope="session")
+def feed_dir(tmp_path_factory: pytest.TempPathFactory, world: World) -> Path:
+    folder = tmp_path_factory.mktemp("feeds")
+    write_feeds(world, folder)
+    return folder
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TIERBOARD_APP_DB", str(tmp_path / "app.sqlite"))
+    return tmp_path / "warehouse" / "tierboard.duckdb"

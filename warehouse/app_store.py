@@ -1,0 +1,115 @@
+"""The dashboard's own store: what the app writes (rule versions, audit), apart from the warehouse.
+
+The warehouse file belongs to the pipelines (one writer at a time, see ``warehouse.db``); the app
+must be able to publish a rule while a load holds it. So the app writes here, to SQLite in WAL
+mode: many readers, one short writer transaction at a time, and no long-held lock. The settlement
+command reads rule versions from here and copies them into the warehouse's ``rule_versions`` table
+for analysts' SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+SCHEMA = """
+create table if not exists rule_versions (
+    version         integer primary key,
+    effective_date  text not null,          -- ISO date the rules apply from
+    document        text not null,          -- the rule set as JSON
+    note            text not null,          -- why this version exists
+    author          text not null,
+    published_at    text not null           -- UTC, ISO 8601
+);
+create table if not exists audit_log (
+    audit_id        integer primary key autoincrement,
+    at              text not null,          -- UTC, ISO 8601
+    actor           text not null,
+    action          text not null,          -- rule_publish rule_rollback period_close ...
+    subject         text not null,
+    diff            text not null,          -- readable description of the change
+    reason          text not null
+);
+create trigger if not exists audit_log_is_append_only_u before update on audit_log
+begin select raise(abort, 'audit_log is append-only'); end;
+create trigger if not exists audit_log_is_append_only_d before delete on audit_log
+begin select raise(abort, 'audit_log is append-only'); end;
+"""
+
+
+def app_store_path(warehouse: Path) -> Path:
+    """``$TIERBOARD_APP_DB``, else ``tierboard_app.sqlite`` beside the warehouse."""
+    env = os.environ.get("TIERBOARD_APP_DB")
+    return Path(env) if env else warehouse.with_name("tierboard_app.sqlite")
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection in WAL mode with the schema in place; commits on success, rolls back on error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as con:
+        con.execute("pragma journal_mode = wal")
+        con.execute("pragma busy_timeout = 30000")
+        con.executescript(SCHEMA)
+        con.execute("begin immediate")
+        try:
+            yield con
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+
+@dataclass(frozen=True)
+class RuleVersion:
+    version: int
+    effective_date: date
+    document: dict[str, object]
+    note: str
+    author: str
+    published_at: datetime
+
+
+def publish_rule_version(
+    path: Path, document: dict[str, object], *, effective_date: date, note: str, author: str
+) -> int:
+    """Store a new rule version and its audit record in one transaction; returns the version."""
+    if not note.strip():
+        raise ValueError("a rule version needs a note saying why")
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    with connect(path) as con:
+        (latest,) = con.execute("select coalesce(max(version), 0) from rule_versions").fetchone()
+        version = int(latest) + 1
+        con.execute(
+            "insert into rule_versions values (?, ?, ?, ?, ?, ?)",
+            (version, effective_date.isoformat(), json.dumps(document, ensure_ascii=False), note,
+             author, now),
+        )  # fmt: skip
+        con.execute(
+            "insert into audit_log (at, actor, action, subject, diff, reason)"
+            " values (?, ?, 'rule_publish', ?, ?, ?)",
+            (now, author, f"rule version {version}", f"published version {version}", note),
+        )
+    return version
+
+
+def rule_versions(path: Path) -> list[RuleVersion]:
+    with connect(path) as con:
+        rows = con.execute("select * from rule_versions order by version").fetchall()
+    return [
+        RuleVersion(
+            int(version),
+            date.fromisoformat(effective),
+            json.loads(document),
+            note,
+            author,
+            datetime.fromisoformat(published),
+        )
+        for version, effective, document, note, author, published in rows
+    ]
