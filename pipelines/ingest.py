@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.load import RunSummary, load_batch
+from pipelines.load import RunSummary, load_batch, release
 from pipelines.reference import Reference, load_reference
 from pipelines.registry import feed_files, source_for
 from pipelines.sources.base import sha256_of
@@ -40,7 +40,7 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> N
                     f"when matched then update when not matched then insert"
                 )
             finally:
-                con.unregister("reference_rows")
+                release(con, "reference_rows")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

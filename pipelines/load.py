@@ -8,6 +8,7 @@ Either all of this and the ``ingestion_runs`` row commit together, or none of it
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -38,6 +39,13 @@ class RunSummary:
         )
         detail = f"  ({self.error})" if self.error else ""
         return f"{self.status:<9} {self.feed:<16} {self.file}  {counts}{detail}"
+
+
+def release(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    """Drop a registered frame; inside a failed transaction that fails too, and must not mask the
+    error that failed it (the name is simply re-registered next time)."""
+    with contextlib.suppress(duckdb.Error):
+        con.unregister(view)
 
 
 def _now() -> datetime:
@@ -82,7 +90,7 @@ def _merge_table(
             f"returning merge_action"
         ).fetchall()
     finally:
-        con.unregister("staged_batch")
+        release(con, "staged_batch")
     inserted = sum(1 for (action,) in actions if action == "INSERT")
     updated = len(actions) - inserted
     return inserted, updated, staged.height - inserted - updated
@@ -149,7 +157,7 @@ def _store_quarantine(con: duckdb.DuckDBPyConnection, batch: FeedBatch, run_id: 
             "insert into quarantine by name select * from quarantine_batch on conflict do nothing"
         )
     finally:
-        con.unregister("quarantine_batch")
+        release(con, "quarantine_batch")
     return int(batch.quarantine["record_number"].n_unique())
 
 

@@ -51,7 +51,7 @@ def app_store_path(warehouse: Path) -> Path:
 
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection in WAL mode with the schema in place; commits on success, rolls back on error."""
+    """A WAL-mode connection with the schema in place; commits on success, else rolls back."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as con:
         con.execute("pragma journal_mode = wal")

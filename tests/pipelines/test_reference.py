@@ -78,7 +78,9 @@ def test_validation_names_file_row_and_field(reference: Reference) -> None:
         .otherwise(pl.col("partner_id"))
         .alias("partner_id")
     )
-    with pytest.raises(ValueError, match=r"technicians\.csv row 4, field partner_id: unknown partner"):
+    with pytest.raises(
+        ValueError, match=r"technicians\.csv row 4, field partner_id: unknown partner"
+    ):
         validate_reference(dataclasses.replace(reference, technicians=broken))
     duplicated = pl.concat([reference.cities, reference.cities.head(1)])
     with pytest.raises(ValueError, match=r"cities\.csv row \d+, field city_code: duplicate key"):

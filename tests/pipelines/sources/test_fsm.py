@@ -147,7 +147,11 @@ def test_full_width_digits_and_stray_spaces_still_load(
     assert noisy, "the writer should have produced full-width ids"
     loaded = pl.concat([b.tables["tickets"] for b in batches])["ticket_id"]
     for line in noisy:
-        ascii_id = line.split(",")[0].strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        ascii_id = (
+            line.split(",")[0]
+            .strip()
+            .translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        )
         assert ascii_id.strip("\u3000 ") in loaded.to_list()
 
 
