@@ -14,7 +14,7 @@ from pathlib import Path
 import pipelines.sources
 from pipelines.sources.base import Source
 
-HEAD_BYTES = 4096
+HEAD_BYTES = 1 << 16  # enough for the longest first record of any feed
 FEED_SUFFIXES = (".csv", ".jsonl", ".json")
 
 

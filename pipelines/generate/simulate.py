@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from pipelines import canonical
-from pipelines.generate.world import WORLD_ORDERS, World
+from pipelines.generate.world import WORLD_ORDERS, World, order_state_at
 from pipelines.reference import Reference
 
 BEIJING = timedelta(hours=8)
@@ -349,45 +349,6 @@ def _order_ids(rng: np.random.Generator, platform: pl.Series, created: pl.Series
     ).to_series()
 
 
-def _order_events(rng: np.random.Generator, frame: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
-    """Status, stage, amounts and updated_at from event times; events after ``as_of`` dropped."""
-    events = ["paid_at", "final_paid_at", "shipped_at", "completed_at", "closed_at"]
-    frame = frame.with_columns(
-        pl.when(pl.col(name) <= as_of).then(pl.col(name)).alias(name) for name in events
-    )
-    return frame.with_columns(
-        status=pl.when(pl.col("closed_at").is_not_null())
-        .then(pl.lit("closed"))
-        .when(pl.col("completed_at").is_not_null())
-        .then(pl.lit("completed"))
-        .when(pl.col("shipped_at").is_not_null())
-        .then(pl.lit("shipped"))
-        .when(
-            pl.col("paid_at").is_not_null()
-            & (~pl.col("is_presale") | pl.col("final_paid_at").is_not_null())
-        )
-        .then(pl.lit("paid"))
-        .when(pl.col("paid_at").is_not_null())
-        .then(pl.lit("paid"))
-        .otherwise(pl.lit("pending_payment")),
-        presale_stage=pl.when(~pl.col("is_presale"))
-        .then(pl.lit(None, pl.String))
-        .when(pl.col("final_paid_at").is_not_null())
-        .then(pl.lit("final_paid"))
-        .when(pl.col("paid_at").is_not_null() & pl.col("closed_at").is_not_null())
-        .then(pl.lit("deposit_forfeited"))
-        .when(pl.col("paid_at").is_not_null())
-        .then(pl.lit("deposit_paid"))
-        .otherwise(pl.lit("deposit_pending")),
-        paid_cents=pl.when(pl.col("paid_at").is_null())
-        .then(0)
-        .when(~pl.col("is_presale") | pl.col("final_paid_at").is_not_null())
-        .then(pl.col("total_cents"))
-        .otherwise(pl.col("deposit_cents")),
-        updated_at=pl.max_horizontal("created_at", *events),
-    )
-
-
 def simulate_orders(
     rng: np.random.Generator, tickets: pl.DataFrame, ref: Reference, as_of: datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -431,7 +392,7 @@ def simulate_orders(
     orders = orders.join(closed_by_refund, on=["platform", "order_id"], how="left").with_columns(
         closed_at=pl.coalesce("closed_at", "refund_closed_at")
     )
-    orders = _order_events(rng, orders, as_of).join(
+    orders = order_state_at(orders, pl.lit(as_of)).join(
         ref.cities.select("city_code", "province_code"), on="city_code", how="left"
     )
     links = orders.filter(pl.col("ticket_id").is_not_null()).select(

@@ -31,3 +31,43 @@ class World:
     orders: pl.DataFrame  # WORLD_ORDERS, final state plus event times
     order_refunds: pl.DataFrame  # canonical.ORDER_REFUNDS, final state
     seed: int
+
+
+ORDER_EVENTS = ["paid_at", "final_paid_at", "shipped_at", "completed_at", "closed_at"]
+
+
+def order_state_at(orders: pl.DataFrame, at: pl.Expr) -> pl.DataFrame:
+    """Orders as they stood at ``at``: later events forgotten, status, stage, paid amount and
+    ``updated_at`` derived from the events that had happened. One definition for the world's
+    final state and for every intermediate version a feed writer emits."""
+    happened = orders.with_columns(
+        pl.when(pl.col(name) <= at).then(pl.col(name)).alias(name) for name in ORDER_EVENTS
+    )
+    paid = pl.col("paid_at").is_not_null()
+    fully_paid = paid & (~pl.col("is_presale") | pl.col("final_paid_at").is_not_null())
+    return happened.with_columns(
+        status=pl.when(pl.col("closed_at").is_not_null())
+        .then(pl.lit("closed"))
+        .when(pl.col("completed_at").is_not_null())
+        .then(pl.lit("completed"))
+        .when(pl.col("shipped_at").is_not_null())
+        .then(pl.lit("shipped"))
+        .when(paid)
+        .then(pl.lit("paid"))
+        .otherwise(pl.lit("pending_payment")),
+        presale_stage=pl.when(~pl.col("is_presale"))
+        .then(pl.lit(None, pl.String))
+        .when(pl.col("final_paid_at").is_not_null())
+        .then(pl.lit("final_paid"))
+        .when(paid & pl.col("closed_at").is_not_null())
+        .then(pl.lit("deposit_forfeited"))
+        .when(paid)
+        .then(pl.lit("deposit_paid"))
+        .otherwise(pl.lit("deposit_pending")),
+        paid_cents=pl.when(fully_paid)
+        .then(pl.col("total_cents"))
+        .when(paid)
+        .then(pl.col("deposit_cents"))
+        .otherwise(pl.lit(0, pl.Int64)),
+        updated_at=pl.max_horizontal("created_at", *ORDER_EVENTS),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,3 +124,66 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _numbered_lines(path: Path) -> pl.DataFrame:
+    """Each line of ``path`` as one string, numbered from 1; blank lines are not records."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return (
+        pl.DataFrame({"raw_record": lines}, schema={"raw_record": pl.String})
+        .with_row_index("record_number", offset=1)
+        .with_columns(pl.col("record_number").cast(pl.Int64))
+        .filter(pl.col("raw_record").str.strip_chars() != "")
+    )
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def decode_json_lines(lines: pl.DataFrame, dtype: pl.Struct) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(decoded records, quarantine rows for lines that are not JSON objects)."""
+    try:
+        decoded = lines.with_columns(pl.col("raw_record").str.json_decode(dtype).alias("record"))
+        return decoded, pl.DataFrame(schema=canonical.QUARANTINE)
+    except pl.exceptions.ComputeError:
+        pass
+    # Rare path: find the broken lines one by one, then decode the rest in bulk.
+    valid = pl.Series([_is_json_object(line) for line in lines["raw_record"]])
+    broken = lines.filter(~valid).select(
+        "record_number",
+        pl.lit("<record>").alias("field"),
+        pl.col("raw_record").str.slice(0, 200).alias("value"),
+        pl.lit("not valid JSON").alias("reason"),
+        "raw_record",
+    )
+    decoded = lines.filter(valid).with_columns(
+        pl.col("raw_record").str.json_decode(dtype).alias("record")
+    )
+    return decoded, broken
+
+
+def first_record_keys(path: Path, head: bytes) -> frozenset[str]:
+    """Top-level keys of a JSON-lines file's first record (empty if it is not one)."""
+    if path.suffix != ".jsonl":
+        return frozenset()
+    try:
+        first = json.loads(head.split(b"\n", 1)[0])
+    except ValueError:
+        return frozenset()
+    return frozenset(first) if isinstance(first, dict) else frozenset()
+
+
+def read_json_lines(
+    path: Path, dtype: pl.Struct
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(every line, decoded records with ``record``, quarantine rows for lines not JSON objects).
+
+    Records keep ``record_number`` (the 1-based line number) and ``raw_record`` (the line).
+    """
+    lines = _numbered_lines(path)
+    decoded, broken = decode_json_lines(lines, dtype)
+    return lines, decoded, broken

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +13,8 @@ from pipelines.sources.base import (
     FeedBatch,
     ReferenceLike,
     conflicting_duplicates,
+    first_record_keys,
+    read_json_lines,
     sha256_of,
     split_valid,
 )
@@ -120,54 +121,13 @@ class FsmCsv:
         )
 
 
-def _json_lines(path: Path) -> pl.DataFrame:
-    """Each line of ``path`` as one string, numbered from 1; blank lines are not records."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return (
-        pl.DataFrame({"raw_record": lines}, schema={"raw_record": pl.String})
-        .with_row_index("record_number", offset=1)
-        .with_columns(pl.col("record_number").cast(pl.Int64))
-        .filter(pl.col("raw_record").str.strip_chars() != "")
-    )
-
-
-def _is_json_object(line: str) -> bool:
-    try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
-        return False
-
-
-def decode_json_lines(lines: pl.DataFrame, dtype: pl.Struct) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decoded records, quarantine rows for lines that are not JSON objects)."""
-    try:
-        decoded = lines.with_columns(pl.col("raw_record").str.json_decode(dtype).alias("record"))
-        return decoded, pl.DataFrame(schema=canonical.QUARANTINE)
-    except pl.exceptions.ComputeError:
-        pass
-    # Rare path: find the broken lines one by one, then decode the rest in bulk.
-    valid = pl.Series([_is_json_object(line) for line in lines["raw_record"]])
-    broken = lines.filter(~valid).select(
-        "record_number",
-        pl.lit("<record>").alias("field"),
-        pl.col("raw_record").str.slice(0, 200).alias("value"),
-        pl.lit("not valid JSON").alias("reason"),
-        "raw_record",
-    )
-    decoded = lines.filter(valid).with_columns(
-        pl.col("raw_record").str.json_decode(dtype).alias("record")
-    )
-    return decoded, broken
-
-
 class FsmJsonl:
     """``fsm_changes_YYYYMM.jsonl``: every ticket that changed in the month, as it then stood."""
 
     name = "fsm_jsonl"
 
     def detect(self, path: Path, head: bytes) -> bool:
-        first = head.split(b"\n", 1)[0]
-        return path.suffix == ".jsonl" and b'"ticketNo"' in first
+        return {"ticketNo", "state"} <= first_record_keys(path, head)
 
     def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
         part = pl.Struct({"code": pl.String, "qty": pl.String})
@@ -175,8 +135,7 @@ class FsmJsonl:
         dtype = pl.Struct(
             {key: (pl.List(part) if name == "parts" else pl.String) for name, key in keys.items()}
         )
-        lines = _json_lines(path)
-        decoded, broken = decode_json_lines(lines, dtype)
+        lines, decoded, broken = read_json_lines(path, dtype)
         raw = decoded.select(
             "record_number",
             "raw_record",

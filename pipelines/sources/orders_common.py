@@ -1,0 +1,332 @@
+"""What the three order feeds share: versions over time, names, money text, checks, dirt.
+
+Writers render each order in the file of every month it changed in, as it stood at that month's
+end; refunds likewise. Readers parse yuan strings and integer fen exactly, map names to codes and
+quarantine what does not parse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from pipelines import canonical
+from pipelines.generate.dirty import DIRTY_SHARE, full_width
+from pipelines.generate.world import ORDER_EVENTS, order_state_at
+from pipelines.reference import attach_city_codes, load_reference
+from pipelines.sources.base import Check, conflicting_duplicates, normalized, split_valid
+
+BEIJING = pl.duration(hours=8)
+AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
+
+
+def month_end(at_month: pl.Expr) -> pl.Expr:
+    """Last microsecond (UTC) of the Beijing month named ``YYYYMM``."""
+    start = at_month.str.to_date("%Y%m").cast(pl.Datetime("us"))
+    return start.dt.offset_by("1mo") - BEIJING - pl.duration(microseconds=1)
+
+
+def order_versions(orders: pl.DataFrame) -> pl.DataFrame:
+    """One row per (order, month it changed in): the order at that month's end, with file_month."""
+    months = (
+        orders.select(
+            "platform", "order_id", pl.concat_list(["created_at", *ORDER_EVENTS]).alias("at")
+        )
+        .explode("at")
+        .drop_nulls("at")
+        .select("platform", "order_id", file_month=(pl.col("at") + BEIJING).dt.strftime("%Y%m"))
+        .unique()
+    )
+    versions = months.join(orders, on=["platform", "order_id"])
+    return order_state_at(versions, month_end(pl.col("file_month"))).with_columns(
+        paid_at=pl.col("paid_at")
+    )
+
+
+def refund_versions(refunds: pl.DataFrame) -> pl.DataFrame:
+    """A refund as requested (month of the request) and as resolved (month of resolution)."""
+    requested = refunds.with_columns(
+        status=pl.lit("requested"),
+        refunded_at=pl.lit(None, canonical.TIMESTAMP),
+        updated_at=pl.col("requested_at"),
+    )
+    both = pl.concat([requested, refunds]).unique(maintain_order=True)
+    return both.with_columns(file_month=(pl.col("updated_at") + BEIJING).dt.strftime("%Y%m"))
+
+
+def place_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """``province_name``/``city_name`` as buyers' addresses carry them: with or without 省/市."""
+    ref = load_reference()
+    named = frame.join(
+        ref.cities.select(
+            "city_code",
+            city_full="city_name",
+            city_short="short_name",
+            province_code_="province_code",
+        ),
+        on="city_code",
+        how="left",
+    ).join(
+        ref.provinces.select(
+            province_code_="province_code",
+            province_full="province_name",
+            province_short="short_name",
+        ),
+        on="province_code_",
+        how="left",
+    )
+    short_province = pl.Series(rng.random(frame.height) < 0.35)
+    short_city = pl.Series(rng.random(frame.height) < 0.35)
+    return named.with_columns(
+        province_name=pl.when(short_province)
+        .then(pl.col("province_short"))
+        .otherwise(pl.col("province_full")),
+        city_name=pl.when(short_city).then(pl.col("city_short")).otherwise(pl.col("city_full")),
+    ).drop("city_full", "city_short", "province_code_", "province_full", "province_short")
+
+
+def yuan_text(cents: pl.Expr) -> pl.Expr:
+    """Integer cents as the yuan string platforms send: 259900 -> "2599.00"."""
+    return pl.format(
+        "{}.{}",
+        (cents // 100).cast(pl.String),
+        (cents % 100).cast(pl.String).str.zfill(2),
+    )
+
+
+def parse_yuan(text: pl.Expr) -> pl.Expr:
+    """A yuan string to exact integer cents (no float on the way); null when not a plain amount."""
+    clean = normalized(text)
+    whole = clean.str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
+    fraction = clean.str.extract(r"\.(\d{1,2})$", 1).fill_null("0").str.pad_end(2, "0")
+    cents = whole * 100 + fraction.cast(pl.Int64, strict=False)
+    return pl.when(clean.str.contains(AMOUNT_PATTERN)).then(cents)
+
+
+def parse_fen(text: pl.Expr) -> pl.Expr:
+    clean = normalized(text)
+    return pl.when(clean.str.contains(r"^\d+$")).then(clean.cast(pl.Int64, strict=False))
+
+
+def beijing_text(at: pl.Expr) -> pl.Expr:
+    return (at + BEIJING).dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_beijing(text: pl.Expr) -> pl.Expr:
+    parsed = normalized(text).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
+    return parsed - BEIJING
+
+
+def unix_seconds(at: pl.Expr) -> pl.Expr:
+    return at.dt.epoch("s")
+
+
+def parse_unix(text: pl.Expr) -> pl.Expr:
+    seconds = parse_fen(text)  # a non-negative integer, like fen
+    valid = seconds.is_between(946_684_800, 4_102_444_800)  # 2000 .. 2100
+    return pl.when(valid).then(pl.from_epoch(seconds, time_unit="s").cast(canonical.TIMESTAMP))
+
+
+def attach_places(frame: pl.DataFrame) -> pl.DataFrame:
+    """Resolve ``province_name``/``city_name`` to codes (null when unknown)."""
+    return attach_city_codes(frame, "province_name", "city_name")
+
+
+def vocabulary(column: str, words: Mapping[str, str]) -> pl.Expr:
+    return (
+        normalized(pl.col(column))
+        .replace_strict(dict(words), default=None, return_dtype=pl.String)
+        .alias(f"{column}__parsed")
+    )
+
+
+def order_checks(fields: Mapping[str, str], time_fields: list[str]) -> list[Check]:
+    """Checks every order feed needs; ``fields`` maps canonical roles to the source's names.
+
+    The frame carries ``order_id``, ``status``, ``status__parsed``, ``total_cents``,
+    ``paid_cents``, ``city_code``, ``province_name``/``city_name`` and each time as
+    ``<role>`` (text) plus ``<role>__parsed``.
+    """
+    checks = [
+        Check(
+            fields["order_id"], pl.col("order_id").is_null(), "missing order id", pl.col("order_id")
+        ),
+        Check(
+            fields["status"],
+            pl.col("status__parsed").is_null(),
+            "unknown or missing status",
+            pl.col("status"),
+        ),
+        Check(
+            fields["total"],
+            pl.col("total_cents").is_null(),
+            "amount is not a non-negative number",
+            pl.col("total"),
+        ),
+        Check(
+            fields["city"],
+            pl.col("city_code").is_null(),
+            "unknown province or city",
+            pl.concat_str(
+                pl.col("province_name").fill_null(""),
+                pl.col("city_name").fill_null(""),
+                separator="/",
+            ),
+        ),
+    ]
+    for role in time_fields:
+        required = role in ("created_at", "updated_at")
+        bad = pl.col(role).is_not_null() & pl.col(f"{role}__parsed").is_null()
+        if required:
+            bad = bad | pl.col(role).is_null()
+        checks.append(Check(fields[role], bad, "missing or not a valid timestamp", pl.col(role)))
+    return checks
+
+
+def unparsed(column: str) -> pl.Expr:
+    """A value was given but ``<column>__parsed`` could not make sense of it."""
+    return pl.col(column).is_not_null() & pl.col(f"{column}__parsed").is_null()
+
+
+def duplicate_check(field: str, updated_at: str, content: list[str]) -> Check:
+    return Check(
+        field,
+        conflicting_duplicates(pl.DataFrame(), ["order_id"], updated_at, content),
+        "same id and update time twice with conflicting content",
+        pl.col("order_id"),
+    )
+
+
+def refund_frame(
+    parsed: pl.DataFrame, platform: str, fields: Mapping[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Checks and canonical refunds from parsed columns ``refund_id``, ``order_id``, ``status``
+    (+ ``status__parsed``), ``amount`` (+ ``refund_cents``), ``created``/``modified`` (+ parsed
+    ``requested_at``/``updated_at``); ``fields`` names each in the source's words."""
+    checks = [
+        Check(
+            fields["refund_id"],
+            pl.col("refund_id").is_null(),
+            "missing refund id",
+            pl.col("refund_id"),
+        ),
+        Check(
+            fields["order_id"], pl.col("order_id").is_null(), "missing order id", pl.col("order_id")
+        ),
+        Check(
+            fields["status"],
+            pl.col("status__parsed").is_null(),
+            "unknown or missing status",
+            pl.col("status"),
+        ),
+        Check(
+            fields["amount"],
+            pl.col("refund_cents").is_null(),
+            "amount is not a non-negative number",
+            pl.col("amount"),
+        ),
+        Check(
+            fields["created"],
+            pl.col("requested_at").is_null(),
+            "missing or not a valid timestamp",
+            pl.col("created"),
+        ),
+        Check(
+            fields["modified"],
+            pl.col("updated_at").is_null(),
+            "missing or not a valid timestamp",
+            pl.col("modified"),
+        ),
+        Check(
+            fields["refund_id"],
+            conflicting_duplicates(
+                pl.DataFrame(), ["refund_id"], "updated_at", ["order_id", "status", "amount"]
+            ),
+            "same id and update time twice with conflicting content",
+            pl.col("refund_id"),
+        ),
+    ]
+    good, quarantine = split_valid(parsed, checks)
+    refunds = good.select(
+        platform=pl.lit(platform),
+        refund_id=pl.col("refund_id"),
+        order_id=pl.col("order_id"),
+        status=pl.col("status__parsed"),
+        refund_cents=pl.col("refund_cents"),
+        requested_at=pl.col("requested_at"),
+        refunded_at=pl.when(pl.col("status__parsed") == "succeeded").then(pl.col("updated_at")),
+        updated_at=pl.col("updated_at"),
+    )
+    return canonical.conform(refunds, "order_refunds"), quarantine
+
+
+def _value(key: str) -> str:
+    """Regex for ``"key":<scalar>`` (first occurrence in the line)."""
+    return f'"{key}":("[^"]*"|-?[0-9.]+|null)'
+
+
+def spoil_json_lines(
+    lines: pl.Series,
+    rng: np.random.Generator,
+    *,
+    id_key: str,
+    amount_key: str,
+    amount_is_text: bool,
+    time_key: str,
+    bad_time: str,
+    city_key: str | None,
+) -> pl.Series:
+    """Spoil a small deterministic share of a file's JSON lines, one dirty kind each.
+
+    Kinds: unknown city, negative amount, non-numeric amount, bad timestamp, conflicting
+    duplicate (a second copy, same update time, another amount), and noise that must still load
+    (full-width digits and stray whitespace in the id). Edits are textual, as real dirt is.
+    """
+    kinds = ["negative", "word", "timestamp", "duplicate", "noise"]
+    if city_key is not None:
+        kinds.insert(0, "city")
+    n = lines.len()
+    count = min(n, max(len(kinds), int(n * DIRTY_SHARE))) if n >= 40 else 0
+    rows = np.sort(rng.choice(n, size=count, replace=False)) if count else np.array([], int)
+    kind = np.full(n, "", dtype=object)
+    kind[rows] = [kinds[i % len(kinds)] for i in range(count)]
+    frame = pl.DataFrame({"line": lines, "kind": kind.astype(str)})
+    quote = '"' if amount_is_text else ""
+    line, k = pl.col("line"), pl.col("kind")
+    original_id = line.str.extract(f'"{id_key}":"([^"]*)"', 1)
+    noisy_id = pl.concat_str(pl.lit(f'"{id_key}":" '), full_width(original_id), pl.lit('\u3000"'))
+    spoiled = frame.with_columns(
+        pl.when(k == "city")
+        .then(line.str.replace(_value(str(city_key)), f'"{city_key}":"不存在市"'))
+        .when(k == "negative")
+        .then(line.str.replace(f'"{amount_key}":{quote}', f'"{amount_key}":{quote}-', literal=True))
+        .when(k == "word")
+        .then(line.str.replace(_value(amount_key), f'"{amount_key}":"待定"'))
+        .when(k == "timestamp")
+        .then(line.str.replace(_value(time_key), f'"{time_key}":{bad_time}'))
+        .when(k == "noise")
+        .then(line.str.replace(f'"{id_key}":"[^"]*"', noisy_id))
+        .otherwise(line)
+        .alias("line")
+    )
+    twins = spoiled.filter(k == "duplicate").with_columns(
+        line.str.replace(f'"{amount_key}":{quote}', f'"{amount_key}":{quote}1', literal=True)
+    )
+    return pl.concat([spoiled, twins])["line"]
+
+
+def write_monthly(
+    frame: pl.DataFrame, folder: Path, stem: str, rng: np.random.Generator, **spoil: object
+) -> list[Path]:
+    """One ``<stem>_YYYYMM.jsonl`` per ``file_month``, each with its share of dirty lines."""
+    written = []
+    for (month,), group in frame.sort("file_month").group_by("file_month", maintain_order=True):
+        body = group.drop("file_month").write_ndjson()
+        lines = spoil_json_lines(pl.Series(body.splitlines()), rng, **spoil)  # type: ignore[arg-type]
+        path = folder / f"{stem}_{month}.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written.append(path)
+    return written

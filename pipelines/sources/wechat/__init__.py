@@ -1,0 +1,240 @@
+"""WeChat shop: ``wechat/orders_YYYYMM.jsonl``, ``aftersales_YYYYMM.jsonl``; fen, unix seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import canonical
+from pipelines.sources.base import (
+    Check,
+    FeedBatch,
+    ReferenceLike,
+    first_record_keys,
+    normalized,
+    read_json_lines,
+    sha256_of,
+    split_valid,
+)
+from pipelines.sources.orders_common import (
+    attach_places,
+    duplicate_check,
+    order_checks,
+    parse_fen,
+    parse_unix,
+    refund_frame,
+    unparsed,
+    vocabulary,
+)
+from pipelines.sources.wechat import settings
+
+S = pl.String
+ORDER = pl.Struct(
+    {
+        "order_id": S,
+        "status": S,
+        "create_time": S,
+        "update_time": S,
+        "order_detail": pl.Struct(
+            {
+                "price_info": pl.Struct({"order_price": S, "product_price": S, "freight": S}),
+                "pay_info": pl.Struct({"pay_time": S}),
+                "presale_info": pl.Struct(
+                    {
+                        "is_presale": S,
+                        "deposit_price": S,
+                        "deposit_paid_time": S,
+                        "balance_paid_time": S,
+                    }
+                ),
+                "product_infos": pl.List(pl.Struct({"product_id": S, "sku_cnt": S})),
+                "delivery_info": pl.Struct(
+                    {"address_info": pl.Struct({"province_name": S, "city_name": S})}
+                ),
+            }
+        ),
+    }
+)
+AFTERSALE = pl.Struct(
+    {
+        "after_sale_order_id": S,
+        "order_id": S,
+        "status": S,
+        "type": S,
+        "refund_info": pl.Struct({"amount": S}),
+        "create_time": S,
+        "update_time": S,
+    }
+)
+FIELDS = {
+    "order_id": "order_id",
+    "status": "status",
+    "total": "order_detail.price_info.order_price",
+    "city": "order_detail.delivery_info.address_info.city_name",
+    "created_at": "create_time",
+    "paid_at": "order_detail.pay_info.pay_time",
+    "updated_at": "update_time",
+}
+AFTERSALE_FIELDS = {
+    "refund_id": "after_sale_order_id",
+    "order_id": "order_id",
+    "status": "status",
+    "amount": "refund_info.amount",
+    "created": "create_time",
+    "modified": "update_time",
+}
+
+
+def _paid_time(column: str) -> pl.Expr:
+    """0 means "not paid" on this platform."""
+    return pl.when(normalized(pl.col(column)) != "0").then(pl.col(column))
+
+
+class WechatOrders:
+    name = "wechat_orders"
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        return {"order_id", "order_detail"} <= first_record_keys(path, head)
+
+    def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
+        del reference  # names resolve through the project's reference (attach_places)
+        lines, decoded, broken = read_json_lines(path, ORDER)
+        record = pl.col("record")
+        detail = record.struct.field("order_detail")
+        presale = detail.struct.field("presale_info")
+        address = detail.struct.field("delivery_info").struct.field("address_info")
+        raw = decoded.select(
+            "record_number",
+            "raw_record",
+            order_id=normalized(record.struct.field("order_id")),
+            status=record.struct.field("status"),
+            total=detail.struct.field("price_info").struct.field("order_price"),
+            is_presale=normalized(presale.struct.field("is_presale")).fill_null("0") == "1",
+            deposit=presale.struct.field("deposit_price"),
+            deposit_paid_at=presale.struct.field("deposit_paid_time"),
+            balance_paid_at=presale.struct.field("balance_paid_time"),
+            province_name=address.struct.field("province_name"),
+            city_name=address.struct.field("city_name"),
+            created_at=record.struct.field("create_time"),
+            paid_at=detail.struct.field("pay_info").struct.field("pay_time"),
+            updated_at=record.struct.field("update_time"),
+            item_count=detail.struct.field("product_infos")
+            .list.eval(
+                normalized(pl.element().struct.field("sku_cnt")).cast(pl.Int32, strict=False)
+            )
+            .list.sum(),
+        ).with_columns(
+            _paid_time("paid_at").alias("paid_at"),
+            _paid_time("deposit_paid_at").alias("deposit_paid_at"),
+            _paid_time("balance_paid_at").alias("balance_paid_at"),
+        )
+        parsed = attach_places(raw).with_columns(
+            vocabulary("status", settings.ORDER_STATUS),
+            total_cents=parse_fen(pl.col("total")),
+            deposit_cents=parse_fen(pl.col("deposit")),
+            **{
+                f"{c}__parsed": parse_unix(pl.col(c))
+                for c in (
+                    "created_at",
+                    "paid_at",
+                    "updated_at",
+                    "deposit_paid_at",
+                    "balance_paid_at",
+                )
+            },
+        )
+        is_presale = pl.col("is_presale")
+        checks = [
+            *order_checks(FIELDS, ["created_at", "paid_at", "updated_at"]),
+            Check(
+                "order_detail.presale_info",
+                is_presale
+                & (
+                    pl.col("deposit_cents").is_null()
+                    | unparsed("deposit_paid_at")
+                    | unparsed("balance_paid_at")
+                ),
+                "pre-sale deposit or payment times not parseable",
+                pl.col("deposit"),
+            ),
+            duplicate_check("order_id", "updated_at", ["status", "total", "city_name", "paid_at"]),
+        ]
+        good, quarantine = split_valid(parsed, checks)
+        deposit_paid = pl.col("deposit_paid_at__parsed").is_not_null()
+        balance_paid = pl.col("balance_paid_at__parsed").is_not_null()
+        orders = good.select(
+            platform=pl.lit("wechat"),
+            order_id=pl.col("order_id"),
+            status=pl.col("status__parsed"),
+            is_presale=is_presale,
+            presale_stage=pl.when(~is_presale)
+            .then(pl.lit(None, pl.String))
+            .when(balance_paid)
+            .then(pl.lit("final_paid"))
+            .when(deposit_paid & (pl.col("status__parsed") == "closed"))
+            .then(pl.lit("deposit_forfeited"))
+            .when(deposit_paid)
+            .then(pl.lit("deposit_paid"))
+            .otherwise(pl.lit("deposit_pending")),
+            total_cents=pl.col("total_cents"),
+            paid_cents=pl.when(pl.col("paid_at__parsed").is_null())
+            .then(0)
+            .when(is_presale & ~balance_paid)
+            .then(pl.col("deposit_cents"))
+            .otherwise(pl.col("total_cents")),
+            deposit_cents=pl.when(is_presale).then(pl.col("deposit_cents")).otherwise(0),
+            province_code=pl.col("province_code"),
+            city_code=pl.col("city_code"),
+            item_count=pl.col("item_count"),
+            created_at=pl.col("created_at__parsed"),
+            paid_at=pl.col("paid_at__parsed"),
+            updated_at=pl.col("updated_at__parsed"),
+        )
+        return FeedBatch(
+            self.name,
+            path,
+            sha256_of(path),
+            lines.height,
+            {"orders": canonical.conform(orders, "orders")},
+            pl.concat([broken, quarantine]),
+        )
+
+
+class WechatAftersales:
+    name = "wechat_aftersales"
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        return {"after_sale_order_id", "refund_info"} <= first_record_keys(path, head)
+
+    def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
+        del reference
+        lines, decoded, broken = read_json_lines(path, AFTERSALE)
+        record = pl.col("record")
+        parsed = decoded.select(
+            "record_number",
+            "raw_record",
+            refund_id=normalized(record.struct.field("after_sale_order_id")),
+            order_id=normalized(record.struct.field("order_id")),
+            status=record.struct.field("status"),
+            amount=record.struct.field("refund_info").struct.field("amount"),
+            created=record.struct.field("create_time"),
+            modified=record.struct.field("update_time"),
+        ).with_columns(
+            vocabulary("status", settings.AFTERSALE_STATUS),
+            refund_cents=parse_fen(pl.col("amount")),
+            requested_at=parse_unix(pl.col("created")),
+            updated_at=parse_unix(pl.col("modified")),
+        )
+        refunds, quarantine = refund_frame(parsed, "wechat", AFTERSALE_FIELDS)
+        return FeedBatch(
+            self.name,
+            path,
+            sha256_of(path),
+            lines.height,
+            {"order_refunds": refunds},
+            pl.concat([broken, quarantine]),
+        )
+
+
+SOURCES = (WechatOrders(), WechatAftersales())

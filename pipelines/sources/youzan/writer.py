@@ -1,0 +1,131 @@
+"""Render the world's Youzan orders as trade-API JSON lines, refunds on the trade, per month."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from pipelines.generate.world import World, order_state_at
+from pipelines.sources.orders_common import (
+    beijing_text,
+    month_end,
+    order_versions,
+    place_names,
+    write_monthly,
+    yuan_text,
+)
+from pipelines.sources.youzan import settings
+
+BAD_TIME = '"2026-13-01 08:00:00"'
+
+
+def _refunds_as_of(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
+    """Per (order, file_month): the trade's refund_order list as of that month's end."""
+    at = month_end(pl.col("file_month"))
+    resolved = pl.col("updated_at") <= at
+    listed = (
+        versions.select("order_id", "file_month")
+        .join(refunds, on="order_id")
+        .filter(pl.col("requested_at") <= at)
+        .with_columns(
+            state=pl.when(resolved)
+            .then(pl.col("status"))
+            .otherwise(pl.lit("requested"))
+            .replace_strict(settings.REFUND_CODE, return_dtype=pl.Int64),
+            modified=pl.when(resolved).then(pl.col("updated_at")).otherwise(pl.col("requested_at")),
+        )
+    )
+    return listed.group_by("order_id", "file_month").agg(
+        refund_order=pl.struct(
+            refund_id=pl.col("refund_id"),
+            refund_fee=yuan_text(pl.col("refund_cents")),
+            refund_state=pl.col("state"),
+            created=beijing_text(pl.col("requested_at")),
+            modified=beijing_text(pl.col("modified")),
+        )
+    )
+
+
+def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
+    with_refunds = versions.join(
+        _refunds_as_of(versions, refunds), on=["order_id", "file_month"], how="left"
+    )
+    balance_paid = pl.col("final_paid_at").is_not_null()
+    phases = pl.when(pl.col("is_presale")).then(
+        pl.concat_list(
+            pl.struct(
+                phase=pl.lit(1),
+                real_price=yuan_text(pl.col("deposit_cents")),
+                pay_time=beijing_text(pl.col("paid_at")),
+            ),
+            pl.struct(
+                phase=pl.lit(2),
+                real_price=yuan_text(pl.col("total_cents") - pl.col("deposit_cents")),
+                pay_time=beijing_text(pl.when(balance_paid).then(pl.col("final_paid_at"))),
+            ),
+        )
+    )
+    payment = yuan_text(pl.col("total_cents"))
+    presale = pl.when(pl.col("is_presale")).then(pl.lit("1")).otherwise(pl.lit("0"))
+    return with_refunds.select(
+        full_order_info=pl.struct(
+            order_info=pl.struct(
+                tid=pl.col("order_id"),
+                status=pl.col("status").replace_strict(settings.TRADE_WORD),
+                type=pl.lit(0),
+                created=beijing_text(pl.col("created_at")),
+                update_time=beijing_text(pl.col("updated_at")),
+                pay_time=beijing_text(pl.col("paid_at")),
+            ),
+            pay_info=pl.struct(
+                payment=payment,
+                total_fee=payment,
+                post_fee=pl.lit("0.00"),
+                phase_payments=phases,
+            ),
+            address_info=pl.struct(
+                delivery_province=pl.col("province_name"), delivery_city=pl.col("city_name")
+            ),
+            orders=pl.concat_list(
+                pl.struct(
+                    oid=pl.col("order_id").str.slice(1, 17),
+                    title=pl.lit("家电安装套餐"),
+                    num=pl.col("item_count"),
+                    payment=payment,
+                    is_pre_sale=presale,
+                    pre_sale_type=pl.when(pl.col("is_presale")).then(pl.lit("1")),
+                )
+            ),
+        ),
+        refund_order=pl.col("refund_order").fill_null([]),
+        file_month=pl.col("file_month"),
+    )
+
+
+def write(world: World, out_dir: Path, seed: int) -> list[Path]:
+    folder = out_dir / "youzan"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, 301])
+    orders = world.orders.filter(pl.col("platform") == "youzan")
+    refunds = world.order_refunds.filter(pl.col("platform") == "youzan")
+    versions = order_versions(orders)
+    # A refund changing in a month the order did not: the trade is sent again that month.
+    refund_months = refunds.select(
+        "order_id",
+        file_month=(pl.concat_list("requested_at", "updated_at")).list.eval(
+            (pl.element() + pl.duration(hours=8)).dt.strftime("%Y%m")
+        ),
+    ).explode("file_month")
+    extra = refund_months.unique().join(
+        versions.select("order_id", "file_month"), on=["order_id", "file_month"], how="anti"
+    )
+    again = order_state_at(extra.join(orders, on="order_id"), month_end(pl.col("file_month")))
+    versions = pl.concat([versions, again.select(versions.columns)])
+    versions = place_names(versions.sort("order_id", "file_month"), rng)
+    return write_monthly(
+        trade_lines(versions, refunds), folder, "trades", rng,
+        id_key="tid", amount_key="payment", amount_is_text=True,
+        time_key="update_time", bad_time=BAD_TIME, city_key="delivery_city",
+    )  # fmt: skip
