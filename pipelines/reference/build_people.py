@@ -26,7 +26,8 @@ GIVEN = list(
     "伟刚勇毅俊峰强军平保东文辉力明永健世广志义兴良海山仁波宁贵福生龙元全国胜学祥才发武新利清飞彬富顺信子杰涛昌成康星光天达安岩中茂进林有坚和彪博诚先敬震振壮会思群豪心邦承乐绍功松善厚庆磊民友裕河哲江超浩亮政谦亨奇固之轮翰朗伯宏言若鸣朋斌梁栋维启克伦翔旭鹏泽晨辰士以建家致树炎德行时泰盛"
 )
 TRADES = ["家电服务", "制冷工程", "安装服务", "机电设备", "售后服务", "智能家居", "暖通工程"]
-SUFFIX = {"direct": "直营服务中心", "dealer": "有限公司", "agent": "服务站"}
+# Agents are mostly small sole traders: 经营部 is how such businesses register.
+SUFFIX = {"direct": "直营服务中心", "dealer": "有限公司", "agent": "经营部"}
 
 
 def _read(name: str) -> list[dict[str, str]]:
@@ -34,14 +35,15 @@ def _read(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _write(name: str, header: list[str], rows: list[list[object]]) -> None:
-    with (DATA / name).open("w", newline="", encoding="utf-8") as handle:
+def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         writer.writerows(rows)
 
 
-def build() -> None:
+def build(target: Path = DATA) -> None:
+    """Write partners.csv and technicians.csv into ``target`` from the packaged cities."""
     rng = np.random.default_rng(SEED)
     provinces = _read("provinces.csv")
     cities = _read("cities.csv")
@@ -62,7 +64,9 @@ def build() -> None:
         name = f"{short[province]}{rng.choice(GIVEN)}{rng.choice(GIVEN)}{trade}{SUFFIX[str(kind)]}"
         partners.append([f"PT{i:04d}", name, str(kind), province])
     _write(
-        "partners.csv", ["partner_id", "partner_name", "partner_type", "province_code"], partners
+        target / "partners.csv",
+        ["partner_id", "partner_name", "partner_type", "province_code"],
+        partners,
     )
 
     homes = [c["city_code"] for c in cities]
@@ -91,7 +95,7 @@ def build() -> None:
             ]
         )
     header = ["technician_id", "technician_name", "home_city_code", "partner_id"]
-    _write("technicians.csv", [*header, "qualification_level", "hired_date"], technicians)
+    _write(target / "technicians.csv", [*header, "qualification_level", "hired_date"], technicians)
 
 
 if __name__ == "__main__":
