@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import polars as pl
 from pipelines.load import RunSummary, load_batch, release
 from pipelines.reference import Reference, load_reference
 from pipelines.registry import feed_files, source_for
-from pipelines.sources.base import sha256_of
+from pipelines.sources.base import FeedBatch, sha256_of
 from warehouse.db import writer
 
 REFERENCE_KEYS = {
@@ -65,6 +66,18 @@ def _failed_run(con: duckdb.DuckDBPyConnection, feed: str, path: Path, error: st
     return RunSummary(run_id, feed, str(path), "failed", error=error)
 
 
+def _parse(path: Path, reference: Reference) -> FeedBatch | tuple[str, str]:
+    """The parsed file, or (feed, reason) when no source recognises or can read it."""
+    source = source_for(path)
+    if source is None:
+        return "unknown", "no source recognises this file's format"
+    try:
+        return source.read(path, reference)
+    except Exception as error:  # a file we cannot parse at all is recorded, not fatal
+        detail = traceback.format_exception_only(error)[-1].strip()
+        return source.name, f"could not read: {detail}"
+
+
 def ingest_into(
     con: duckdb.DuckDBPyConnection,
     paths: Iterable[Path],
@@ -73,24 +86,27 @@ def ingest_into(
     force: bool = False,
     echo: Callable[[str], None] = lambda _: None,
 ) -> list[RunSummary]:
-    """Load every feed file under ``paths`` through an open writer connection."""
+    """Load every feed file under ``paths`` through an open writer connection.
+
+    The next file is parsed (Polars) while the current one is merged (DuckDB); both release
+    the GIL, so the two overlap. Merges still happen one file at a time, in order.
+    """
     reference = reference or load_reference()
     refresh_reference(con, reference)
+    files = list(feed_files(paths))
     summaries = []
-    for path in feed_files(paths):
-        source = source_for(path)
-        if source is None:
-            summary = _failed_run(con, "unknown", path, "no source recognises this file's format")
-        else:
-            try:
-                batch = source.read(path, reference)
-            except Exception as error:  # a file we cannot parse at all is recorded, not fatal
-                detail = traceback.format_exception_only(error)[-1].strip()
-                summary = _failed_run(con, source.name, path, f"could not read: {detail}")
+    with ThreadPoolExecutor(max_workers=1) as parser:
+        pending = [parser.submit(_parse, path, reference) for path in files[:1]]
+        for index, path in enumerate(files):
+            parsed = pending.pop(0).result()
+            if index + 1 < len(files):
+                pending.append(parser.submit(_parse, files[index + 1], reference))
+            if isinstance(parsed, FeedBatch):
+                summary = load_batch(con, parsed, force=force)
             else:
-                summary = load_batch(con, batch, force=force)
-        echo(summary.line())
-        summaries.append(summary)
+                summary = _failed_run(con, parsed[0], path, parsed[1])
+            echo(summary.line())
+            summaries.append(summary)
     return summaries
 
 

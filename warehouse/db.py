@@ -140,6 +140,8 @@ def writer(
     primary.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(lock_path(primary), timeout):
         con = duckdb.connect(str(primary))
+        # One checkpoint at the end instead of one per large commit: bulk loads commit often.
+        con.execute("set checkpoint_threshold = '1GB'")
         try:
             migrate(con)
             yield con

@@ -9,7 +9,7 @@ import polars as pl
 from pipelines.sources.base import (
     Check,
     ReferenceLike,
-    normalized,
+    normalize_noisy_records,
 )
 
 BEIJING_OFFSET = pl.duration(hours=8)
@@ -34,13 +34,13 @@ def parse_records(
 ) -> pl.DataFrame:
     """Add ``<canonical>__parsed`` columns next to the raw (normalised) strings."""
     text_columns = [c for c in raw.columns if raw.schema[c] == pl.String and c != "raw_record"]
-    frame = raw.with_columns(normalized(pl.col(c)).replace("", None).alias(c) for c in text_columns)
+    frame = normalize_noisy_records(raw, [*text_columns, "parts"]).with_columns(
+        pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in text_columns
+    )
     parts = pl.col("parts").list.eval(
         pl.struct(
-            normalized(pl.element().struct.field("part_code")).alias("part_code"),
-            normalized(pl.element().struct.field("quantity"))
-            .cast(pl.Int32, strict=False)
-            .alias("quantity"),
+            pl.element().struct.field("part_code").alias("part_code"),
+            pl.element().struct.field("quantity").cast(pl.Int32, strict=False).alias("quantity"),
         )
     )
 
