@@ -61,7 +61,8 @@ def main(argv: list[str]) -> int:
         generated = time.perf_counter() - started
         size = sum(p.stat().st_size for p in files) / 2**20
         print(
-            f"generate   {args.tickets:>12,} tickets  {len(files)} files, {size:,.0f} MiB  {generated:6.2f} s"
+            f"generate   {args.tickets:>12,} tickets  {generated:6.2f} s  "
+            f"({len(files)} files, {size:,.0f} MiB)"
         )
 
         started = time.perf_counter()
@@ -72,7 +73,8 @@ def main(argv: list[str]) -> int:
             r for r in runs if r.status != "succeeded"
         ]
         print(
-            f"ingest     {records:>12,} records  {loaded:6.2f} s  {records / loaded:>10,.0f} records/s"
+            f"ingest     {records:>12,} records  {loaded:6.2f} s  "
+            f"{records / loaded:>10,.0f} records/s"
         )
 
         bare_rows, bare = bare_read(feeds)
@@ -80,6 +82,7 @@ def main(argv: list[str]) -> int:
             f"bare read  {bare_rows:>12,} rows     {bare:6.2f} s  {bare_rows / bare:>10,.0f} rows/s"
         )
         print(
-            f"ratio      ingest / bare read = {loaded / bare:.2f}x   peak memory {peak_rss_mib():,.0f} MiB"
+            f"ratio      ingest / bare read = {loaded / bare:.2f}x   "
+            f"peak memory {peak_rss_mib():,.0f} MiB"
         )
     return 0
