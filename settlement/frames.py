@@ -1,0 +1,95 @@
+"""The shapes that go in and out of settlement (Polars schemas), shared by engine and oracle.
+
+Inputs are what the IO shell assembles from the warehouse: tickets already joined to their city,
+province, technician and partner; orders with what was paid and refunded. Outputs are settlement
+lines (one per ticket, payee and period, plus partner monthly lines) and unpriced tickets.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+TIMESTAMP = pl.Datetime("us")
+PARTS = pl.List(pl.Struct({"part_code": pl.String, "quantity": pl.Int32}))
+
+TICKETS_IN: dict[str, pl.DataType] = {
+    "ticket_id": pl.String(),
+    "item_code": pl.String(),
+    "quantity": pl.Int32(),
+    "parts": PARTS,
+    "city_code": pl.String(),
+    "city_tier": pl.String(),
+    "is_plateau": pl.Boolean(),
+    "province_code": pl.String(),
+    "region_group": pl.String(),
+    "technician_id": pl.String(),
+    "technician_province_code": pl.String(),  # the technician's home province
+    "partner_id": pl.String(),
+    "partner_type": pl.String(),  # direct dealer agent
+    "partner_region_group": pl.String(),
+    "is_urgent": pl.Boolean(),
+    "is_night": pl.Boolean(),
+    "is_township": pl.Boolean(),
+    "is_high_altitude": pl.Boolean(),
+    "remote_guidance_minutes": pl.Int32(),
+    "member_level": pl.String(),
+    "order_platform": pl.String(),
+    "order_id": pl.String(),
+    "rework_of": pl.String(),
+    "completed_at": TIMESTAMP,
+    "completed_date": pl.Date(),  # Beijing date; its month is the period
+}
+
+ORDERS_IN: dict[str, pl.DataType] = {
+    "platform": pl.String(),
+    "order_id": pl.String(),
+    "paid_cents": pl.Int64(),
+    "refunded_cents": pl.Int64(),  # sum of succeeded refunds
+    "is_forfeited": pl.Boolean(),  # pre-sale deposit forfeited
+}
+
+BREAKDOWN = (
+    "base_cents",
+    "parts_cents",
+    "coefficient_cents",
+    "urgent_cents",
+    "night_cents",
+    "high_altitude_cents",
+    "plateau_cents",
+    "township_cents",
+    "remote_cents",
+    "discount_cents",
+    "ladder_cents",
+    "rework_cents",
+    "chargeback_cents",
+    "clawback_cents",
+    "guarantee_cents",
+    "bonus_cents",
+    "fee_cents",
+    "tax_cents",
+)
+
+LINES: dict[str, pl.DataType] = {
+    "period": pl.String(),  # YYYY-MM
+    "line_kind": pl.String(),  # ticket chargeback partner_monthly (adjustment: added by periods)
+    "payee_type": pl.String(),  # technician direct dealer agent
+    "payee_id": pl.String(),
+    "ticket_id": pl.String(),  # null for partner_monthly
+    "price_tier": pl.String(),
+    "ladder_rate_bp": pl.Int64(),
+    **{name: pl.Int64() for name in BREAKDOWN},
+    "amount_cents": pl.Int64(),
+    "currency": pl.String(),
+    "amount_local_cents": pl.Int64(),
+    "is_rework": pl.Boolean(),
+    "is_refunded": pl.Boolean(),
+    "rule_version": pl.String(),
+}
+LINE_KEY = ("period", "line_kind", "payee_type", "payee_id", "ticket_id")
+
+UNPRICED: dict[str, pl.DataType] = {
+    "period": pl.String(),
+    "ticket_id": pl.String(),
+    "reason": pl.String(),
+    "rule_version": pl.String(),
+}
