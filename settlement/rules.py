@@ -8,6 +8,7 @@ item or part) run when the caller passes the known codes as validation context:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -81,10 +82,10 @@ class Ladder(Model):
         if self.brackets[0].start != first:
             raise ValueError(f"the first bracket must start at {first} for a {self.basis} ladder")
         starts = [b.start for b in self.brackets]
-        for before, after in zip(starts, starts[1:], strict=False):
+        for before, after in itertools.pairwise(starts):
             if after <= before:
                 raise ValueError(
-                    f"brackets must be in increasing order without overlap: {after} follows {before}"
+                    f"brackets must increase without overlap: {after} follows {before}"
                 )
         return self
 
