@@ -1,0 +1,25 @@
+"""The one rounding rule: integers only, half away from zero (see docs/settlement.md)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+BP = 10_000
+
+
+def div_round(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
+    """``numerator / denominator`` rounded half away from zero; ``denominator`` > 0."""
+    twice = pl.lit(2, pl.Int64) * denominator
+    magnitude = (numerator.abs() * 2 + denominator) // twice
+    return pl.when(numerator < 0).then(-magnitude).otherwise(magnitude).cast(pl.Int64)
+
+
+def pct(amount: pl.Expr, bp: pl.Expr | int) -> pl.Expr:
+    """``amount`` × ``bp`` / 10 000, rounded by the one rule."""
+    return div_round(amount * bp, BP)
+
+
+def div_round_int(numerator: int, denominator: int) -> int:
+    """The same rule for plain integers (rule previews, explanations)."""
+    magnitude = (abs(numerator) * 2 + denominator) // (2 * denominator)
+    return -magnitude if numerator < 0 else magnitude
