@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--db", help="warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)")
     ing.add_argument("--force", action="store_true", help="re-merge files loaded before")
 
-    demo = commands.add_parser("demo", help="generate demo feeds and ingest them")
+    demo = commands.add_parser("demo", help="generate demo feeds, ingest and settle them")
     demo.add_argument(
         "--db", help="warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)"
     )
@@ -80,7 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         return _ingest(args.paths, db, args.force)
     feeds = args.feeds or db.parent / f"{db.stem}_feeds"
     _generate(args, feeds)
-    return _ingest([feeds], db, force=False)
+    status = _ingest([feeds], db, force=False)
+    if status == 0:
+        from warehouse.settle import settle_warehouse
+
+        started = time.perf_counter()
+        settle_warehouse(db, echo=print)
+        print(f"settled in {time.perf_counter() - started:.1f} s")
+    return status
 
 
 if __name__ == "__main__":

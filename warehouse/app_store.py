@@ -99,6 +99,18 @@ def publish_rule_version(
     return version
 
 
+def audit(
+    con: sqlite3.Connection, *, actor: str, action: str, subject: str, diff: str, reason: str
+) -> None:
+    """Record an audited action inside the caller's app-store transaction."""
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    con.execute(
+        "insert into audit_log (at, actor, action, subject, diff, reason)"
+        " values (?, ?, ?, ?, ?, ?)",
+        (now, actor, action, subject, diff, reason),
+    )
+
+
 def rule_versions(path: Path) -> list[RuleVersion]:
     with connect(path) as con:
         rows = con.execute("select * from rule_versions order by version").fetchall()
