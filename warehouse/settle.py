@@ -105,7 +105,7 @@ def published_rules(store: Path) -> list[RuleSet]:
     return [parse_rules({**v.document, "version": str(v.version)}) for v in stored]
 
 
-def _inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+def settlement_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
     tickets = con.sql(query("settlement_tickets")).pl()
     orders = con.sql(query("settlement_orders")).pl()
     return (
@@ -167,7 +167,7 @@ def settle_into(
     rules_file: Path | None = None,
 ) -> SettleSummary:
     started = _now()
-    tickets, orders = _inputs(con)
+    tickets, orders = settlement_inputs(con)
     periods = sorted(set(tickets["completed_date"].dt.strftime("%Y-%m").drop_nulls()))
     con.executemany(
         "insert into settlement_periods (period, status) values (?, 'open') on conflict do nothing",
