@@ -18,6 +18,13 @@ from settlement.rules import Ladder, RuleSet
 POSITION_ORDER = ["completed_at", "ticket_id"]
 
 
+def attach(wide: pl.LazyFrame, on: list[str], right: pl.LazyFrame) -> pl.LazyFrame:
+    """``wide`` left-joined to ``right`` (unique on ``on``) without gathering ``wide``'s columns:
+    only the key columns go through the join, and the result is placed beside ``wide``."""
+    found = wide.select(on).join(right, on=on, how="left", maintain_order="left").drop(on)
+    return pl.concat([wide, found], how="horizontal")
+
+
 @dataclass(frozen=True)
 class Settlement:
     lines: pl.LazyFrame  # frames.LINES
@@ -55,7 +62,7 @@ def priced_tickets(tickets: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
             item_price_cents=lookups.per_tier(rules, "item_code", rules.item_prices),
             coef_bp=lookups.coefficient_bp(rules),
         )
-        .join(parts, on="row", how="left")
+        .pipe(attach, ["row"], parts)
         .with_columns(parts_cents=pl.col("parts_cents").fill_null(0), unpriced_reason=reason)
     )
 
@@ -275,12 +282,21 @@ def partner_modes(components: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
 
 
+def first_tickets_of_orders(moded: pl.LazyFrame) -> pl.LazyFrame:
+    """(ticket_id, is_first_for_order) of the first ticket serving each known order."""
+    return (
+        moded.filter(pl.col("paid_cents").is_not_null())
+        .select("ticket_id", "order_platform", "order_id", "completed_at")
+        .sort(POSITION_ORDER)
+        .unique(["order_platform", "order_id"], keep="first")
+        .select("ticket_id", is_first_for_order=pl.lit(True))
+    )
+
+
 def partner_ticket_lines(moded: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     mode = pl.col("mode")
     known_order = pl.col("paid_cents").is_not_null()
-    first_for_order = (
-        pl.int_range(pl.len()).over(["order_platform", "order_id"], order_by=POSITION_ORDER) == 0
-    )
+    first_for_order = pl.col("is_first_for_order").fill_null(False)
     base = (
         pl.when(mode.is_in(["piece_rate", "guaranteed_minimum"]))
         .then(pl.col("piece_cents"))
@@ -301,7 +317,8 @@ def partner_ticket_lines(moded: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     rework_share = BP - rules.rework.pay_bp
     zero = pl.lit(0, pl.Int64)
     return (
-        moded.with_columns(has_line=has_line)
+        moded.pipe(attach, ["ticket_id"], first_tickets_of_orders(moded))
+        .with_columns(has_line=has_line)
         .filter("has_line")
         .with_columns(
             base_cents=base.cast(pl.Int64),
@@ -434,9 +451,9 @@ def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet) -> Settl
     priced = priced_all.filter(pl.col("unpriced_reason").is_null())
     components = (
         ticket_components(priced, rules)
-        .join(reworks(priced, rules), on="ticket_id", how="left")
+        .pipe(attach, ["ticket_id"], reworks(priced, rules))
         .with_columns(is_rework=pl.col("original_technician_id").is_not_null())
-        .join(clawback_ratio(orders), on=["order_platform", "order_id"], how="left")
+        .pipe(attach, ["order_platform", "order_id"], clawback_ratio(orders))
         .cache()  # shared by every kind of line below: computed once per collect
     )
     technician = _finish(technician_lines(components, rules), rules)

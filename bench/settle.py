@@ -1,0 +1,71 @@
+"""`python -m bench settle --tickets N`: engine wall time, peak memory and rows/s.
+
+Beside it: the row-by-row reference engine (the test oracle) on a smaller sample, and a preview
+of one tier-price edit on `--preview-tickets` tickets of history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+
+import polars as pl
+
+from bench._machine import describe, peak_rss_mib
+from bench._synthetic import tickets_and_orders
+from settlement.engine import settle
+from settlement.preview import preview
+from settlement.rules import load_rules, parse_rules, to_document
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench settle")
+    parser.add_argument("--tickets", type=int, default=10_000_000)
+    parser.add_argument("--oracle-tickets", type=int, default=100_000)
+    parser.add_argument("--preview-tickets", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    print(f"machine: {describe()}  polars threads: {pl.thread_pool_size()}")
+    rules = load_rules()
+
+    started = time.perf_counter()
+    tickets, orders = tickets_and_orders(args.tickets)
+    built = time.perf_counter() - started
+    before = peak_rss_mib()
+    print(f"inputs     {args.tickets:>12,} tickets  built in {built:6.2f} s  ({before:,.0f} MiB)")
+
+    started = time.perf_counter()
+    result = settle(tickets.lazy(), orders.lazy(), rules)
+    lines, unpriced = pl.collect_all([result.lines, result.unpriced])
+    took = time.perf_counter() - started
+    print(
+        f"engine     {lines.height:>12,} lines    {took:6.2f} s  {args.tickets / took:>12,.0f} "
+        f"tickets/s  peak {peak_rss_mib():,.0f} MiB (inputs alone {before:,.0f} MiB)"
+    )
+    del lines, unpriced, result
+
+    if importlib.util.find_spec("settlement.oracle") is not None:
+        from settlement.oracle import settle_frames
+
+        sample = tickets.head(args.oracle_tickets)
+        started = time.perf_counter()
+        settle_frames(sample, orders, rules)
+        took = time.perf_counter() - started
+        print(
+            f"oracle     {sample.height:>12,} tickets  {took:6.2f} s  "
+            f"{sample.height / took:>12,.0f} tickets/s (row by row, the test reference)"
+        )
+
+    history = tickets.head(args.preview_tickets)
+    document = to_document(rules)
+    document["item_prices"]["INS-AC-01"]["B"] += 1_000
+    draft = parse_rules({**document, "version": "draft"})
+    live_lines = settle(history.lazy(), orders.lazy(), rules).lines.collect()
+    started = time.perf_counter()
+    outcome = preview(history.lazy(), orders.lazy(), rules, draft, live_lines=live_lines.lazy())
+    took = time.perf_counter() - started
+    print(
+        f"preview    {history.height:>12,} tickets  {took:6.2f} s  one tier edit against stored "
+        f"live lines (Δ {outcome.delta_cents / 100:,.2f} yuan)"
+    )
+    return 0
