@@ -1,0 +1,167 @@
+"""The dashboard's query layer: one typed function per SQL file, every one scoped.
+
+Each call opens its own short-lived read-only connection to the serving snapshot (DuckDB
+connections are not shared across Streamlit's threads), binds the caller's scope and its
+arguments as parameters, fetches everything and closes. Pages never see SQL or DuckDB.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from warehouse.db import WarehouseMissing, connect_serving, serving_path, warehouse_path
+from warehouse.scope import Scope
+
+OPERATIONS_ROLES = ("manager", "analyst", "admin")
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The serving snapshot is missing, being replaced, or not yet migrated."""
+
+
+@cache
+def _sql(name: str) -> str:
+    return (resources.files("warehouse") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _run(db: Path, name: str, scope: Scope, **params: object) -> pl.DataFrame:
+    sql = _sql(name)
+    bound = {**scope.params(), **params}
+    if "$may_see_operations" in sql:
+        bound["may_see_operations"] = scope.role in OPERATIONS_ROLES
+    used = {key: value for key, value in bound.items() if f"${key}" in sql}
+    try:
+        with connect_serving(db) as con:
+            return con.sql(sql, params=used).pl()
+    except WarehouseMissing as error:
+        raise WarehouseUnavailable(str(error)) from error
+    except duckdb.CatalogException as error:
+        raise WarehouseUnavailable(
+            f"the warehouse at {serving_path(db)} is not settled yet ({error})"
+        ) from error
+    except duckdb.IOException as error:
+        raise WarehouseUnavailable(f"the warehouse at {serving_path(db)} is unavailable: {error}")
+
+
+def default_db() -> Path:
+    return warehouse_path(None)
+
+
+def periods(db: Path, scope: Scope) -> list[str]:
+    return _run(db, "periods", scope)["period"].to_list()
+
+
+def previous_period(period: str) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def overview(db: Path, scope: Scope, period: str) -> pl.DataFrame:
+    return _run(db, "overview", scope, period=period, previous=previous_period(period))
+
+
+def trend(db: Path, scope: Scope, split: str) -> pl.DataFrame:
+    if split not in ("scenario", "channel", "partner_type"):
+        raise ValueError(f"cannot split by {split!r}")
+    return _run(db, "trend", scope, split=split)
+
+
+def region_ranking(db: Path, scope: Scope, period: str) -> pl.DataFrame:
+    return _run(db, "region_ranking", scope, period=period)
+
+
+def heatmap(db: Path, scope: Scope, period: str | None, rows: str, columns: str) -> pl.DataFrame:
+    if rows not in ("item", "category") or columns not in ("group", "province", "city"):
+        raise ValueError(f"no heatmap of {rows} by {columns}")
+    return _run(db, "heatmap", scope, period=period, rows=rows, columns=columns)
+
+
+def tickets(
+    db: Path,
+    scope: Scope,
+    *,
+    period: str | None = None,
+    group: str | None = None,
+    province: str | None = None,
+    city: str | None = None,
+    technician: str | None = None,
+    item: str | None = None,
+    limit: int = 5_000,
+) -> pl.DataFrame:
+    return _run(
+        db, "tickets", scope, period=period, group=group, province=province, city=city,
+        technician=technician, item=item, limit=limit,
+    )  # fmt: skip
+
+
+DRILL_LEVELS = ("group", "province", "city", "technician")
+
+
+def drill(
+    db: Path,
+    scope: Scope,
+    period: str,
+    level: str,
+    *,
+    group: str | None = None,
+    province: str | None = None,
+    city: str | None = None,
+) -> pl.DataFrame:
+    if level not in DRILL_LEVELS:
+        raise ValueError(f"no drill-down level {level!r}")
+    return _run(
+        db, "drill", scope, period=period, level=level, group=group, province=province, city=city
+    )
+
+
+def ticket_lines(db: Path, scope: Scope, ticket_ids: list[str]) -> pl.DataFrame:
+    return _run(db, "ticket_lines", scope, tickets=ticket_ids)
+
+
+def payee_months(db: Path, scope: Scope, technician_id: str) -> pl.DataFrame:
+    return _run(db, "payee_months", scope, payee=technician_id)
+
+
+def payee_lines(db: Path, scope: Scope, technician_id: str, period: str) -> pl.DataFrame:
+    return _run(db, "payee_lines", scope, payee=technician_id, period=period)
+
+
+def feed_freshness(db: Path, scope: Scope) -> pl.DataFrame:
+    return _run(db, "feed_freshness", scope)
+
+
+def recent_runs(db: Path, scope: Scope, limit: int = 50) -> pl.DataFrame:
+    return _run(db, "recent_runs", scope, limit=limit)
+
+
+def quarantine(
+    db: Path,
+    scope: Scope,
+    *,
+    feed: str | None = None,
+    reason: str | None = None,
+    limit: int = 5_000,
+) -> pl.DataFrame:
+    return _run(db, "quarantine", scope, feed=feed, reason=reason, limit=limit)
+
+
+def quarantine_reasons(db: Path, scope: Scope) -> pl.DataFrame:
+    return _run(db, "quarantine_reasons", scope)
+
+
+def unpriced(db: Path, scope: Scope, limit: int = 5_000) -> pl.DataFrame:
+    return _run(db, "unpriced", scope, limit=limit)
+
+
+def rule_triggers(db: Path, scope: Scope) -> pl.DataFrame:
+    return _run(db, "rule_triggers", scope)
+
+
+def settlement_status(db: Path, scope: Scope) -> pl.DataFrame:
+    return _run(db, "settlement_status", scope)
