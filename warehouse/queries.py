@@ -45,7 +45,9 @@ def _run(db: Path, name: str, scope: Scope, **params: object) -> pl.DataFrame:
             f"the warehouse at {serving_path(db)} is not settled yet ({error})"
         ) from error
     except duckdb.IOException as error:
-        raise WarehouseUnavailable(f"the warehouse at {serving_path(db)} is unavailable: {error}")
+        raise WarehouseUnavailable(
+            f"the warehouse at {serving_path(db)} is unavailable: {error}"
+        ) from error
 
 
 def default_db() -> Path:
