@@ -335,3 +335,9 @@ def ticket_lines(primary: Path, ticket_id: str) -> list[dict[str, object]]:
     with connect_serving(primary) as con:
         frame = _stored(con, "ticket_id = $t", {"t": ticket_id}).sort(LINE_ORDER, nulls_last=True)
     return frame.to_dicts()
+
+
+def live_rules_for(primary: Path, period: str) -> RuleSet:
+    """The rule set that settles ``period`` now (published versions, else the shipped default)."""
+    versions = published_rules(app_store.app_store_path(primary))
+    return rules_by_period([period], versions)[period]

@@ -1,0 +1,77 @@
+"""Who is looking, at which warehouse: set by app.py, read by every page."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from warehouse.db import serving_path, warehouse_path
+from warehouse.scope import Scope
+
+PAGES = ("overview", "heatmaps", "regions", "rules", "my_earnings", "data_health")
+PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
+    "manager": ("overview", "heatmaps", "regions", "my_earnings", "data_health"),
+    "regional_lead": ("overview", "heatmaps", "regions", "my_earnings"),
+    "analyst": PAGES,
+    "technician": ("my_earnings",),
+    "admin": ("data_health",),
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    key: str
+    name: str
+    scope: Scope
+
+    @property
+    def pages(self) -> tuple[str, ...]:
+        return PAGES_BY_ROLE[self.scope.role]
+
+
+DEMO_IDENTITIES = (
+    Identity("analyst", "Demo analyst · every page", Scope("analyst")),
+    Identity("manager", "Demo manager · all regions", Scope("manager")),
+    Identity(
+        "lead-east", "Demo regional lead · 华东", Scope("regional_lead", region_groups=("华东",))
+    ),
+    Identity(
+        "lead-sw", "Demo regional lead · 四川 重庆", Scope("regional_lead", provinces=("51", "50"))
+    ),
+    Identity("technician", "Demo technician · T00042", Scope("technician", technician_id="T00042")),
+    Identity("admin", "Demo admin", Scope("admin")),
+)
+
+
+def database() -> Path:
+    """The warehouse this app reads (its serving snapshot, see warehouse.db)."""
+    return warehouse_path(os.environ.get("TIERBOARD_DB"))
+
+
+def snapshot_version(db: Path) -> int:
+    """Changes whenever a pipeline publishes a new snapshot: part of every cache key."""
+    try:
+        return serving_path(db).stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def current() -> Identity:
+    identity = st.session_state.get("identity")
+    if not isinstance(identity, Identity):
+        identity = DEMO_IDENTITIES[0]
+    return identity
+
+
+def store_version(db: Path) -> int:
+    """Changes whenever the app store is written (a publish): keys the live-rules cache."""
+    from warehouse.app_store import app_store_path
+
+    store = app_store_path(db)
+    stamps = [
+        p.stat().st_mtime_ns for p in (store, store.with_name(store.name + "-wal")) if p.exists()
+    ]
+    return max(stamps, default=0)

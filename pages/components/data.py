@@ -1,0 +1,109 @@
+"""The only Streamlit caches: query-layer calls keyed by every argument, scope included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from settlement.rules import RuleSet
+from warehouse import queries
+from warehouse.scope import Scope
+from warehouse.settle import live_rules_for
+
+TTL = 600
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def periods(db: str, version: int, scope: Scope) -> list[str]:
+    del version  # keys the cache: a new snapshot means new data
+    return queries.periods(Path(db), scope)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def overview(db: str, version: int, scope: Scope, period: str) -> pl.DataFrame:
+    del version
+    return queries.overview(Path(db), scope, period)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def trend(db: str, version: int, scope: Scope, split: str) -> pl.DataFrame:
+    del version
+    return queries.trend(Path(db), scope, split)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def region_ranking(db: str, version: int, scope: Scope, period: str) -> pl.DataFrame:
+    del version
+    return queries.region_ranking(Path(db), scope, period)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def heatmap(
+    db: str, version: int, scope: Scope, period: str | None, rows: str, columns: str
+) -> pl.DataFrame:
+    del version
+    return queries.heatmap(Path(db), scope, period, rows, columns)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def tickets(db: str, version: int, scope: Scope, **filters: str | None) -> pl.DataFrame:
+    del version
+    return queries.tickets(Path(db), scope, **filters)  # type: ignore[arg-type]
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def drill(
+    db: str, version: int, scope: Scope, period: str, level: str, **parents: str | None
+) -> pl.DataFrame:
+    del version
+    return queries.drill(Path(db), scope, period, level, **parents)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def ticket_lines(db: str, version: int, scope: Scope, ticket_ids: tuple[str, ...]) -> pl.DataFrame:
+    del version
+    return queries.ticket_lines(Path(db), scope, list(ticket_ids))
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def payee_months(db: str, version: int, scope: Scope, technician_id: str) -> pl.DataFrame:
+    del version
+    return queries.payee_months(Path(db), scope, technician_id)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def payee_lines(
+    db: str, version: int, scope: Scope, technician_id: str, period: str
+) -> pl.DataFrame:
+    del version
+    return queries.payee_lines(Path(db), scope, technician_id, period)
+
+
+@st.cache_data(ttl=60, max_entries=16, show_spinner=False)
+def health(db: str, version: int, scope: Scope) -> dict[str, pl.DataFrame]:
+    del version
+    path = Path(db)
+    return {
+        "feeds": queries.feed_freshness(path, scope),
+        "runs": queries.recent_runs(path, scope),
+        "reasons": queries.quarantine_reasons(path, scope),
+        "unpriced": queries.unpriced(path, scope),
+        "triggers": queries.rule_triggers(path, scope),
+        "periods": queries.settlement_status(path, scope),
+    }
+
+
+@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
+def quarantine(
+    db: str, version: int, scope: Scope, feed: str | None, reason: str | None
+) -> pl.DataFrame:
+    del version
+    return queries.quarantine(Path(db), scope, feed=feed, reason=reason)
+
+
+@st.cache_data(ttl=60, max_entries=16, show_spinner=False)
+def live_rules(db: str, store_version: int, period: str) -> RuleSet:
+    del store_version  # a publish changes the store: new key, fresh rules
+    return live_rules_for(Path(db), period)

@@ -1,0 +1,66 @@
+"""What every page does first: who, which warehouse, which periods; a clear stop otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NoReturn
+
+import streamlit as st
+
+from pages.components import data
+from pages.components.context import Identity, current, database, snapshot_version
+from warehouse.queries import WarehouseUnavailable
+from warehouse.scope import Scope
+
+
+@dataclass(frozen=True)
+class View:
+    db: str
+    version: int
+    identity: Identity
+    periods: list[str]
+
+    @property
+    def scope(self) -> Scope:
+        return self.identity.scope
+
+
+def stop(message: str) -> NoReturn:
+    st.info(message, icon=":material/info:")
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
+
+
+def open_view(page: str) -> View:
+    """The current view, or a clear message (never a traceback) when there is nothing to show."""
+    identity = current()
+    if page not in identity.pages:
+        stop("This page is not available to your role.")
+    db = database()
+    version = snapshot_version(db)
+    if version == 0:
+        stop(
+            f"No warehouse yet at {db}. Build the demo one with `make run`, or load feeds "
+            "with `python -m pipelines ingest` and settle them with `python -m settlement run`."
+        )
+    try:
+        periods = data.periods(str(db), version, identity.scope)
+    except WarehouseUnavailable as error:
+        stop(f"The warehouse cannot be read right now: {error}. Try again in a moment.")
+    if not periods:
+        stop("No settled tickets are visible to you yet.")
+    return View(str(db), version, identity, periods)
+
+
+def choose_period(view: View, label: str = "Period") -> str:
+    """The period picker, kept in the URL (``?period=YYYY-MM``) so a view is a shareable link."""
+    choice = st.sidebar.selectbox(label, view.periods, key="period", bind="query-params")
+    return choice or view.periods[0]
+
+
+def safely(what: str, load):  # type: ignore[no-untyped-def]
+    """Run a query; a warehouse that vanished mid-session is a message, not a traceback."""
+    try:
+        return load()
+    except WarehouseUnavailable as error:
+        stop(f"Could not load {what}: {error}")

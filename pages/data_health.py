@@ -1,0 +1,59 @@
+"""Data health: feed freshness, recent runs, quarantined records with reasons, unpriced tickets,
+rule trigger counts and settlement periods."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.components import data
+from pages.components.formatting import export_buttons, money_config, yuan_columns
+from pages.components.page import open_view, safely
+
+view = open_view("data_health")
+st.title("Data health")
+health = safely("data health", lambda: data.health(view.db, view.version, view.scope))
+
+st.subheader("Feeds")
+st.dataframe(health["feeds"], hide_index=True)
+export_buttons(health["feeds"], "feeds", key="feeds")
+
+st.subheader("Quarantine")
+reasons = health["reasons"]
+if reasons.is_empty():
+    st.success("No record has been quarantined.")
+else:
+    left, right = st.columns(2)
+    feeds = sorted(set(reasons["feed"]))
+    feed = left.selectbox("Feed", [None, *feeds], key="qfeed", bind="query-params",
+                          format_func=lambda f: f or "all feeds")  # fmt: skip
+    reason_options = sorted(set(reasons["reason"]))
+    reason = right.selectbox("Reason", [None, *reason_options], key="qreason", bind="query-params",
+                             format_func=lambda r: r or "all reasons")  # fmt: skip
+    st.dataframe(reasons, hide_index=True)
+    records = safely(
+        "quarantined records",
+        lambda: data.quarantine(view.db, view.version, view.scope, feed, reason),
+    )
+    st.caption(f"{records.height:,} record fields shown (newest runs first)")
+    st.dataframe(records, hide_index=True)
+    export_buttons(records, "quarantine", key="quarantine")
+
+st.subheader("Tickets the rules could not price")
+unpriced = health["unpriced"]
+if unpriced.is_empty():
+    st.success("Every completed ticket was priced.")
+else:
+    st.dataframe(unpriced, hide_index=True)
+    export_buttons(unpriced, "unpriced", key="unpriced")
+
+st.subheader("Rule triggers per period")
+st.dataframe(health["triggers"], hide_index=True)
+export_buttons(health["triggers"], "rule_triggers", key="triggers")
+
+st.subheader("Settlement periods")
+periods = health["periods"]
+st.dataframe(yuan_columns(periods), column_config=money_config(periods), hide_index=True)
+
+st.subheader("Recent ingestion runs")
+st.dataframe(health["runs"], hide_index=True)
+export_buttons(health["runs"], "ingestion_runs", key="runs")
