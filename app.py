@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.components.context import DEMO_IDENTITIES, PAGES, Identity
+from pages.components.page import index_of, url_choice
 
 st.set_page_config(page_title="Tierboard", page_icon=":material/payments:", layout="wide")
 
@@ -26,9 +27,11 @@ assert set(PAGE_FILES) == set(PAGES)
 def choose_identity() -> Identity:
     """Local demo mode: no identity provider is configured, so the sidebar offers demo users."""
     names = {identity.key: identity for identity in DEMO_IDENTITIES}
+    keys = list(names)
     key = st.sidebar.selectbox(
         "Demo identity",
-        list(names),
+        keys,
+        index=index_of(keys, url_choice("as", keys, keys[0])),
         format_func=lambda k: names[k].name,
         key="as",
         bind="query-params",

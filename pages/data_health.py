@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages.components import data
 from pages.components.formatting import export_buttons, money_config, yuan_columns
-from pages.components.page import open_view, safely
+from pages.components.page import index_of, open_view, safely, url_choice
 
 view = open_view("data_health")
 st.title("Data health")
@@ -24,11 +24,18 @@ if reasons.is_empty():
 else:
     left, right = st.columns(2)
     feeds = sorted(set(reasons["feed"]))
-    feed = left.selectbox("Feed", [None, *feeds], key="qfeed", bind="query-params",
-                          format_func=lambda f: f or "all feeds")  # fmt: skip
+    feed_options = [None, *feeds]
+    feed = left.selectbox(
+        "Feed", feed_options, index=index_of(feed_options, url_choice("qfeed", feeds, None)),
+        key="qfeed", bind="query-params", format_func=lambda f: f or "all feeds",
+    )  # fmt: skip
     reason_options = sorted(set(reasons["reason"]))
-    reason = right.selectbox("Reason", [None, *reason_options], key="qreason", bind="query-params",
-                             format_func=lambda r: r or "all reasons")  # fmt: skip
+    all_reasons = [None, *reason_options]
+    reason = right.selectbox(
+        "Reason", all_reasons,
+        index=index_of(all_reasons, url_choice("qreason", reason_options, None)),
+        key="qreason", bind="query-params", format_func=lambda r: r or "all reasons",
+    )  # fmt: skip
     st.dataframe(reasons, hide_index=True)
     records = safely(
         "quarantined records",

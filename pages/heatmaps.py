@@ -8,25 +8,38 @@ import streamlit as st
 
 from pages.components import charts, data
 from pages.components.formatting import export_buttons, money_config, yuan_columns
-from pages.components.page import open_view, safely
+from pages.components.page import index_of, open_view, safely, url_choice
 
 view = open_view("heatmaps")
 st.title("Earnings heatmaps")
 ALL = "all periods"
+period_options = [ALL, *view.periods]
 period_choice = st.sidebar.selectbox(
-    "Period", [ALL, *view.periods], key="hperiod", bind="query-params"
+    "Period",
+    period_options,
+    index=index_of(period_options, url_choice("hperiod", period_options, ALL)),
+    key="hperiod",
+    bind="query-params",
 )
 period = None if period_choice in (None, ALL) else period_choice
 left, middle, right = st.columns(3)
 rows = (
     left.segmented_control(
-        "Rows", ["category", "item"], default="category", key="rows", bind="query-params"
+        "Rows",
+        ["category", "item"],
+        default=url_choice("rows", ["category", "item"], "category"),
+        key="rows",
+        bind="query-params",
     )
     or "category"
 )
 columns = (
     middle.segmented_control(
-        "Columns", ["group", "province", "city"], default="group", key="cols", bind="query-params"
+        "Columns",
+        ["group", "province", "city"],
+        default=url_choice("cols", ["group", "province", "city"], "group"),
+        key="cols",
+        bind="query-params",
     )
     or "group"
 )

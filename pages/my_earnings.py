@@ -13,14 +13,20 @@ import streamlit as st
 from pages.components import data
 from pages.components.context import store_version
 from pages.components.formatting import export_buttons, money_config, yuan, yuan_columns
-from pages.components.page import open_view, safely, stop
+from pages.components.page import index_of, open_view, safely, stop, url_choice
 
 view = open_view("my_earnings")
+st.title("My earnings")
 if view.scope.role == "technician":
     technician = str(view.scope.technician_id)
 else:
+    busiest = safely(
+        "technicians",
+        lambda: data.drill(view.db, view.version, view.scope, view.periods[0], "technician"),
+    )
+    fallback = str(busiest["child"][0]) if not busiest.is_empty() else ""
     technician = st.sidebar.text_input(
-        "Technician", value="T00042", key="tech", bind="query-params",
+        "Technician", value=url_choice("tech", None, fallback), key="tech", bind="query-params",
         help="Managers, leads and analysts may look at any technician in their scope.",
     ).strip()  # fmt: skip
     if not technician:
@@ -32,10 +38,19 @@ months = safely(
 if months.is_empty():
     stop(f"No settled earnings for {technician} in your view.")
 periods = months["period"].to_list()
-period = st.sidebar.selectbox("Month", periods, key="month", bind="query-params") or periods[0]
+period = (
+    st.sidebar.selectbox(
+        "Month",
+        periods,
+        index=index_of(periods, url_choice("month", periods, periods[0])),
+        key="month",
+        bind="query-params",
+    )
+    or periods[0]
+)
 month = months.filter(pl.col("period") == period).row(0, named=True)
 
-st.title(f"My earnings · {technician}")
+st.subheader(f"{technician} · {period}")
 cols = st.columns(4)
 cols[0].metric(f"Total for {period}", yuan(int(month["amount_cents"] or 0)))
 cols[1].metric("Tickets", f"{int(month['tickets'] or 0):,}")

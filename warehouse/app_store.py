@@ -77,7 +77,14 @@ class RuleVersion:
 
 
 def publish_rule_version(
-    path: Path, document: dict[str, object], *, effective_date: date, note: str, author: str
+    path: Path,
+    document: dict[str, object],
+    *,
+    effective_date: date,
+    note: str,
+    author: str,
+    action: str = "rule_publish",
+    diff: str | None = None,
 ) -> int:
     """Store a new rule version and its audit record in one transaction; returns the version."""
     if not note.strip():
@@ -91,10 +98,13 @@ def publish_rule_version(
             (version, effective_date.isoformat(), json.dumps(document, ensure_ascii=False), note,
              author, now),
         )  # fmt: skip
-        con.execute(
-            "insert into audit_log (at, actor, action, subject, diff, reason)"
-            " values (?, ?, 'rule_publish', ?, ?, ?)",
-            (now, author, f"rule version {version}", f"published version {version}", note),
+        audit(
+            con,
+            actor=author,
+            action=action,
+            subject=f"rule version {version}",
+            diff=diff or f"published version {version}",
+            reason=note,
         )
     return version
 

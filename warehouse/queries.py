@@ -167,3 +167,31 @@ def rule_triggers(db: Path, scope: Scope) -> pl.DataFrame:
 
 def settlement_status(db: Path, scope: Scope) -> pl.DataFrame:
     return _run(db, "settlement_status", scope)
+
+
+SCOPE_PREDICATE = (
+    "($all_regions or region_group = any($region_groups) or province_code = any($provinces))"
+    " and ($technician_id is null or technician_id = $technician_id)"
+)
+
+
+def preview_inputs(db: Path, scope: Scope, periods: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Settlement inputs (frames.TICKETS_IN, ORDERS_IN) of the chosen periods, within scope."""
+    from settlement.frames import ORDERS_IN, TICKETS_IN
+
+    # Both parts of the text are code constants; every value is bound.
+    tickets_sql = (
+        f"select * from ({_sql('settlement_tickets')}) as t "
+        f"where strftime(completed_date, '%Y-%m') = any($periods) and {SCOPE_PREDICATE}"
+    )
+    params = {**scope.params(), "periods": periods}
+    try:
+        with connect_serving(db) as con:
+            tickets = con.sql(tickets_sql, params=params).pl()
+            orders = con.sql(_sql("settlement_orders")).pl()
+    except (WarehouseMissing, duckdb.Error) as error:
+        raise WarehouseUnavailable(f"cannot read history for the preview: {error}") from error
+    return (
+        tickets.select(pl.col(n).cast(t) for n, t in TICKETS_IN.items()),
+        orders.select(pl.col(n).cast(t) for n, t in ORDERS_IN.items()),
+    )

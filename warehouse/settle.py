@@ -8,6 +8,8 @@ from what was frozen becomes adjustment lines in the first open period.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -341,3 +343,19 @@ def live_rules_for(primary: Path, period: str) -> RuleSet:
     """The rule set that settles ``period`` now (published versions, else the shipped default)."""
     versions = published_rules(app_store.app_store_path(primary))
     return rules_by_period([period], versions)[period]
+
+
+def request_resettlement(primary: Path) -> subprocess.Popen[bytes]:
+    """Re-settle the open periods in a separate process after a publish.
+
+    The dashboard never writes the warehouse itself: the settlement command waits for the
+    writer lock (a load may hold it), settles with the newly published rules and publishes a
+    new serving snapshot. Its output goes to ``settlement_requests.log`` beside the warehouse.
+    """
+    log = primary.with_name("settlement_requests.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "settlement", "run", "--db", str(primary)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )

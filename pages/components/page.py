@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -54,7 +54,10 @@ def open_view(page: str) -> View:
 
 def choose_period(view: View, label: str = "Period") -> str:
     """The period picker, kept in the URL (``?period=YYYY-MM``) so a view is a shareable link."""
-    choice = st.sidebar.selectbox(label, view.periods, key="period", bind="query-params")
+    start = url_choice("period", view.periods, view.periods[0])
+    choice = st.sidebar.selectbox(
+        label, view.periods, index=index_of(view.periods, start), key="period", bind="query-params"
+    )
     return choice or view.periods[0]
 
 
@@ -64,3 +67,22 @@ def safely(what: str, load):  # type: ignore[no-untyped-def]
         return load()
     except WarehouseUnavailable as error:
         stop(f"Could not load {what}: {error}")
+
+
+def url_choice(key: str, options: list[Any] | None, fallback: Any) -> Any:
+    """A URL-bound widget's starting value: the URL's, if it is one of ``options``.
+
+    ``bind="query-params"`` keeps the URL in step with the widget in the browser; reading the
+    URL here as well makes a shared link open the same view in every client (and in AppTest),
+    and a hand-edited URL cannot pick a value that is not offered.
+    """
+    raw = st.query_params.get(key)
+    if raw is None:
+        return fallback
+    if options is None:
+        return raw
+    return next((option for option in options if str(option) == raw), fallback)
+
+
+def index_of(options: list[Any], value: Any) -> int:
+    return options.index(value) if value in options else 0

@@ -1,0 +1,210 @@
+"""The rule editor's forms: each edits one part of the draft document; nothing is kept unless
+the whole draft validates, and every problem is shown next to the form it came from."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import polars as pl
+import streamlit as st
+import yaml
+from pydantic import ValidationError
+
+from pipelines.reference import load_reference
+from settlement.rules import KnownCodes, RuleProblem, parse_rules, problems_of
+
+Document = dict[str, Any]
+
+
+@cache
+def known_codes() -> KnownCodes:
+    ref = load_reference()
+    return KnownCodes(
+        cities=frozenset(ref.cities["city_code"]),
+        provinces=frozenset(ref.provinces["province_code"]),
+        items=frozenset(ref.service_items["item_code"]),
+        parts=frozenset(ref.parts["part_code"]),
+    )
+
+
+def validate(document: Document) -> list[RuleProblem]:
+    try:
+        parse_rules(document, known_codes())
+    except ValidationError as error:
+        return problems_of(error)
+    except (TypeError, ValueError) as error:
+        return [RuleProblem("(rule set)", str(error))]
+    return []
+
+
+def apply(draft_key: str, document: Document, section: str) -> None:
+    """Keep ``document`` as the draft if it validates; otherwise show why, under the form."""
+    problems = validate(document)
+    if problems:
+        st.session_state[f"problems-{section}"] = [str(p) for p in problems]
+    else:
+        st.session_state[draft_key] = document
+        st.session_state.pop(f"problems-{section}", None)
+        st.session_state[f"applied-{section}"] = True
+        # Widgets are keyed by the draft's revision, so every form shows the new draft.
+        st.session_state["draft-rev"] = st.session_state.get("draft-rev", 0) + 1
+        st.rerun()
+
+
+def key(name: str) -> str:
+    return f"{name}-{st.session_state.get('draft-rev', 0)}"
+
+
+def show_problems(section: str) -> None:
+    for problem in st.session_state.get(f"problems-{section}", []):
+        st.error(problem, icon=":material/error:")
+    if st.session_state.pop(f"applied-{section}", False):
+        st.success("Applied to the draft.", icon=":material/check:")
+
+
+def to_cents(yuan: Any) -> int:
+    """Editor input (yuan) to exact cents: through the decimal text, never binary float maths."""
+    return int((Decimal(str(yuan)) * 100).quantize(Decimal(1)))
+
+
+def price_table(
+    table: dict[str, dict[str, int]], tiers: list[str], names: dict[str, str]
+) -> pl.DataFrame:
+    rows = [
+        {"code": code, "name": names.get(code, ""), **{t: prices.get(t, 0) / 100 for t in tiers}}
+        for code, prices in sorted(table.items())
+    ]
+    return pl.DataFrame(
+        rows, schema={"code": pl.String, "name": pl.String, **dict.fromkeys(tiers, pl.Float64)}
+    )
+
+
+def prices_form(draft_key: str, draft: Document) -> None:
+    ref = load_reference()
+    tiers = list(draft["price_tiers"])
+    item_names = dict(ref.service_items.select("item_code", "item_name").iter_rows())
+    part_names = dict(ref.parts.select("part_code", "part_name").iter_rows())
+    with st.form("prices"):
+        st.caption("Internal prices in yuan per unit, by price tier.")
+        items = st.data_editor(
+            price_table(draft["item_prices"], tiers, item_names), key=key("item-prices"),
+            disabled=["code", "name"], hide_index=True,
+        )  # fmt: skip
+        parts = st.data_editor(
+            price_table(draft.get("part_prices", {}), tiers, part_names), key=key("part-prices"),
+            disabled=["code", "name"], hide_index=True,
+        )  # fmt: skip
+        if st.form_submit_button("Apply prices to the draft"):
+            updated = copy.deepcopy(draft)
+            for field, frame in (("item_prices", items), ("part_prices", parts)):
+                updated[field] = {
+                    row["code"]: {t: to_cents(row[t]) for t in tiers if row[t] is not None}
+                    for row in pl.DataFrame(frame).iter_rows(named=True)
+                }
+            apply(draft_key, updated, "prices")
+    show_problems("prices")
+
+
+def amounts_form(draft_key: str, draft: Document) -> None:
+    """Coefficients, surcharges, subsidies, discounts, fees: the common one-number settings."""
+    with st.form("amounts"):
+        a, b, c = st.columns(3)
+        coefficients = draft["region_coefficients"]
+        beijing = a.number_input(
+            "北京 coefficient (×)", value=coefficients["provinces"].get("11", 10_000) / 10_000,
+            step=0.05, format="%.4f", key=key("coef-11"),
+        )  # fmt: skip
+        urgent = b.number_input(
+            "Urgent surcharge (% of base)", value=draft["surcharges"]["urgent_bp"] / 100,
+            step=1.0, key=key("urgent"),
+        )  # fmt: skip
+        night = c.number_input(
+            "Night service (¥)", value=draft["surcharges"]["night_cents"] / 100, key=key("night")
+        )
+        plateau = a.number_input(
+            "Plateau subsidy (¥)",
+            value=draft["subsidies"]["plateau_cents"] / 100,
+            key=key("plateau"),
+        )
+        township = b.number_input(
+            "Township subsidy (¥)",
+            value=draft["subsidies"]["township_cents"] / 100,
+            key=key("township"),
+        )
+        remote = c.number_input(
+            "Remote guidance (¥ per hour)",
+            value=draft["subsidies"]["remote_guidance_hourly_cents"] / 100, key=key("remote"),
+        )  # fmt: skip
+        if st.form_submit_button("Apply amounts to the draft"):
+            updated = copy.deepcopy(draft)
+            updated["region_coefficients"]["provinces"]["11"] = round(beijing * 10_000)
+            updated["surcharges"]["urgent_bp"] = round(urgent * 100)
+            updated["surcharges"]["night_cents"] = to_cents(night)
+            updated["subsidies"]["plateau_cents"] = to_cents(plateau)
+            updated["subsidies"]["township_cents"] = to_cents(township)
+            updated["subsidies"]["remote_guidance_hourly_cents"] = to_cents(remote)
+            apply(draft_key, updated, "amounts")
+    show_problems("amounts")
+
+
+def ladder_form(draft_key: str, draft: Document) -> None:
+    ladder = draft.get("ladders", {}).get("technician")
+    with st.form("ladder"):
+        st.caption("Technician ladder: the rate from each bracket's start (ticket number or ¥).")
+        left, right = st.columns(2)
+        current = ladder or {"basis": "count", "mode": "graduated", "brackets": []}
+        bases, modes = ["count", "earnings"], ["graduated", "retroactive"]
+        basis = left.selectbox(
+            "Basis", bases, index=bases.index(current["basis"]), key=key("ladder-basis")
+        )
+        mode = right.selectbox(
+            "Mode", modes, index=modes.index(current["mode"]), key=key("ladder-mode")
+        )
+        brackets = pl.DataFrame(
+            [
+                {"start": b["start"], "rate_percent": b["rate_bp"] / 100}
+                for b in current["brackets"]
+            ],
+            schema={"start": pl.Int64, "rate_percent": pl.Float64},
+        )
+        edited = st.data_editor(
+            brackets, num_rows="dynamic", key=key("ladder-brackets"), hide_index=True
+        )
+        if st.form_submit_button("Apply ladder to the draft"):
+            updated = copy.deepcopy(draft)
+            rows = [r for r in pl.DataFrame(edited).iter_rows(named=True) if r["start"] is not None]
+            updated.setdefault("ladders", {})["technician"] = {
+                "basis": basis,
+                "mode": mode,
+                "brackets": [
+                    {"start": int(r["start"]), "rate_bp": round((r["rate_percent"] or 0) * 100)}
+                    for r in rows
+                ],
+            }
+            apply(draft_key, updated, "ladder")
+    show_problems("ladder")
+
+
+def yaml_form(draft_key: str, draft: Document) -> None:
+    """Everything else (partner modes, rework, refunds, fees, currencies) as the YAML document."""
+    with st.form("yaml"):
+        text = st.text_area(
+            "The whole draft as YAML",
+            yaml.safe_dump(draft, allow_unicode=True, sort_keys=False),
+            height=320,
+            key=key("draft-yaml"),
+        )
+        if st.form_submit_button("Apply YAML to the draft"):
+            try:
+                document = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                st.session_state["problems-yaml"] = [f"(rule set): not valid YAML: {error}"]
+            else:
+                if isinstance(document, dict):
+                    apply(draft_key, document, "yaml")
+                else:
+                    st.session_state["problems-yaml"] = ["(rule set): the draft must be a mapping"]
+    show_problems("yaml")

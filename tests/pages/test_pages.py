@@ -1,0 +1,132 @@
+"""Every page from app.py, as each demo identity: it renders; its numbers are the warehouse's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pages.components.context import DEMO_IDENTITIES, PAGES_BY_ROLE
+from pages.components.formatting import yuan
+from tests.pages.conftest import APP
+from warehouse.db import connect_read_only
+
+TITLES = {
+    "overview": "Overview",
+    "heatmaps": "Earnings heatmaps",
+    "regions": "Regions",
+    "rules": "Rules",
+    "my_earnings": "My earnings",
+    "data_health": "Data health",
+}
+
+
+def open_page(page: str, identity: str = "analyst", **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["as"] = identity
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    return at
+
+
+def scalar(db: Path, sql: str, **params: object) -> object:
+    with connect_read_only(db) as con:
+        return con.execute(sql, params).fetchall()[0][0]
+
+
+CASES = [(i.key, page) for i in DEMO_IDENTITIES for page in PAGES_BY_ROLE[i.scope.role]]
+
+
+@pytest.mark.parametrize(("identity", "page"), CASES)
+def test_every_page_renders_for_every_identity_that_may_see_it(
+    app_env: Path, identity: str, page: str
+) -> None:
+    at = open_page(page, identity)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title and at.title[0].value.startswith(TITLES[page])
+
+
+def test_overview_numbers_are_the_warehouse_numbers(app_env: Path) -> None:
+    period = str(scalar(app_env, "select max(period) from ticket_economics"))
+    at = open_page("overview", "manager", period=period)
+    metrics = {m.label: m.value for m in at.metric}
+    tickets = scalar(app_env, "select count(*) from ticket_economics where period = $p", p=period)
+    payouts = scalar(
+        app_env, "select sum(payout_cents) from ticket_economics where period = $p", p=period
+    )
+    assert metrics["Tickets"] == f"{tickets:,}"
+    assert metrics["Payouts"] == yuan(int(payouts))  # type: ignore[arg-type]
+
+
+def test_a_regional_lead_sees_only_their_region(app_env: Path) -> None:
+    period = str(scalar(app_env, "select max(period) from ticket_economics"))
+    at = open_page("regions", "lead-east", period=period)
+    tickets = scalar(
+        app_env,
+        "select count(*) from ticket_economics where period = $p and region_group = '华东'",
+        p=period,
+    )
+    assert {m.label: m.value for m in at.metric}["Tickets"] == f"{tickets:,}"
+
+
+def test_drill_down_follows_the_url(app_env: Path) -> None:
+    period = str(scalar(app_env, "select max(period) from ticket_economics"))
+    province = str(scalar(
+        app_env,
+        "select province_name from ticket_economics where period = $p and region_group = '华东'"
+        " group by 1 order by count(*) desc limit 1",
+        p=period,
+    ))  # fmt: skip
+    at = open_page("regions", "manager", period=period, group="华东", province=province)
+    labels = [b.label for b in at.button]
+    assert f"Province: {province}" in labels and "Region group: 华东" in labels
+    tickets = scalar(
+        app_env,
+        "select count(*) from ticket_economics where period = $p and province_name = $province",
+        p=period,
+        province=province,
+    )
+    assert {m.label: m.value for m in at.metric}["Tickets"] == f"{tickets:,}"
+
+
+def test_my_earnings_total_is_the_technicians_lines(app_env: Path) -> None:
+    technician, period = scalar(
+        app_env,
+        "select [payee_id, period] from settlement_lines where payee_type = 'technician'"
+        " group by payee_id, period order by count(*) desc limit 1",
+    )  # type: ignore[misc]
+    at = open_page("my_earnings", "manager", tech=technician, month=period)
+    total = scalar(
+        app_env,
+        "select sum(amount_cents) from settlement_lines where payee_type = 'technician'"
+        " and payee_id = $t and period = $p",
+        t=technician,
+        p=period,
+    )
+    assert {m.label: m.value for m in at.metric}[f"Total for {period}"] == yuan(int(total))  # type: ignore[arg-type]
+    assert at.get("progress"), "the ladder progress bar is shown"
+
+
+def test_a_technician_sees_only_my_earnings_and_only_their_own(app_env: Path) -> None:
+    at = open_page("my_earnings", "technician", tech="T00001")
+    assert not at.exception
+    # The URL cannot change whose earnings a technician sees.
+    assert at.subheader[0].value.startswith("T00042 · ")
+    with pytest.raises(ValueError, match=r"Known pages: \['[^']*my_earnings\.py'\]"):
+        open_page("overview", "technician")  # not in a technician's navigation at all
+
+
+def test_an_empty_warehouse_is_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIERBOARD_DB", str(tmp_path / "none.duckdb"))
+    monkeypatch.setenv("TIERBOARD_APP_DB", str(tmp_path / "app.sqlite"))
+    import streamlit as st
+
+    st.cache_data.clear()
+    at = open_page("overview", "manager")
+    assert not at.exception
+    assert any("No warehouse yet" in i.value for i in at.info)

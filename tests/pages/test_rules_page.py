@@ -1,0 +1,85 @@
+"""The rule editor end to end in AppTest: refused edits, a previewed draft, a publish that goes
+live and re-settles the open periods in the background."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.conftest import APP
+from warehouse import app_store
+from warehouse.db import connect_read_only
+
+
+def rules_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["as"] = "analyst"
+    at.run()
+    at.switch_page("pages/rules.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.label == label)
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_an_invalid_edit_is_refused_with_its_reason(app_env: Path) -> None:
+    at = rules_page()
+    at.number_input(key="urgent-0").set_value(-5.0)
+    button(at, "Apply amounts to the draft").click().run()
+    assert "surcharges.urgent_bp: Input should be greater than or equal to 0" in errors(at)
+    assert not any(s.value == "Applied to the draft." for s in at.success)
+
+    draft = yaml.safe_load(at.text_area(key="draft-yaml-0").value)
+    draft["ladders"]["technician"]["brackets"][2]["start"] = 61
+    at.text_area(key="draft-yaml-0").input(yaml.safe_dump(draft, allow_unicode=True))
+    button(at, "Apply YAML to the draft").click().run()
+    assert "ladders.technician: brackets must increase without overlap: 61 follows 61" in errors(at)
+    assert any("0 setting(s) differ" in c.value for c in at.caption)  # the draft is untouched
+
+
+def test_a_valid_draft_is_previewed_then_published_and_settled(app_env: Path) -> None:
+    at = rules_page()
+    at.number_input(key="urgent-0").set_value(40.0)
+    button(at, "Apply amounts to the draft").click().run()
+    assert not errors(at)
+    assert any(s.value == "Applied to the draft." for s in at.success)
+    assert any("1 setting(s) differ" in c.value for c in at.caption)
+
+    button(at, "Preview impact").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Change"].startswith("¥") and metrics["Change"] != "¥0.00"
+
+    button(at, "Publish").click().run()
+    assert "Publishing needs a note saying why." in errors(at)
+    at.text_area(key="publish-note").input("urgent jobs are hard to staff")
+    button(at, "Publish").click().run()
+    assert any("Version 1 is live" in s.value for s in at.success)
+
+    store = app_store.app_store_path(app_env)
+    (version,) = app_store.rule_versions(store)
+    assert version.document["surcharges"]["urgent_bp"] == 4_000  # type: ignore[index]
+    with app_store.connect(store) as con:
+        action, diff = con.execute("select action, diff from audit_log").fetchall()[0]
+    assert action == "rule_publish" and "surcharges.urgent_bp: 3000 → 4000" in diff
+
+    # Re-settlement runs in its own process; the serving snapshot shows it when done.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with connect_read_only(app_env.with_name("tierboard.serving.duckdb")) as con:
+            runs = con.sql(
+                "select count(*) from settlement_runs where rule_versions like '%=1%'"
+            ).fetchall()[0][0]
+        if runs:
+            break
+        time.sleep(1)
+    assert runs, "the open periods were not re-settled with the published version"
