@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from pipelines.generate.world import World
 from pipelines.reference import Reference, load_reference
 
 SMALL_TICKETS = 4_000
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +39,13 @@ def feed_dir(tmp_path_factory: pytest.TempPathFactory, world: World) -> Path:
 def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TIERBOARD_APP_DB", str(tmp_path / "app.sqlite"))
     return tmp_path / "warehouse" / "tierboard.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    db = folder / "tierboard.duckdb"
+    command = [sys.executable, "-m", "pipelines", "demo", "--tickets", "6000", "--months", "4"]
+    env = {**os.environ, "TIERBOARD_APP_DB": str(folder / "app.sqlite")}
+    subprocess.run([*command, "--db", str(db)], cwd=ROOT, check=True, capture_output=True, env=env)
+    return db

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,16 +11,6 @@ import streamlit as st
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-
-
-@pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    db = folder / "tierboard.duckdb"
-    command = [sys.executable, "-m", "pipelines", "demo", "--tickets", "6000", "--months", "4"]
-    env = {**os.environ, "TIERBOARD_APP_DB": str(folder / "app.sqlite")}
-    subprocess.run([*command, "--db", str(db)], cwd=ROOT, check=True, capture_output=True, env=env)
-    return db
 
 
 @pytest.fixture
