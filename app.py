@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.components.context import DEMO_IDENTITIES, PAGES, Identity
-from pages.components.page import index_of, url_choice
+from pages.components.context import PAGES
+from pages.components.signin import current_identity
 
 st.set_page_config(page_title="Tierboard", page_icon=":material/payments:", layout="wide")
 
@@ -16,32 +16,19 @@ PAGE_SPECS = {  # name: (title, icon, url path)
     "rules": ("Rules", "rule", "rules"),
     "my_earnings": ("My earnings", "person", "my-earnings"),
     "data_health": ("Data health", "monitor_heart", "data-health"),
+    "audit": ("Audit", "history", "audit"),
+    "users": ("Users", "group", "users"),
 }
-PAGE_FILES = {
-    name: st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=url)
-    for name, (title, icon, url) in PAGE_SPECS.items()
-}
-assert set(PAGE_FILES) == set(PAGES)
+assert set(PAGE_SPECS) == set(PAGES)
 
-
-def choose_identity() -> Identity:
-    """Local demo mode: no identity provider is configured, so the sidebar offers demo users."""
-    names = {identity.key: identity for identity in DEMO_IDENTITIES}
-    keys = list(names)
-    key = st.sidebar.selectbox(
-        "Demo identity",
-        keys,
-        index=index_of(keys, url_choice("as", keys, keys[0])),
-        format_func=lambda k: names[k].name,
-        key="as",
-        bind="query-params",
-        help="Local demo mode: pick whose view to see.",
-    )
-    return names.get(key or "", DEMO_IDENTITIES[0])
-
-
-identity = choose_identity()
+identity = current_identity()
 st.session_state["identity"] = identity
-st.sidebar.caption("Local demo mode · no sign-in configured")
-page = st.navigation([PAGE_FILES[name] for name in identity.pages])
+# Only the pages of this role exist for this session: any other URL is not a page at all.
+page = st.navigation(
+    [
+        st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=url)
+        for name, (title, icon, url) in PAGE_SPECS.items()
+        if name in identity.pages
+    ]
+)
 page.run()

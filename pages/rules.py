@@ -14,6 +14,7 @@ from pages.components import data, rule_forms
 from pages.components.context import store_version
 from pages.components.formatting import export_buttons, money_config, yuan, yuan_columns
 from pages.components.page import open_view, safely
+from pages.components.signin import actor
 from settlement.diff import describe, differences
 from settlement.preview import preview
 from settlement.rules import parse_rules, to_document
@@ -71,7 +72,7 @@ with live_tab:
                     number = app_store.publish_rule_version(
                         store, old.document, effective_date=old.effective_date,
                         note=f"rollback to version {target}: {why}",
-                        author=view.identity.name, action="rule_rollback",
+                        author=actor(view.identity), action="rule_rollback",
                         diff=describe(differences(to_document(live), old.document)),
                     )  # fmt: skip
                     request_resettlement(db)
@@ -149,7 +150,7 @@ with publish_tab:
                 document = {**draft, "effective_date": effective.isoformat(), "note": note}
                 number = app_store.publish_rule_version(
                     store, document, effective_date=effective, note=note,
-                    author=view.identity.name,
+                    author=actor(view.identity),
                     diff=describe(differences(to_document(live), document)),
                 )  # fmt: skip
                 request_resettlement(db)

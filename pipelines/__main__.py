@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import time
 from pathlib import Path
 
 from pipelines.generate import DEFAULT_END_MONTH, generate
 from pipelines.ingest import ingest
+from pipelines.load import RunSummary
 from warehouse.db import WarehouseLocked, warehouse_path
 
 
@@ -61,6 +63,7 @@ def _ingest(paths: list[Path], db: Path, force: bool) -> int:
         print(error, file=sys.stderr)
         return 3
     failed = [s for s in summaries if s.status == "failed"]
+    _audit(db, paths, summaries)
     print(
         f"{len(summaries)} files, {sum(s.inserted for s in summaries):,} rows inserted, "
         f"{sum(s.updated for s in summaries):,} updated, "
@@ -68,6 +71,27 @@ def _ingest(paths: list[Path], db: Path, force: bool) -> int:
         f"{len(failed)} failed, in {time.perf_counter() - started:.1f} s → {db}"
     )
     return 1 if failed else 0
+
+
+def _audit(db: Path, paths: list[Path], summaries: list[RunSummary]) -> None:
+    """A manual ingest is an audited change (recorded once the load has committed: the app
+    store must not be held for the length of a load, or dashboard publishes would wait)."""
+    from warehouse import app_store
+
+    with app_store.connect(app_store.app_store_path(db)) as con:
+        app_store.audit(
+            con,
+            actor=getpass.getuser(),
+            action="manual_ingest",
+            subject=", ".join(str(p) for p in paths)[:500],
+            diff=(
+                f"{len(summaries)} files: {sum(s.inserted for s in summaries):,} inserted, "
+                f"{sum(s.updated for s in summaries):,} updated, "
+                f"{sum(s.quarantined for s in summaries):,} quarantined, "
+                f"{sum(1 for s in summaries if s.status == 'failed')} failed"
+            ),
+            reason="python -m pipelines",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

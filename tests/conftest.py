@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
 
 from pipelines.generate import write_feeds
 from pipelines.generate.simulate import simulate_world
@@ -16,6 +19,7 @@ from pipelines.reference import Reference, load_reference
 
 SMALL_TICKETS = 4_000
 ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +53,17 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = {**os.environ, "TIERBOARD_APP_DB": str(folder / "app.sqlite")}
     subprocess.run([*command, "--db", str(db)], cwd=ROOT, check=True, capture_output=True, env=env)
     return db
+
+
+@pytest.fixture
+def app_env(
+    demo_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A private copy of the warehouse (both files) and a fresh app store; caches cleared."""
+    for name in ("tierboard.duckdb", "tierboard.serving.duckdb"):
+        shutil.copy(demo_warehouse.with_name(name), tmp_path / name)
+    monkeypatch.setenv("TIERBOARD_DB", str(tmp_path / "tierboard.duckdb"))
+    monkeypatch.setenv("TIERBOARD_APP_DB", str(tmp_path / "app.sqlite"))
+    st.cache_data.clear()
+    yield tmp_path / "tierboard.duckdb"
+    st.cache_data.clear()

@@ -36,6 +36,16 @@ create table if not exists audit_log (
     diff            text not null,          -- readable description of the change
     reason          text not null
 );
+create table if not exists users (
+    email           text primary key,       -- the identity provider's email claim
+    name            text not null,
+    role            text not null,          -- manager regional_lead analyst technician admin
+    region_groups   text not null default '',  -- comma separated (regional leads)
+    provinces       text not null default '',  -- comma separated province codes
+    technician_id   text,                   -- technicians only
+    updated_at      text not null,
+    updated_by      text not null
+);
 create trigger if not exists audit_log_is_append_only_u before update on audit_log
 begin select raise(abort, 'audit_log is append-only'); end;
 create trigger if not exists audit_log_is_append_only_d before delete on audit_log
@@ -135,3 +145,23 @@ def rule_versions(path: Path) -> list[RuleVersion]:
         )
         for version, effective, document, note, author, published in rows
     ]
+
+
+AUDIT_ROLES = ("analyst", "admin")
+
+
+def audit_entries(
+    path: Path, role: str, *, action: str | None = None, actor: str | None = None
+) -> list[dict[str, object]]:
+    """The audit log, newest first, for the roles allowed to read it (others get nothing)."""
+    if role not in AUDIT_ROLES:
+        return []
+    with connect(path) as con:
+        rows = con.execute(
+            "select audit_id, at, actor, action, subject, diff, reason from audit_log"
+            " where (? is null or action = ?) and (? is null or actor = ?)"
+            " order by audit_id desc",
+            (action, action, actor, actor),
+        ).fetchall()
+    keys = ("audit_id", "at", "actor", "action", "subject", "diff", "reason")
+    return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -11,13 +11,15 @@ import streamlit as st
 from warehouse.db import serving_path, warehouse_path
 from warehouse.scope import Scope
 
-PAGES = ("overview", "heatmaps", "regions", "rules", "my_earnings", "data_health")
+PAGES = (
+    "overview", "heatmaps", "regions", "rules", "my_earnings", "data_health", "audit", "users",
+)  # fmt: skip
 PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
     "manager": ("overview", "heatmaps", "regions", "my_earnings", "data_health"),
     "regional_lead": ("overview", "heatmaps", "regions", "my_earnings"),
-    "analyst": PAGES,
+    "analyst": ("overview", "heatmaps", "regions", "rules", "my_earnings", "data_health", "audit"),
     "technician": ("my_earnings",),
-    "admin": ("data_health",),
+    "admin": ("data_health", "audit", "users"),
 }
 
 
@@ -33,7 +35,7 @@ class Identity:
 
 
 DEMO_IDENTITIES = (
-    Identity("analyst", "Demo analyst · every page", Scope("analyst")),
+    Identity("analyst", "Demo analyst · all data, rules", Scope("analyst")),
     Identity("manager", "Demo manager · all regions", Scope("manager")),
     Identity(
         "lead-east", "Demo regional lead · 华东", Scope("regional_lead", region_groups=("华东",))

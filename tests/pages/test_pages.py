@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages.components.context import DEMO_IDENTITIES, PAGES_BY_ROLE
 from pages.components.formatting import yuan
-from tests.pages.conftest import APP
+from tests.conftest import APP
 from warehouse.db import connect_read_only
 
 TITLES = {
@@ -19,6 +19,8 @@ TITLES = {
     "rules": "Rules",
     "my_earnings": "My earnings",
     "data_health": "Data health",
+    "audit": "Audit",
+    "users": "Users",
 }
 
 

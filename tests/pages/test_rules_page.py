@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import APP
+from tests.conftest import APP
 from warehouse import app_store
 from warehouse.db import connect_read_only
 

@@ -1,0 +1,84 @@
+"""Who is signed in: an OpenID Connect provider when one is configured, else local demo mode."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from pages.components.context import DEMO_IDENTITIES, Identity, database
+from pages.components.page import index_of, url_choice
+from warehouse import app_store, users
+
+
+def provider_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError):
+        return False
+    except Exception:  # no secrets file at all: Streamlit raises its own error type
+        return False
+
+
+def claim_names() -> users.ClaimNames:
+    try:
+        configured = dict(st.secrets.get("tierboard", {}))
+    except Exception:
+        configured = {}
+    fields = {k.removesuffix("_claim"): v for k, v in configured.items() if k.endswith("_claim")}
+    return users.ClaimNames(**fields)
+
+
+def signed_in() -> Identity:
+    """The signed-in user's identity; stops the page with a sign-in button until there is one."""
+    if not st.user.is_logged_in:
+        st.title("Tierboard")
+        st.write("Sign in to see what tickets earn.")
+        st.button("Sign in", on_click=st.login, type="primary", key="sign-in")
+        st.stop()
+    claims = st.user.to_dict()
+    store = app_store.app_store_path(database())
+    user = users.resolve(claims, store, claim_names())
+    if user is None:
+        st.title("Tierboard")
+        st.error(
+            f"You are signed in as {claims.get('email') or claims.get('sub')}, but have no "
+            "Tierboard role yet. Ask an administrator to add you."
+        )
+        st.button("Sign out", on_click=st.logout, key="sign-out")
+        st.stop()
+    st.sidebar.caption(f"Signed in as {user.name} · {user.describe()}")
+    st.sidebar.button("Sign out", on_click=st.logout, key="sign-out")
+    return Identity(user.email, user.name, user.scope)
+
+
+def demo_identity() -> Identity:
+    """Local demo mode: no provider configured; refused outright in production."""
+    if os.environ.get("TIERBOARD_ENV", "").lower() == "production":
+        st.error(
+            "Tierboard refuses to run in local demo mode with TIERBOARD_ENV=production: configure "
+            "an OpenID Connect provider in .streamlit/secrets.toml (see the README)."
+        )
+        st.stop()
+    names = {identity.key: identity for identity in DEMO_IDENTITIES}
+    keys = list(names)
+    key = st.sidebar.selectbox(
+        "Demo identity",
+        keys,
+        index=index_of(keys, url_choice("as", keys, keys[0])),
+        format_func=lambda k: names[k].name,
+        key="as",
+        bind="query-params",
+        help="Local demo mode: pick whose view to see.",
+    )
+    st.sidebar.caption("Local demo mode · no sign-in configured")
+    return names.get(key or "", DEMO_IDENTITIES[0])
+
+
+def current_identity() -> Identity:
+    return signed_in() if provider_configured() else demo_identity()
+
+
+def actor(identity: Identity) -> str:
+    """How an identity is named in the audit log."""
+    return identity.key if "@" in identity.key else f"{identity.name} (demo)"

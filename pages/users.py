@@ -1,0 +1,56 @@
+"""Users (admins): who may sign in as what. Every change is audited with its reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from pages.components.context import current, database
+from pages.components.page import stop
+from pages.components.signin import actor
+from warehouse import app_store, users
+from warehouse.scope import ROLES
+
+identity = current()
+if "users" not in identity.pages:
+    stop("This page is not available to your role.")
+st.title("Users")
+store = app_store.app_store_path(Path(database()))
+known = users.all_users(store)
+st.dataframe(
+    pl.DataFrame(
+        [{"email": u.email, "name": u.name, "access": u.describe()} for u in known],
+        schema={"email": pl.String, "name": pl.String, "access": pl.String},
+    ),
+    hide_index=True,
+)
+with st.form("user"):
+    st.subheader("Add or change a user")
+    email = st.text_input("Email (as the identity provider sends it)", key="user-email")
+    name = st.text_input("Name", key="user-name")
+    role = st.selectbox("Role", ROLES, key="user-role")
+    groups = st.text_input("Region groups (regional leads; comma separated)", key="user-groups")
+    provinces = st.text_input("Province codes (regional leads; comma separated)", key="user-prov")
+    technician = st.text_input("Technician id (technicians)", key="user-tech")
+    reason = st.text_input("Why (required)", key="user-reason")
+    if st.form_submit_button("Save user"):
+        try:
+            users.save(
+                store,
+                users.User(
+                    email=email.strip(),
+                    name=name.strip() or email.strip(),
+                    role=role,
+                    region_groups=tuple(g.strip() for g in groups.split(",") if g.strip()),
+                    provinces=tuple(p.strip() for p in provinces.split(",") if p.strip()),
+                    technician_id=technician.strip() or None,
+                ),
+                actor=actor(identity),
+                reason=reason,
+            )
+        except ValueError as error:
+            st.error(str(error))
+        else:
+            st.success(f"Saved {email}.")
