@@ -50,11 +50,12 @@ def priced_tickets(tickets: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
             missing_part=pl.col("part_code").filter(pl.col("price_cents").is_null()).first(),
         )
     )
+    tier_text = pl.col("price_tier").fill_null("None")  # a city no tier maps still gets a reason
     reason = (
         pl.when(pl.col("item_price_cents").is_null())
-        .then(pl.format("no price for item {} in tier {}", "item_code", "price_tier"))
+        .then(pl.format("no price for item {} in tier {}", "item_code", tier_text))
         .when(pl.col("missing_part").is_not_null())
-        .then(pl.format("no price for part {} in tier {}", "missing_part", "price_tier"))
+        .then(pl.format("no price for part {} in tier {}", "missing_part", tier_text))
     )
     return (
         with_tier.drop("parts")
