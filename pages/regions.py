@@ -11,6 +11,12 @@ from pages.components.formatting import export_buttons, money_config, yuan, yuan
 from pages.components.page import choose_period, open_view, safely
 
 PATH = ("group", "province", "city", "technician")
+PLURALS = {
+    "group": "Region groups",
+    "province": "Provinces",
+    "city": "Cities",
+    "technician": "Technicians",
+}
 LABELS = {
     "group": "Region group",
     "province": "Province",
@@ -75,7 +81,7 @@ if depth < len(PATH):
         urgent_share=pl.col("urgent_tickets") / pl.col("tickets"),
         rework_share=pl.col("rework_tickets") / pl.col("tickets"),
     ).rename({"child": LABELS[level]})
-    st.subheader(f"{LABELS[level]}s")
+    st.subheader(PLURALS[level])
     st.caption("Select a row to drill down.")
     picked = st.dataframe(
         yuan_columns(table),

@@ -3,30 +3,18 @@ role sees exactly its pages and rows."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from oidc_provider_mock import User, run_server_in_thread
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
+from tests.browser_support import chromium, free_port, navigation, running_app, screenshot
 from warehouse.db import connect_read_only
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
-]  # fmt: skip
 PEOPLE = {
     "ana": {"email": "ana@example.com", "name": "Ana", "tierboard_role": "analyst"},
     "lin": {
@@ -62,12 +50,6 @@ NAVIGATION = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     users = [User(sub=sub, claims=claims) for sub, claims in PEOPLE.items()]
@@ -83,7 +65,6 @@ def app(
     home = tmp_path_factory.mktemp("signin")
     port = free_port()
     (home / ".streamlit").mkdir()
-    shutil.copy(ROOT / ".streamlit" / "config.toml", home / ".streamlit" / "config.toml")
     (home / ".streamlit" / "secrets.toml").write_text(
         "[auth]\n"
         f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
@@ -93,42 +74,14 @@ def app(
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n',
         encoding="utf-8",
     )
-    env = {
-        **os.environ,
-        "TIERBOARD_DB": str(demo_warehouse),
-        "TIERBOARD_APP_DB": str(home / "app.sqlite"),
-        "PYTHONPATH": str(ROOT),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.port", str(port), "--server.headless", "true"],
-        cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None, "the app process exited"
-                assert time.monotonic() < deadline, "the app did not start"
-                time.sleep(0.3)
+    with running_app(home, demo_warehouse, port) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is needed for browser tests (.ci/run installs it)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def sign_in(browser: Browser, app: str, who: str) -> Page:
@@ -143,12 +96,6 @@ def sign_in(browser: Browser, app: str, who: str) -> Page:
     return page
 
 
-def navigation(page: Page) -> set[str]:
-    page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=60_000)
-    links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
-    return {t.strip().splitlines()[-1].strip() for t in links}  # the icon's name comes first
-
-
 @pytest.mark.parametrize("who", list(NAVIGATION))
 def test_each_role_sees_exactly_its_pages(browser: Browser, app: str, who: str) -> None:
     page = sign_in(browser, app, who)
@@ -160,8 +107,7 @@ def test_each_role_sees_exactly_its_pages(browser: Browser, app: str, who: str) 
         assert navigation(page) == NAVIGATION[who]
     page.get_by_text(f"Signed in as {PEOPLE[who]['name']}").wait_for(timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"signin-{who}.png"), full_page=True)
+    screenshot(page, f"signin-{who}")
     page.context.close()
 
 

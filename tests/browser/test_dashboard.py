@@ -1,0 +1,126 @@
+"""The dashboard in a real browser: every page, a drill-down, a heatmap cell and a rule preview
+clicked through, a technician kept to their page; screenshots kept as test artefacts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.browser_support import chromium, navigation, running_app, screenshot, settled
+from warehouse.db import connect_read_only
+
+pytestmark = pytest.mark.e2e
+PAGES = {
+    "overview": "Overview",
+    "heatmaps": "Earnings heatmaps",
+    "regions": "Regions",
+    "rules": "Rules",
+    "my-earnings": "My earnings",
+    "data-health": "Data health",
+    "audit": "Audit",
+}
+
+
+@pytest.fixture(scope="module")
+def app(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_app(tmp_path_factory.mktemp("browser"), demo_warehouse) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+def open_page(page: Page, url: str, heading: str) -> None:
+    page.goto(url)
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    settled(page)
+
+
+def click_first_row(page: Page, table_index: int = 0) -> None:
+    """Select the first data row of a selectable st.dataframe (its grid is drawn on a canvas)."""
+    grid = page.locator('[data-testid="stDataFrame"]').nth(table_index)
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(
+        box["x"] + 12, box["y"] + 35 + 17
+    )  # the row's selection cell, below the header
+
+
+@pytest.mark.parametrize(("path", "title"), list(PAGES.items()))
+def test_every_page_opens(page: Page, app: str, path: str, title: str) -> None:
+    open_page(page, f"{app}/{path}", title)
+    screenshot(page, f"page-{path}")
+
+
+def test_the_overview_shows_the_warehouse_numbers(
+    page: Page, app: str, demo_warehouse: Path
+) -> None:
+    with connect_read_only(demo_warehouse.with_name("tierboard.serving.duckdb")) as con:
+        period, tickets = con.sql(
+            "select period, count(*) from ticket_economics group by 1 order by 1 desc limit 1"
+        ).fetchall()[0]
+    open_page(page, f"{app}/overview?as=manager&period={period}", "Overview")
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Tickets").first
+    assert f"{tickets:,}" in metric.inner_text()
+
+
+def test_a_drill_down_is_clicked_through(page: Page, app: str) -> None:
+    open_page(page, f"{app}/regions?as=manager", "Regions")
+    click_first_row(page)
+    crumb = page.get_by_role("button", name="Region group:")
+    crumb.first.wait_for(timeout=60_000)
+    settled(page)
+    assert "group=" in page.url
+    click_first_row(page)  # then a province
+    page.get_by_role("button", name="Province:").first.wait_for(timeout=60_000)
+    settled(page)
+    screenshot(page, "drill-down")
+    page.get_by_role("button", name="All regions").click()
+    page.wait_for_function("() => !window.location.search.includes('group=')", timeout=60_000)
+
+
+def test_a_heatmap_cell_leads_to_its_tickets(page: Page, app: str) -> None:
+    open_page(page, f"{app}/heatmaps?as=manager", "Earnings heatmaps")
+    click_first_row(page)
+    page.get_by_role("heading", name="Tickets ·").first.wait_for(timeout=60_000)
+    settled(page)
+    screenshot(page, "heatmap-cell")
+
+
+def test_a_rule_preview_is_clicked_through(page: Page, app: str) -> None:
+    open_page(page, f"{app}/rules?as=analyst", "Rules")
+    page.get_by_role("tab", name="Preview impact").click()
+    page.get_by_role("button", name="Preview impact").click()
+    page.locator('[data-testid="stMetric"]').filter(has_text="Change").first.wait_for(
+        timeout=90_000
+    )
+    settled(page)
+    screenshot(page, "rule-preview")
+
+
+def test_a_technician_is_kept_to_their_own_page(page: Page, app: str) -> None:
+    open_page(page, f"{app}/my-earnings?as=technician", "My earnings")
+    assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0  # one page: no menu
+    page.goto(f"{app}/overview?as=technician")
+    settled(page)
+    assert page.get_by_role("heading", name="Overview").count() == 0
+    screenshot(page, "technician-overview-refused")
+
+
+def test_an_analyst_sees_the_analyst_menu(page: Page, app: str) -> None:
+    open_page(page, f"{app}/overview?as=analyst", "Overview")
+    assert navigation(page) == set(PAGES.values())

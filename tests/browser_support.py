@@ -1,0 +1,104 @@
+"""Running the dashboard as a real process and driving Debian's chromium with Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_app(home: Path, warehouse: Path, port: int | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` from ``home`` (its .streamlit/ holds config and secrets)."""
+    port = port or free_port()
+    (home / ".streamlit").mkdir(exist_ok=True)
+    shutil.copy(ROOT / ".streamlit" / "config.toml", home / ".streamlit" / "config.toml")
+    env = {
+        **os.environ,
+        "TIERBOARD_DB": str(warehouse),
+        "TIERBOARD_APP_DB": str(home / "app.sqlite"),
+        "PYTHONPATH": str(ROOT),
+    }
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
+    process = subprocess.Popen(
+        [*command, "--server.port", str(port), "--server.headless", "true"],
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                assert process.poll() is None, "the app process exited"
+                assert time.monotonic() < deadline, "the app did not start"
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is needed for browser tests (.ci/run installs it)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def settled(page: Page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the script, and check it raised nothing."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    running = "document.querySelector('[data-testid=\"stStatusWidget\"]')"
+    page.wait_for_function(
+        f"() => !{running} || !{running}.innerText.includes('Running')", timeout=timeout
+    )
+    assert page.locator('[data-testid="stException"]').count() == 0, page.url
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def navigation(page: Page) -> set[str]:
+    page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=60_000)
+    links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
+    return {t.strip().splitlines()[-1].strip() for t in links}  # the icon's name comes first
