@@ -17,17 +17,9 @@ import time
 from pathlib import Path
 
 from bench._machine import describe
-from tests.browser_support import chromium, running_app, settled
+from tests.browser_support import PAGE_HEADINGS, chromium, running_app, settled
 
-PAGES = {
-    "overview": "Overview",
-    "heatmaps": "Earnings heatmaps",
-    "regions": "Regions",
-    "rules": "Rules",
-    "my-earnings": "My earnings",
-    "data-health": "Data health",
-    "audit": "Audit",
-}
+PAGES = PAGE_HEADINGS
 
 
 def main(argv: list[str]) -> int:

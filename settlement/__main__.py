@@ -14,15 +14,9 @@ from settlement.rules import KnownCodes, load_rules, problems_of
 
 
 def _known_codes() -> KnownCodes:
-    from pipelines.reference import load_reference
+    from pipelines.reference import known_codes
 
-    ref = load_reference()
-    return KnownCodes(
-        cities=frozenset(ref.cities["city_code"]),
-        provinces=frozenset(ref.provinces["province_code"]),
-        items=frozenset(ref.service_items["item_code"]),
-        parts=frozenset(ref.parts["part_code"]),
-    )
+    return KnownCodes(**known_codes())
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -17,6 +17,16 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+# url path -> heading, of every page an analyst sees
+PAGE_HEADINGS = {
+    "overview": "Overview",
+    "heatmaps": "Earnings heatmaps",
+    "regions": "Regions",
+    "rules": "Rules",
+    "my-earnings": "My earnings",
+    "data-health": "Data health",
+    "audit": "Audit",
+}
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.reference import load_reference
+from pipelines.reference import known_codes
 from settlement.rules import KnownCodes, parse_rules
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -25,12 +25,6 @@ def test_the_rule_file_example_is_valid() -> None:
     text = README.read_text(encoding="utf-8")
     example = re.search(r"<!-- rule-example -->\n```yaml\n(.*?)```", text, re.S)
     assert example is not None
-    ref = load_reference()
-    known = KnownCodes(
-        cities=frozenset(ref.cities["city_code"]),
-        provinces=frozenset(ref.provinces["province_code"]),
-        items=frozenset(ref.service_items["item_code"]),
-        parts=frozenset(ref.parts["part_code"]),
-    )
+    known = KnownCodes(**known_codes())
     rules = parse_rules(yaml.safe_load(example.group(1)), known)
     assert rules.ladders["technician"].brackets[1].rate_bp == 11_000

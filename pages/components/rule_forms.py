@@ -13,26 +13,20 @@ import streamlit as st
 import yaml
 from pydantic import ValidationError
 
-from pipelines.reference import load_reference
+from pipelines.reference import known_codes, load_reference
 from settlement.rules import KnownCodes, RuleProblem, parse_rules, problems_of
 
 Document = dict[str, Any]
 
 
 @cache
-def known_codes() -> KnownCodes:
-    ref = load_reference()
-    return KnownCodes(
-        cities=frozenset(ref.cities["city_code"]),
-        provinces=frozenset(ref.provinces["province_code"]),
-        items=frozenset(ref.service_items["item_code"]),
-        parts=frozenset(ref.parts["part_code"]),
-    )
+def rule_codes() -> KnownCodes:
+    return KnownCodes(**known_codes())
 
 
 def validate(document: Document) -> list[RuleProblem]:
     try:
-        parse_rules(document, known_codes())
+        parse_rules(document, rule_codes())
     except ValidationError as error:
         return problems_of(error)
     except (TypeError, ValueError) as error:

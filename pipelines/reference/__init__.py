@@ -5,7 +5,7 @@ in the warehouse schema); ``load_reference`` reads and validates them once per p
 ``attach_city_codes`` resolves the place names feeds carry to statistical codes.
 """
 
-from pipelines.reference.loading import load_reference
+from pipelines.reference.loading import known_codes, load_reference
 from pipelines.reference.names import (
     attach_city_codes,
     city_aliases,
@@ -39,6 +39,7 @@ __all__ = [
     "attach_city_codes",
     "city_aliases",
     "clean_name",
+    "known_codes",
     "load_reference",
     "province_aliases",
     "read_reference",

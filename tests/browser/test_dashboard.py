@@ -9,19 +9,18 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser_support import chromium, navigation, running_app, screenshot, settled
+from tests.browser_support import (
+    PAGE_HEADINGS,
+    chromium,
+    navigation,
+    running_app,
+    screenshot,
+    settled,
+)
 from warehouse.db import connect_read_only
 
 pytestmark = pytest.mark.e2e
-PAGES = {
-    "overview": "Overview",
-    "heatmaps": "Earnings heatmaps",
-    "regions": "Regions",
-    "rules": "Rules",
-    "my-earnings": "My earnings",
-    "data-health": "Data health",
-    "audit": "Audit",
-}
+PAGES = PAGE_HEADINGS
 
 
 @pytest.fixture(scope="module")

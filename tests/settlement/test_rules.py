@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from pipelines.reference import Reference
+from pipelines.reference import Reference, known_codes
 from settlement.rules import (
     DEFAULT_RULES,
     KnownCodes,
@@ -19,13 +19,8 @@ from settlement.rules import (
 
 
 @pytest.fixture(scope="module")
-def known(reference: Reference) -> KnownCodes:
-    return KnownCodes(
-        cities=frozenset(reference.cities["city_code"]),
-        provinces=frozenset(reference.provinces["province_code"]),
-        items=frozenset(reference.service_items["item_code"]),
-        parts=frozenset(reference.parts["part_code"]),
-    )
+def known() -> KnownCodes:
+    return KnownCodes(**known_codes())
 
 
 @pytest.fixture
