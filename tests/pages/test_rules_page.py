@@ -83,3 +83,30 @@ def test_a_valid_draft_is_previewed_then_published_and_settled(app_env: Path) ->
             break
         time.sleep(1)
     assert runs, "the open periods were not re-settled with the published version"
+
+
+def test_a_rollback_is_a_new_audited_version(app_env: Path) -> None:
+    from datetime import date
+
+    from settlement.rules import load_rules, to_document
+
+    store = app_store.app_store_path(app_env)
+    document = to_document(load_rules())
+    app_store.publish_rule_version(
+        store, document, effective_date=date(2025, 1, 1), note="v1", author="ana"
+    )
+    changed = {**document, "cross_province_vat_bp": 0}
+    app_store.publish_rule_version(
+        store, changed, effective_date=date(2025, 1, 1), note="v2", author="ana"
+    )
+    at = rules_page()
+    at.selectbox(key="rollback-to").set_value(1)
+    at.text_input(key="rollback-note").input("VAT change was premature")
+    button(at, "Roll back (publishes a new version)").click().run()
+    assert any("Version 3 is live (a copy of 1)" in s.value for s in at.success)
+    versions = app_store.rule_versions(store)
+    assert versions[-1].document == document
+    entry = app_store.audit_entries(store, "analyst")[0]
+    assert entry["action"] == "rule_rollback"
+    assert "cross_province_vat_bp: 0 → 300" in str(entry["diff"])
+    assert "VAT change was premature" in str(entry["reason"])
