@@ -1,27 +1,54 @@
-"""The reference engine: docs/settlement.md done the plain way, one ticket at a time.
+"""The reference settlement: docs/settlement.md read row by row, in plain Python.
 
-Deliberately simple and slow: dictionaries and loops, integer arithmetic, no Polars in the
-computation. The tests hold the vectorised engine to this, to the cent, on random tickets and
-rule sets; keeping the two written differently is the point.
+Deliberately slow and obvious. It exists so the vectorised engine can be checked against an
+independent reading of the spec; it shares nothing with the engine but the rule model and the
+output column names. Integers only: money in cents, rates in basis points.
+
+Decisions where the spec leaves room (kept in one place so the tests can name them):
+- A ticket "serves an order" when it has both ``order_platform`` and ``order_id``; the channel fee
+  needs no matching order row, the clawback ratio and percent_of_sales do (an unknown order has
+  ratio 0 and earns no sales share).
+- A rework's original must be another priced input ticket completed no later than the rework and
+  at most ``window_days`` × 24 h before it.
+- An earnings measure below the first bracket (possible when discounts make labour negative)
+  takes the first bracket's rate.
+- percent_of_sales pays on the first priced ticket serving the order, whichever partner that
+  ticket has; an unpriced ticket is not settled at all, so it is never that first ticket.
+- ``is_refunded`` states the order's ratio; it stays true with ``refunds.clawback`` off.
+- A chargeback line keeps the rework ticket's price tier and region group.
+- A partner type with neither a mode nor an override for the partner settles no partner line.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import polars as pl
 
 from settlement.frames import BREAKDOWN, LINES, UNPRICED
-from settlement.rules import Ladder, RuleSet
+from settlement.rules import (
+    BaseFeePlusBonus,
+    GuaranteedMinimum,
+    Ladder,
+    PartnerMode,
+    PartnerType,
+    PercentOfSales,
+    PieceRate,
+    RuleSet,
+)
 
-Row = dict[str, Any]
 BP = 10_000
+PPM = 1_000_000
+PARTNER_TYPES = ("direct", "dealer", "agent")
+Row = TypeVar("Row")
 
 
 def div_round(numerator: int, denominator: int) -> int:
-    """Half away from zero, integers only."""
+    """``numerator / denominator`` to the nearest integer, halves away from zero."""
+    assert denominator > 0
     magnitude = (abs(numerator) * 2 + denominator) // (2 * denominator)
     return -magnitude if numerator < 0 else magnitude
 
@@ -30,265 +57,430 @@ def pct(amount: int, bp: int) -> int:
     return div_round(amount * bp, BP)
 
 
-def _price_tier(ticket: Row, rules: RuleSet) -> str | None:
-    if ticket["city_code"] in rules.city_price_tiers:
-        return rules.city_price_tiers[ticket["city_code"]]
-    return rules.tier_map.get(ticket["city_tier"])
+def _period(ticket: dict[str, Any]) -> str:
+    return ticket["completed_date"].strftime("%Y-%m")
 
 
-def _unpriced_reason(ticket: Row, tier: str | None, rules: RuleSet) -> str | None:
-    item_price = rules.item_prices.get(ticket["item_code"], {}).get(tier or "")
-    if item_price is None:
-        return f"no price for item {ticket['item_code']} in tier {tier}"
-    for part in ticket["parts"] or []:
-        if rules.part_prices.get(part["part_code"], {}).get(tier or "") is None:
-            return f"no price for part {part['part_code']} in tier {tier}"
+def _order_key(ticket: dict[str, Any]) -> tuple[str, str] | None:
+    if ticket.get("order_platform") is None or ticket.get("order_id") is None:
+        return None
+    return (ticket["order_platform"], ticket["order_id"])
+
+
+def _when(ticket: dict[str, Any]) -> tuple[Any, str]:
+    """Position order everywhere: completed_at, then ticket_id."""
+    return (ticket["completed_at"], ticket["ticket_id"])
+
+
+def _price_tier(ticket: dict[str, Any], rules: RuleSet) -> str | None:
+    city = ticket.get("city_code")
+    if city is not None and city in rules.city_price_tiers:
+        return rules.city_price_tiers[city]
+    return cast(dict[str, str], rules.tier_map).get(ticket.get("city_tier") or "")
+
+
+def _unpriced_reason(ticket: dict[str, Any], tier: str | None, rules: RuleSet) -> str | None:
+    item = ticket["item_code"]
+    if tier is None or tier not in rules.item_prices.get(item, {}):
+        return f"no price for item {item} in tier {tier}"
+    for part in ticket.get("parts") or []:
+        code = part["part_code"]
+        if tier not in rules.part_prices.get(code, {}):
+            return f"no price for part {code} in tier {tier}"
     return None
 
 
-def _rate(ladder: Ladder | None, measure: int) -> int:
+def _ladder_rates(ladder: Ladder | None, labours: list[int], reworks: list[bool]) -> list[int]:
+    """Rates for one payee's lines in one period, already in position order."""
     if ladder is None:
-        return BP
+        return [BP] * len(labours)
+    counted = [labour for labour, rework in zip(labours, reworks, strict=True) if not rework]
+    month = len(counted) if ladder.basis == "count" else sum(counted)
+    rates = []
+    seen = 0  # non-rework lines before this one
+    earned = 0  # their labour
+    for labour, rework in zip(labours, reworks, strict=True):
+        if rework:
+            rates.append(BP)
+            continue
+        own = seen + 1 if ladder.basis == "count" else earned
+        measure = month if ladder.mode == "retroactive" else own
+        rates.append(_bracket_rate(ladder, measure))
+        seen += 1
+        earned += labour
+    return rates
+
+
+def _bracket_rate(ladder: Ladder, measure: int) -> int:
     rate = ladder.brackets[0].rate_bp
     for bracket in ladder.brackets:
-        if measure >= bracket.start:
+        if bracket.start <= measure:
             rate = bracket.rate_bp
     return rate
 
 
-def _ladder_rates(items: list[Row], ladder: Ladder | None, labour_key: str) -> dict[str, int]:
-    """ticket_id -> rate for one payee's tickets of one period (reworks get 10 000)."""
-    ordered = sorted(items, key=lambda r: (r["completed_at"], r["ticket_id"]))
-    counted = [r for r in ordered if not r["is_rework"]]
-    rates = {r["ticket_id"]: BP for r in ordered}
-    if ladder is None:
-        return rates
-    if ladder.basis == "count":
-        month = len(counted)
-        measures = {r["ticket_id"]: k for k, r in enumerate(counted, start=1)}
-    else:
-        month = sum(r[labour_key] for r in counted)
-        running, measures = 0, {}
-        for r in counted:
-            measures[r["ticket_id"]] = running
-            running += r[labour_key]
-    for r in counted:
-        measure = month if ladder.mode == "retroactive" else measures[r["ticket_id"]]
-        rates[r["ticket_id"]] = _rate(ladder, measure)
-    return rates
-
-
-def _blank_line(**values: Any) -> Row:
-    line: Row = dict.fromkeys(BREAKDOWN, 0)
-    line.update(ladder_rate_bp=BP, is_rework=False, is_refunded=False, price_tier=None)
-    line.update(values)
-    return line
-
-
-def _finish(line: Row, region_group: str | None, rules: RuleSet) -> Row:
-    line["amount_cents"] = sum(line[name] for name in BREAKDOWN)
-    currency = rules.currencies.get(region_group, "CNY")  # type: ignore[call-overload]
-    rate = rules.exchange_rates_ppm.get(currency, 1_000_000)
-    line["currency"] = currency
-    line["amount_local_cents"] = div_round(line["amount_cents"] * rate, 1_000_000)
-    line["rule_version"] = rules.version
-    return {name: line.get(name) for name in LINES}
-
-
-def _claw(amount: int, order: Row | None, rules: RuleSet) -> tuple[int, bool]:
-    """(clawback cents, refunded?) for an amount earned on a ticket serving ``order``."""
+def _ratio(order: dict[str, Any] | None) -> tuple[int, int]:
+    """The clawback ratio as (numerator, denominator); (0, 1) when nothing is taken back."""
     if order is None:
-        return 0, False
-    if order["is_forfeited"]:
-        return (-amount if rules.refunds.clawback else 0), True
-    paid = order["paid_cents"]
+        return (0, 1)
+    paid = order.get("paid_cents") or 0
+    if order.get("is_forfeited"):
+        return (1, 1)
     if paid <= 0:
-        return 0, False
-    refunded = min(order["refunded_cents"], paid)
-    if refunded <= 0:
-        return 0, False
-    if not rules.refunds.clawback:
-        return 0, True
-    return -div_round(amount * refunded, paid), True
+        return (0, 1)
+    refunded = max(0, min(order.get("refunded_cents") or 0, paid))
+    return (refunded, paid)
+
+
+def _mode(ticket: dict[str, Any], rules: RuleSet) -> PartnerMode | None:
+    partner_id, partner_type = ticket.get("partner_id"), ticket.get("partner_type")
+    if partner_id is None or partner_type not in PARTNER_TYPES:
+        return None
+    if partner_id in rules.partner_overrides:
+        return rules.partner_overrides[partner_id]
+    return rules.partner_modes.get(cast(PartnerType, partner_type))
+
+
+def _currency(region_group: str | None, rules: RuleSet) -> str:
+    groups = cast(dict[str, str], rules.currencies)
+    return groups.get(region_group or "", "CNY")
+
+
+def _line(
+    rules: RuleSet,
+    *,
+    period: str,
+    kind: str,
+    payee_type: str,
+    payee_id: str,
+    ticket_id: str | None,
+    price_tier: str | None,
+    region_group: str | None,
+    amount: int,
+    components: dict[str, int],
+    ladder_rate_bp: int = BP,
+    is_rework: bool = False,
+    is_refunded: bool = False,
+) -> dict[str, Any]:
+    currency = _currency(region_group, rules)
+    rate = rules.exchange_rates_ppm[currency]
+    row: dict[str, Any] = {
+        "period": period,
+        "line_kind": kind,
+        "payee_type": payee_type,
+        "payee_id": payee_id,
+        "ticket_id": ticket_id,
+        "price_tier": price_tier,
+        "ladder_rate_bp": ladder_rate_bp,
+        **{name: components.get(name, 0) for name in BREAKDOWN},
+        "amount_cents": amount,
+        "currency": currency,
+        "amount_local_cents": div_round(amount * rate, PPM),
+        "is_rework": is_rework,
+        "is_refunded": is_refunded,
+        "rule_version": rules.version,
+    }
+    assert set(components) <= set(BREAKDOWN), components
+    assert list(row) == list(LINES)
+    return row
+
+
+def _technician_components(ticket: dict[str, Any], tier: str, rules: RuleSet) -> dict[str, int]:
+    base = rules.item_prices[ticket["item_code"]][tier] * ticket["quantity"]
+    parts = sum(
+        rules.part_prices[part["part_code"]][tier] * part["quantity"]
+        for part in ticket.get("parts") or []
+    )
+    coefficient = rules.region_coefficients.cities.get(
+        ticket.get("city_code") or "",
+        rules.region_coefficients.provinces.get(ticket.get("province_code") or "", BP),
+    )
+    discounts = cast(dict[str, int], rules.member_discounts_bp)
+    return {
+        "base_cents": base,
+        "parts_cents": parts,
+        "coefficient_cents": pct(base, coefficient - BP),
+        "urgent_cents": pct(base, rules.surcharges.urgent_bp) if ticket.get("is_urgent") else 0,
+        "night_cents": rules.surcharges.night_cents if ticket.get("is_night") else 0,
+        "high_altitude_cents": (
+            rules.surcharges.high_altitude_cents if ticket.get("is_high_altitude") else 0
+        ),
+        "plateau_cents": rules.subsidies.plateau_cents if ticket.get("is_plateau") else 0,
+        "township_cents": rules.subsidies.township_cents if ticket.get("is_township") else 0,
+        "remote_cents": div_round(
+            (ticket.get("remote_guidance_minutes") or 0)
+            * rules.subsidies.remote_guidance_hourly_cents,
+            60,
+        ),
+        "discount_cents": -pct(base, discounts.get(ticket.get("member_level") or "", 0)),
+    }
+
+
+SUBTOTAL = (
+    "base_cents",
+    "parts_cents",
+    "coefficient_cents",
+    "urgent_cents",
+    "night_cents",
+    "high_altitude_cents",
+    "plateau_cents",
+    "township_cents",
+    "remote_cents",
+    "discount_cents",
+)
 
 
 def settle_rows(
-    tickets: list[Row], orders: list[Row], rules: RuleSet
-) -> tuple[list[Row], list[Row]]:
-    orders_by_key = {(o["platform"], o["order_id"]): o for o in orders}
-    unpriced: list[Row] = []
-    priced: list[Row] = []
-    for ticket in tickets:
-        period = ticket["completed_date"].strftime("%Y-%m")
+    tickets: list[dict[str, Any]], orders: list[dict[str, Any]], rules: RuleSet
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Settle completed tickets: (lines, unpriced), dicts keyed exactly like LINES / UNPRICED."""
+    order_rows = {(o["platform"], o["order_id"]): o for o in orders}
+    lines: list[dict[str, Any]] = []
+    unpriced: list[dict[str, Any]] = []
+
+    # 1. Price every ticket; an unpriced one leaves settlement here and is never seen again.
+    priced: list[dict[str, Any]] = []
+    tier_of: dict[str, str] = {}
+    for ticket in sorted(tickets, key=_when):
         tier = _price_tier(ticket, rules)
         reason = _unpriced_reason(ticket, tier, rules)
         if reason is not None:
             unpriced.append(
-                {"period": period, "ticket_id": ticket["ticket_id"], "reason": reason,
-                 "rule_version": rules.version}
-            )  # fmt: skip
+                {
+                    "period": _period(ticket),
+                    "ticket_id": ticket["ticket_id"],
+                    "reason": reason,
+                    "rule_version": rules.version,
+                }
+            )
             continue
-        t = dict(ticket, period=period, price_tier=tier)
-        base = rules.item_prices[t["item_code"]][tier] * t["quantity"]  # type: ignore[index]
-        parts = sum(
-            rules.part_prices[p["part_code"]][tier] * p["quantity"]  # type: ignore[index]
-            for p in (t["parts"] or [])
-        )
-        coefficients = rules.region_coefficients
-        coef = coefficients.cities.get(
-            t["city_code"], coefficients.provinces.get(t["province_code"], BP)
-        )
-        s, sub = rules.surcharges, rules.subsidies
-        t["components"] = {
-            "base_cents": base,
-            "parts_cents": parts,
-            "coefficient_cents": pct(base, coef - BP),
-            "urgent_cents": pct(base, s.urgent_bp) if t["is_urgent"] else 0,
-            "night_cents": s.night_cents if t["is_night"] else 0,
-            "high_altitude_cents": s.high_altitude_cents if t["is_high_altitude"] else 0,
-            "plateau_cents": sub.plateau_cents if t["is_plateau"] else 0,
-            "township_cents": sub.township_cents if t["is_township"] else 0,
-            "remote_cents": div_round(
-                t["remote_guidance_minutes"] * sub.remote_guidance_hourly_cents, 60
-            ),
-            "discount_cents": -pct(base, rules.member_discounts_bp.get(t["member_level"], 0)),
-        }
-        t["labour"] = sum(v for k, v in t["components"].items() if k != "parts_cents")
-        priced.append(t)
-
+        assert tier is not None
+        priced.append(ticket)
+        tier_of[ticket["ticket_id"]] = tier
     by_id = {t["ticket_id"]: t for t in priced}
+
+    # 2. Which priced tickets are reworks (of a priced original inside the window).
     window = timedelta(days=rules.rework.window_days)
-    for t in priced:
-        original = by_id.get(t["rework_of"]) if t["rework_of"] else None
-        t["original"] = None
-        if original is not None:
-            elapsed = t["completed_at"] - original["completed_at"]
-            if timedelta(0) <= elapsed <= window:
-                t["original"] = original
-        t["is_rework"] = t["original"] is not None
-        key = (t["order_platform"], t["order_id"])
-        t["order"] = orders_by_key.get(key) if t["order_id"] is not None else None
-
-    lines: list[Row] = []
-    # Technicians.
-    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    for t in priced:
-        groups[(t["technician_id"], t["period"])].append(t)
-    rates: dict[str, int] = {}
-    for items in groups.values():
-        rates.update(_ladder_rates(items, rules.ladders.get("technician"), "labour"))
-    for t in priced:
-        line = _blank_line(
-            period=t["period"], line_kind="ticket", payee_type="technician",
-            payee_id=t["technician_id"], ticket_id=t["ticket_id"], price_tier=t["price_tier"],
-            is_rework=t["is_rework"], **t["components"],
-        )  # fmt: skip
-        rate = rates[t["ticket_id"]]
-        line["ladder_rate_bp"] = rate
-        line["ladder_cents"] = pct(t["labour"], rate - BP)
-        if t["is_rework"]:
-            line["rework_cents"] = -pct(t["labour"], BP - rules.rework.pay_bp)
-        pre = t["labour"] + line["parts_cents"] + line["ladder_cents"] + line["rework_cents"]
-        line["clawback_cents"], line["is_refunded"] = _claw(pre, t["order"], rules)
-        before_fee = pre + line["clawback_cents"]
-        if t["order_platform"] is not None:
-            fee_bp = rules.channel_fees_bp.get(t["order_platform"], 0)
-            line["fee_cents"] = -pct(before_fee, fee_bp)
-        home = t["technician_province_code"]
-        if home is not None and home != t["province_code"]:
-            line["tax_cents"] = -pct(before_fee + line["fee_cents"], rules.cross_province_vat_bp)
-        lines.append(_finish(line, t["region_group"], rules))
-        if t["is_rework"] and rules.rework.chargeback_bp > 0:
-            charge = _blank_line(
-                period=t["period"], line_kind="chargeback", payee_type="technician",
-                payee_id=t["original"]["technician_id"], ticket_id=t["ticket_id"],
-                price_tier=t["price_tier"],
-                chargeback_cents=-pct(t["labour"], rules.rework.chargeback_bp),
-            )  # fmt: skip
-            lines.append(_finish(charge, t["region_group"], rules))
-
-    # Partners: per-ticket lines.
-    def has_mode(t: Row) -> bool:
-        if t["partner_id"] is None or t["partner_type"] is None:
-            return False
-        return (
-            t["partner_type"] in rules.partner_modes or t["partner_id"] in rules.partner_overrides
-        )
-
-    first_of_order: dict[tuple[str, str], str] = {}
-    for t in sorted(priced, key=lambda r: (r["completed_at"], r["ticket_id"])):
-        if t["order"] is not None and has_mode(t):
-            first_of_order.setdefault((t["order_platform"], t["order_id"]), t["ticket_id"])
-    partner_items: list[Row] = []
-    for t in priced:
-        if not has_mode(t):
+    original_of: dict[str, dict[str, Any]] = {}
+    for ticket in priced:
+        original = by_id.get(ticket.get("rework_of") or "")
+        if original is None or original["ticket_id"] == ticket["ticket_id"]:
             continue
-        mode = rules.mode_for(t["partner_id"], t["partner_type"])
-        base = bonus = 0
-        if mode.mode in ("piece_rate", "guaranteed_minimum"):
-            base = mode.piece_cents
-        elif mode.mode == "percent_of_sales":
-            key = (t["order_platform"], t["order_id"])
-            if t["order"] is None or first_of_order.get(key) != t["ticket_id"]:
-                continue
-            base = pct(t["order"]["paid_cents"], mode.rate_bp)
-        else:  # base fee plus bonus: a per-ticket line only for tickets with an order id
-            if t["order_id"] is None:
-                continue
-            bonus = mode.per_order_bonus_cents  # type: ignore[union-attr]
-        partner_items.append(dict(t, p_base=base, p_bonus=bonus, p_labour=base + bonus, mode=mode))
+        gap = ticket["completed_at"] - original["completed_at"]
+        if timedelta(0) <= gap <= window:
+            original_of[ticket["ticket_id"]] = original
 
-    partner_groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    for item in partner_items:
-        partner_groups[(item["partner_id"], item["period"])].append(item)
-    partner_rates: dict[str, int] = {}
-    for items in partner_groups.values():
-        ladder = rules.ladders.get(items[0]["partner_type"])
-        partner_rates.update(_ladder_rates(items, ladder, "p_labour"))
-    month_totals: dict[tuple[str, str], int] = defaultdict(int)
-    for item in partner_items:
-        line = _blank_line(
-            period=item["period"], line_kind="ticket", payee_type=item["partner_type"],
-            payee_id=item["partner_id"], ticket_id=item["ticket_id"], price_tier=item["price_tier"],
-            is_rework=item["is_rework"], base_cents=item["p_base"], bonus_cents=item["p_bonus"],
-        )  # fmt: skip
-        rate = partner_rates[item["ticket_id"]]
-        line["ladder_rate_bp"] = rate
-        line["ladder_cents"] = pct(item["p_labour"], rate - BP)
-        if item["is_rework"]:
-            line["rework_cents"] = -pct(item["p_labour"], BP - rules.rework.pay_bp)
-        pre = item["p_labour"] + line["ladder_cents"] + line["rework_cents"]
-        line["clawback_cents"], line["is_refunded"] = _claw(pre, item["order"], rules)
-        finished = _finish(line, item["region_group"], rules)
-        lines.append(finished)
-        month_totals[(item["partner_id"], item["period"])] += finished["amount_cents"]
+    def ratio_of(ticket: dict[str, Any]) -> tuple[int, int]:
+        key = _order_key(ticket)
+        return _ratio(order_rows.get(key) if key else None)
 
-    # Partners: monthly lines, for each partner and period with a priced ticket.
-    seen: dict[tuple[str, str], Row] = {}
-    for t in priced:
-        if has_mode(t):
-            seen.setdefault((t["partner_id"], t["period"]), t)
-    for (partner_id, period), t in seen.items():
-        mode = rules.mode_for(partner_id, t["partner_type"])
-        line = _blank_line(
-            period=period, line_kind="partner_monthly", payee_type=t["partner_type"],
-            payee_id=partner_id, ticket_id=None,
-        )  # fmt: skip
-        if mode.mode == "guaranteed_minimum":
-            total = month_totals.get((partner_id, period), 0)
-            line["guarantee_cents"] = max(0, mode.minimum_cents - total)
-            line["bonus_cents"] = pct(max(0, total - mode.threshold_cents), mode.excess_bonus_bp)
-        elif mode.mode == "base_fee_plus_bonus":
-            line["base_cents"] = mode.base_fee_cents
-        finished = _finish(line, t["partner_region_group"], rules)
-        if finished["amount_cents"] != 0:
-            lines.append(finished)
+    def clawback(amount: int, ticket: dict[str, Any]) -> int:
+        taken, paid = ratio_of(ticket)
+        if not rules.refunds.clawback or taken == 0:
+            return 0
+        return -div_round(amount * taken, paid)
+
+    # 3. Technician lines, payee by payee and period by period (for the ladder).
+    components = {
+        t["ticket_id"]: _technician_components(t, tier_of[t["ticket_id"]], rules) for t in priced
+    }
+    labour_of = {
+        tid: sum(c[name] for name in SUBTOTAL) - c["parts_cents"] for tid, c in components.items()
+    }
+    for group in _groups(priced, lambda t: (t["technician_id"], _period(t))):
+        ids = [t["ticket_id"] for t in group]
+        rates = _ladder_rates(
+            rules.ladders.get("technician"),
+            [labour_of[i] for i in ids],
+            [i in original_of for i in ids],
+        )
+        for ticket, rate in zip(group, rates, strict=True):
+            tid = ticket["ticket_id"]
+            parts = dict(components[tid])
+            subtotal = sum(parts[name] for name in SUBTOTAL)
+            labour = labour_of[tid]
+            rework = tid in original_of
+            parts["ladder_cents"] = pct(labour, rate - BP)
+            parts["rework_cents"] = -pct(labour, BP - rules.rework.pay_bp) if rework else 0
+            pre_clawback = subtotal + parts["ladder_cents"] + parts["rework_cents"]
+            parts["clawback_cents"] = clawback(pre_clawback, ticket)
+            before_fee = pre_clawback + parts["clawback_cents"]
+            key = _order_key(ticket)
+            fee_bp = cast(dict[str, int], rules.channel_fees_bp).get(key[0], 0) if key else 0
+            parts["fee_cents"] = -pct(before_fee, fee_bp)
+            home = ticket.get("technician_province_code")
+            crosses = home is not None and ticket.get("province_code") not in (None, home)
+            tax_bp = rules.cross_province_vat_bp if crosses else 0
+            parts["tax_cents"] = -pct(before_fee + parts["fee_cents"], tax_bp)
+            lines.append(
+                _line(
+                    rules,
+                    period=_period(ticket),
+                    kind="ticket",
+                    payee_type="technician",
+                    payee_id=ticket["technician_id"],
+                    ticket_id=tid,
+                    price_tier=tier_of[tid],
+                    region_group=ticket.get("region_group"),
+                    amount=before_fee + parts["fee_cents"] + parts["tax_cents"],
+                    components=parts,
+                    ladder_rate_bp=rate,
+                    is_rework=rework,
+                    is_refunded=ratio_of(ticket)[0] > 0,
+                )
+            )
+
+    # 4. Chargebacks: the original's technician pays back part of the rework's labour.
+    if rules.rework.chargeback_bp > 0:
+        for ticket in priced:
+            original = original_of.get(ticket["ticket_id"])
+            if original is None:
+                continue
+            charge = -pct(labour_of[ticket["ticket_id"]], rules.rework.chargeback_bp)
+            lines.append(
+                _line(
+                    rules,
+                    period=_period(ticket),
+                    kind="chargeback",
+                    payee_type="technician",
+                    payee_id=original["technician_id"],
+                    ticket_id=ticket["ticket_id"],
+                    price_tier=tier_of[ticket["ticket_id"]],
+                    region_group=ticket.get("region_group"),
+                    amount=charge,
+                    components={"chargeback_cents": charge},
+                )
+            )
+
+    lines.extend(_partner_lines(priced, tier_of, original_of, order_rows, rules, clawback))
     return lines, unpriced
 
 
+def _groups(rows: Iterable[Row], key: Callable[[Row], Hashable]) -> list[list[Row]]:
+    """Rows grouped by key, each group keeping the order the rows came in."""
+    groups: dict[Hashable, list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    return list(groups.values())
+
+
+def _partner_lines(
+    priced: list[dict[str, Any]],
+    tier_of: dict[str, str],
+    original_of: dict[str, dict[str, Any]],
+    order_rows: dict[tuple[str, str], dict[str, Any]],
+    rules: RuleSet,
+    clawback: Any,
+) -> list[dict[str, Any]]:
+    # The first priced ticket of each known order, across all periods (priced is in time order).
+    first_of_order: dict[tuple[str, str], str] = {}
+    for ticket in priced:
+        key = _order_key(ticket)
+        if key is not None and key in order_rows:
+            first_of_order.setdefault(key, ticket["ticket_id"])
+
+    # What each ticket earns its partner before ladder, rework and clawback (None: no line).
+    earns: list[tuple[dict[str, Any], dict[str, int]]] = []
+    for ticket in priced:
+        mode = _mode(ticket, rules)
+        key = _order_key(ticket)
+        if isinstance(mode, PieceRate | GuaranteedMinimum):
+            earns.append((ticket, {"base_cents": mode.piece_cents}))
+        elif isinstance(mode, PercentOfSales):
+            if key is not None and first_of_order.get(key) == ticket["ticket_id"]:
+                paid = order_rows[key].get("paid_cents") or 0
+                earns.append((ticket, {"base_cents": pct(paid, mode.rate_bp)}))
+        elif isinstance(mode, BaseFeePlusBonus) and ticket.get("order_id") is not None:
+            earns.append((ticket, {"bonus_cents": mode.per_order_bonus_cents}))
+
+    lines: list[dict[str, Any]] = []
+    month_total: dict[tuple[str, str, str], int] = defaultdict(int)
+    for group in _groups(
+        earns, lambda e: (e[0]["partner_type"], e[0]["partner_id"], _period(e[0]))
+    ):
+        partner_type = group[0][0]["partner_type"]
+        labours = [c.get("base_cents", 0) + c.get("bonus_cents", 0) for _, c in group]
+        reworks = [t["ticket_id"] in original_of for t, _ in group]
+        rates = _ladder_rates(rules.ladders.get(partner_type), labours, reworks)
+        for (ticket, earned), labour, rework, rate in zip(
+            group, labours, reworks, rates, strict=True
+        ):
+            parts = dict(earned)
+            parts["ladder_cents"] = pct(labour, rate - BP)
+            parts["rework_cents"] = -pct(labour, BP - rules.rework.pay_bp) if rework else 0
+            pre_clawback = labour + parts["ladder_cents"] + parts["rework_cents"]
+            parts["clawback_cents"] = clawback(pre_clawback, ticket)
+            amount = pre_clawback + parts["clawback_cents"]
+            key = _order_key(ticket)
+            ratio = _ratio(order_rows.get(key) if key else None)
+            period = _period(ticket)
+            month_total[(partner_type, ticket["partner_id"], period)] += amount
+            lines.append(
+                _line(
+                    rules,
+                    period=period,
+                    kind="ticket",
+                    payee_type=partner_type,
+                    payee_id=ticket["partner_id"],
+                    ticket_id=ticket["ticket_id"],
+                    price_tier=tier_of[ticket["ticket_id"]],
+                    region_group=ticket.get("region_group"),
+                    amount=amount,
+                    components=parts,
+                    ladder_rate_bp=rate,
+                    is_rework=rework,
+                    is_refunded=ratio[0] > 0,
+                )
+            )
+
+    # Monthly lines: once per partner and period in which the partner has a priced ticket.
+    for month in _groups(
+        (t for t in priced if _mode(t, rules) is not None),
+        lambda t: (t["partner_type"], t["partner_id"], _period(t)),
+    ):
+        first = month[0]
+        partner_type, partner_id, period = (
+            first["partner_type"],
+            first["partner_id"],
+            _period(first),
+        )
+        mode = _mode(first, rules)
+        total = month_total[(partner_type, partner_id, period)]
+        monthly: dict[str, int] = {}
+        if isinstance(mode, GuaranteedMinimum):
+            monthly["guarantee_cents"] = max(0, mode.minimum_cents - total)
+            monthly["bonus_cents"] = pct(max(0, total - mode.threshold_cents), mode.excess_bonus_bp)
+        elif isinstance(mode, BaseFeePlusBonus):
+            monthly["base_cents"] = mode.base_fee_cents
+        amount = sum(monthly.values())
+        if amount == 0:
+            continue
+        lines.append(
+            _line(
+                rules,
+                period=period,
+                kind="partner_monthly",
+                payee_type=partner_type,
+                payee_id=partner_id,
+                ticket_id=None,
+                price_tier=None,
+                region_group=first.get("partner_region_group"),
+                amount=amount,
+                components=monthly,
+            )
+        )
+    return lines
+
+
 def settle_frames(
-    tickets: pl.DataFrame, orders: pl.DataFrame, rules: RuleSet
+    tickets: pl.DataFrame | pl.LazyFrame,
+    orders: pl.DataFrame | pl.LazyFrame,
+    rules: RuleSet,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The same on frames (the adapter converts; the computation above never sees Polars)."""
+    """The same on frames (TICKETS_IN / ORDERS_IN in, LINES / UNPRICED out); conversion only."""
+    if isinstance(tickets, pl.LazyFrame):
+        tickets = tickets.collect()
+    if isinstance(orders, pl.LazyFrame):
+        orders = orders.collect()
     lines, unpriced = settle_rows(tickets.to_dicts(), orders.to_dicts(), rules)
     return pl.DataFrame(lines, schema=LINES), pl.DataFrame(unpriced, schema=UNPRICED)
