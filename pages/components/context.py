@@ -62,9 +62,15 @@ def snapshot_version(db: Path) -> int:
 
 
 def current() -> Identity:
+    """The identity app.py established for this session.
+
+    A page reached without app.py having run (a deep link served before Streamlit switched to
+    ``st.navigation``) must not render: it goes through the entry point, which signs in and
+    builds the navigation of the role.
+    """
     identity = st.session_state.get("identity")
     if not isinstance(identity, Identity):
-        identity = DEMO_IDENTITIES[0]
+        st.switch_page("app.py", query_params=st.query_params.to_dict())
     return identity
 
 

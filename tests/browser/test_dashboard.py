@@ -59,6 +59,15 @@ def click_first_row(page: Page, table_index: int = 0) -> None:
     )  # the row's selection cell, below the header
 
 
+def test_a_first_deep_link_goes_through_the_entry_point(page: Page, app: str) -> None:
+    # The very first request of a fresh server, straight to a page a technician may not see:
+    # it must be routed through app.py (identity, role navigation), never run on its own.
+    page.goto(f"{app}/overview?as=technician")
+    page.get_by_role("heading", name="My earnings").first.wait_for(timeout=60_000)
+    settled(page)
+    assert page.get_by_role("heading", name="Overview").count() == 0
+
+
 @pytest.mark.parametrize(("path", "title"), list(PAGES.items()))
 def test_every_page_opens(page: Page, app: str, path: str, title: str) -> None:
     open_page(page, f"{app}/{path}", title)
