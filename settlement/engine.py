@@ -283,10 +283,11 @@ def partner_modes(components: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
 
 
-def first_tickets_of_orders(moded: pl.LazyFrame) -> pl.LazyFrame:
-    """(ticket_id, is_first_for_order) of the first ticket serving each known order."""
+def first_tickets_of_orders(components: pl.LazyFrame) -> pl.LazyFrame:
+    """(ticket_id, is_first_for_order) of the first priced ticket serving each known order,
+    whatever its partner: only that ticket's partner can earn the order's sales share."""
     return (
-        moded.filter(pl.col("paid_cents").is_not_null())
+        components.filter(pl.col("paid_cents").is_not_null())
         .select("ticket_id", "order_platform", "order_id", "completed_at")
         .sort(POSITION_ORDER)
         .unique(["order_platform", "order_id"], keep="first")
@@ -318,8 +319,7 @@ def partner_ticket_lines(moded: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     rework_share = BP - rules.rework.pay_bp
     zero = pl.lit(0, pl.Int64)
     return (
-        moded.pipe(attach, ["ticket_id"], first_tickets_of_orders(moded))
-        .with_columns(has_line=has_line)
+        moded.with_columns(has_line=has_line)
         .filter("has_line")
         .with_columns(
             base_cents=base.cast(pl.Int64),
@@ -459,7 +459,8 @@ def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet) -> Settl
     )
     technician = _finish(technician_lines(components, rules), rules)
     chargeback = _finish(chargeback_lines(components, rules), rules)
-    moded = partner_modes(components, rules).cache()
+    firsts = first_tickets_of_orders(components)
+    moded = partner_modes(components.pipe(attach, ["ticket_id"], firsts), rules).cache()
     partner_tickets = _finish(partner_ticket_lines(moded, rules), rules)
     monthly = _finish(partner_monthly_lines(moded, partner_tickets, rules), rules)
     lines = pl.concat([technician, chargeback, partner_tickets, monthly], how="vertical")
