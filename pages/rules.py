@@ -87,11 +87,15 @@ with edit_tab:
     st.caption(f"{len(pending)} setting(s) differ from the live rules.")
     with st.expander("Prices (service items and parts)", expanded=False):
         rule_forms.prices_form(DRAFT, draft)
-    with st.expander("Coefficients, surcharges and subsidies", expanded=True):
+    with st.expander("Surcharges and subsidies", expanded=True):
         rule_forms.amounts_form(DRAFT, draft)
+    with st.expander("Region coefficients", expanded=False):
+        rule_forms.coefficients_form(DRAFT, draft)
     with st.expander("Technician ladder", expanded=False):
         rule_forms.ladder_form(DRAFT, draft)
-    with st.expander("Everything else (partner modes, rework, refunds, fees) as YAML"):
+    with st.expander("Partner modes", expanded=False):
+        rule_forms.partner_modes_form(DRAFT, draft)
+    with st.expander("Everything else (overrides, rework, refunds, fees, currencies) as YAML"):
         rule_forms.yaml_form(DRAFT, draft)
 
 with preview_tab:

@@ -106,17 +106,17 @@ def amounts_form(draft_key: str, draft: Document) -> None:
     """Coefficients, surcharges, subsidies, discounts, fees: the common one-number settings."""
     with st.form("amounts"):
         a, b, c = st.columns(3)
-        coefficients = draft["region_coefficients"]
-        beijing = a.number_input(
-            "北京 coefficient (×)", value=coefficients["provinces"].get("11", 10_000) / 10_000,
-            step=0.05, format="%.4f", key=key("coef-11"),
-        )  # fmt: skip
-        urgent = b.number_input(
+        urgent = a.number_input(
             "Urgent surcharge (% of base)", value=draft["surcharges"]["urgent_bp"] / 100,
             step=1.0, key=key("urgent"),
         )  # fmt: skip
-        night = c.number_input(
+        night = b.number_input(
             "Night service (¥)", value=draft["surcharges"]["night_cents"] / 100, key=key("night")
+        )
+        height = c.number_input(
+            "Work at height (¥)",
+            value=draft["surcharges"]["high_altitude_cents"] / 100,
+            key=key("height"),
         )
         plateau = a.number_input(
             "Plateau subsidy (¥)",
@@ -134,14 +134,102 @@ def amounts_form(draft_key: str, draft: Document) -> None:
         )  # fmt: skip
         if st.form_submit_button("Apply amounts to the draft"):
             updated = copy.deepcopy(draft)
-            updated["region_coefficients"]["provinces"]["11"] = round(beijing * 10_000)
             updated["surcharges"]["urgent_bp"] = round(urgent * 100)
+            updated["surcharges"]["high_altitude_cents"] = to_cents(height)
             updated["surcharges"]["night_cents"] = to_cents(night)
             updated["subsidies"]["plateau_cents"] = to_cents(plateau)
             updated["subsidies"]["township_cents"] = to_cents(township)
             updated["subsidies"]["remote_guidance_hourly_cents"] = to_cents(remote)
             apply(draft_key, updated, "amounts")
     show_problems("amounts")
+
+
+def coefficients_form(draft_key: str, draft: Document) -> None:
+    """Region coefficients by province (× on the base price; 1 means none)."""
+    ref = load_reference()
+    current = draft["region_coefficients"]["provinces"]
+    table = pl.DataFrame(
+        [
+            {"province": code, "name": name, "coefficient": current.get(code, 10_000) / 10_000}
+            for code, name in ref.provinces.select("province_code", "province_name").iter_rows()
+        ],
+        schema={"province": pl.String, "name": pl.String, "coefficient": pl.Float64},
+    )
+    with st.form("coefficients"):
+        st.caption("× on the base price by province (a city's own coefficient, in YAML, wins).")
+        edited = st.data_editor(
+            table, disabled=["province", "name"], hide_index=True, key=key("coefficients")
+        )
+        if st.form_submit_button("Apply coefficients to the draft"):
+            updated = copy.deepcopy(draft)
+            updated["region_coefficients"]["provinces"] = {
+                row["province"]: round(Decimal(str(row["coefficient"] or 0)) * 10_000)
+                for row in pl.DataFrame(edited).iter_rows(named=True)
+                if row["coefficient"] != 1
+            }
+            apply(draft_key, updated, "coefficients")
+    show_problems("coefficients")
+
+
+MODE_FIELDS = {  # mode: (parameter, label, unit) — unit ¥ is entered in yuan, % in percent
+    "piece_rate": [("piece_cents", "Per ticket", "¥")],
+    "percent_of_sales": [("rate_bp", "Share of the order", "%")],
+    "guaranteed_minimum": [
+        ("piece_cents", "Per ticket", "¥"),
+        ("minimum_cents", "Guaranteed a month", "¥"),
+        ("threshold_cents", "Bonus above", "¥"),
+        ("excess_bonus_bp", "Bonus share of the excess", "%"),
+    ],
+    "base_fee_plus_bonus": [
+        ("base_fee_cents", "Base fee a month", "¥"),
+        ("per_order_bonus_cents", "Bonus per order ticket", "¥"),
+    ],
+}
+
+
+def partner_modes_form(draft_key: str, draft: Document) -> None:
+    """Each partner type's mode and its parameters (overrides per partner stay in YAML)."""
+    modes = draft["partner_modes"]
+    names = list(MODE_FIELDS)
+    types = ("direct", "dealer", "agent")
+    # Modes are chosen outside the form, so that the form shows the chosen mode's parameters.
+    picked = {
+        partner_type: column.selectbox(
+            f"{partner_type} mode",
+            names,
+            index=names.index(modes.get(partner_type, {"mode": "piece_rate"})["mode"]),
+            key=key(f"mode-{partner_type}"),
+        )
+        for partner_type, column in zip(types, st.columns(3), strict=True)
+    }
+    with st.form("partner-modes"):
+        chosen: dict[str, tuple[str, dict[str, float]]] = {}
+        for partner_type, column in zip(types, st.columns(3), strict=True):
+            current = modes.get(partner_type, {"mode": "piece_rate"})
+            mode = picked[partner_type] or current["mode"]
+            values = {}
+            for field, label, unit in MODE_FIELDS[mode]:
+                stored = current.get(field, 0) if current["mode"] == mode else 0
+                values[field] = column.number_input(
+                    f"{label} ({unit})", value=stored / 100, key=key(f"{partner_type}-{field}")
+                )
+            chosen[partner_type] = (mode, values)
+        if st.form_submit_button("Apply partner modes to the draft"):
+            updated = copy.deepcopy(draft)
+            updated["partner_modes"] = {
+                partner_type: {
+                    "mode": mode,
+                    **{
+                        field: to_cents(value)
+                        if field.endswith("_cents")
+                        else round(Decimal(str(value)) * 100)
+                        for field, value in values.items()
+                    },
+                }
+                for partner_type, (mode, values) in chosen.items()
+            }
+            apply(draft_key, updated, "partner-modes")
+    show_problems("partner-modes")
 
 
 def ladder_form(draft_key: str, draft: Document) -> None:

@@ -110,3 +110,20 @@ def test_a_rollback_is_a_new_audited_version(app_env: Path) -> None:
     assert entry["action"] == "rule_rollback"
     assert "cross_province_vat_bp: 0 → 300" in str(entry["diff"])
     assert "VAT change was premature" in str(entry["reason"])
+
+
+def test_partner_modes_are_edited_in_a_form(app_env: Path) -> None:
+    at = rules_page()
+    at.selectbox(key="mode-agent-0").set_value("piece_rate").run()
+    at.number_input(key="agent-piece_cents-0").set_value(15.5)
+    button(at, "Apply partner modes to the draft").click().run()
+    assert not errors(at)
+    draft = yaml.safe_load(at.text_area(key="draft-yaml-1").value)
+    assert draft["partner_modes"]["agent"] == {"mode": "piece_rate", "piece_cents": 1_550}
+
+    at.number_input(key="dealer-rate_bp-1").set_value(120.0)  # 120 % of the order: refused
+    button(at, "Apply partner modes to the draft").click().run()
+    assert (
+        "partner_modes.dealer.percent_of_sales.rate_bp: Input should be less than or equal to 10000"
+        in errors(at)
+    )
