@@ -7,7 +7,8 @@ quarantine what does not parse.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,15 @@ from pipelines import canonical
 from pipelines.generate.dirty import DIRTY_SHARE, full_width
 from pipelines.generate.world import ORDER_EVENTS, order_state_at
 from pipelines.reference import attach_city_codes, load_reference
-from pipelines.sources.base import Check, conflicting_duplicates, normalized, split_valid
+from pipelines.sources.base import (
+    Check,
+    FeedBatch,
+    conflicting_duplicates,
+    normalized,
+    read_json_lines,
+    sha256_of,
+    split_valid,
+)
 
 BEIJING = pl.duration(hours=8)
 AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
@@ -330,3 +339,51 @@ def write_monthly(
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         written.append(path)
     return written
+
+
+def field_at(record: pl.Expr, path: str) -> pl.Expr:
+    """The value at a dotted path of a decoded JSON record (``refund_info.amount``)."""
+    for name in path.split("."):
+        record = record.struct.field(name)
+    return record
+
+
+@dataclass(frozen=True)
+class RefundFeed:
+    """How one platform's refund file reads: where each field sits, and how to parse it."""
+
+    platform: str
+    dtype: pl.Struct
+    fields: Mapping[str, str]  # role (refund_id order_id status amount created modified) -> path
+    statuses: Mapping[str, str]
+    parse_amount: Callable[[pl.Expr], pl.Expr]
+    parse_time: Callable[[pl.Expr], pl.Expr]
+
+
+def read_refund_file(name: str, path: Path, feed: RefundFeed) -> FeedBatch:
+    lines, decoded, broken = read_json_lines(path, feed.dtype)
+    record = pl.col("record")
+    parsed = decoded.select(
+        "record_number",
+        "raw_record",
+        refund_id=normalized(field_at(record, feed.fields["refund_id"])),
+        order_id=normalized(field_at(record, feed.fields["order_id"])),
+        status=field_at(record, feed.fields["status"]),
+        amount=field_at(record, feed.fields["amount"]),
+        created=field_at(record, feed.fields["created"]),
+        modified=field_at(record, feed.fields["modified"]),
+    ).with_columns(
+        vocabulary("status", feed.statuses),
+        refund_cents=feed.parse_amount(pl.col("amount")),
+        requested_at=feed.parse_time(pl.col("created")),
+        updated_at=feed.parse_time(pl.col("modified")),
+    )
+    refunds, quarantine = refund_frame(parsed, feed.platform, feed.fields)
+    return FeedBatch(
+        name,
+        path,
+        sha256_of(path),
+        lines.height,
+        {"order_refunds": refunds},
+        pl.concat([broken, quarantine]),
+    )

@@ -18,12 +18,13 @@ from pipelines.sources.base import (
     split_valid,
 )
 from pipelines.sources.orders_common import (
+    RefundFeed,
     attach_places,
     duplicate_check,
     order_checks,
     parse_beijing,
     parse_yuan,
-    refund_frame,
+    read_refund_file,
     vocabulary,
 )
 from pipelines.sources.taobao import settings
@@ -70,14 +71,21 @@ TRADE_FIELDS = {
     "updated_at": "modified",
 }
 
-REFUND_FIELDS = {
-    "refund_id": "refund_id",
-    "order_id": "tid",
-    "status": "status",
-    "amount": "refund_fee",
-    "created": "created",
-    "modified": "modified",
-}
+REFUNDS = RefundFeed(
+    platform="taobao",
+    dtype=REFUND,
+    fields={
+        "refund_id": "refund_id",
+        "order_id": "tid",
+        "status": "status",
+        "amount": "refund_fee",
+        "created": "created",
+        "modified": "modified",
+    },
+    statuses=settings.REFUND_STATUS,
+    parse_amount=parse_yuan,
+    parse_time=parse_beijing,
+)
 
 
 class TaobaoTrades:
@@ -216,32 +224,7 @@ class TaobaoRefunds:
 
     def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
         del reference
-        lines, decoded, broken = read_json_lines(path, REFUND)
-        record = pl.col("record")
-        parsed = decoded.select(
-            "record_number",
-            "raw_record",
-            refund_id=normalized(record.struct.field("refund_id")),
-            order_id=normalized(record.struct.field("tid")),
-            status=record.struct.field("status"),
-            amount=record.struct.field("refund_fee"),
-            created=record.struct.field("created"),
-            modified=record.struct.field("modified"),
-        ).with_columns(
-            vocabulary("status", settings.REFUND_STATUS),
-            refund_cents=parse_yuan(pl.col("amount")),
-            requested_at=parse_beijing(pl.col("created")),
-            updated_at=parse_beijing(pl.col("modified")),
-        )
-        refunds, quarantine = refund_frame(parsed, "taobao", REFUND_FIELDS)
-        return FeedBatch(
-            self.name,
-            path,
-            sha256_of(path),
-            lines.height,
-            {"order_refunds": refunds},
-            pl.concat([broken, quarantine]),
-        )
+        return read_refund_file(self.name, path, REFUNDS)
 
 
 SOURCES = (TaobaoTrades(), TaobaoRefunds())

@@ -18,12 +18,13 @@ from pipelines.sources.base import (
     split_valid,
 )
 from pipelines.sources.orders_common import (
+    RefundFeed,
     attach_places,
     duplicate_check,
     order_checks,
     parse_fen,
     parse_unix,
-    refund_frame,
+    read_refund_file,
     unparsed,
     vocabulary,
 )
@@ -76,14 +77,21 @@ FIELDS = {
     "paid_at": "order_detail.pay_info.pay_time",
     "updated_at": "update_time",
 }
-AFTERSALE_FIELDS = {
-    "refund_id": "after_sale_order_id",
-    "order_id": "order_id",
-    "status": "status",
-    "amount": "refund_info.amount",
-    "created": "create_time",
-    "modified": "update_time",
-}
+AFTERSALES = RefundFeed(
+    platform="wechat",
+    dtype=AFTERSALE,
+    fields={
+        "refund_id": "after_sale_order_id",
+        "order_id": "order_id",
+        "status": "status",
+        "amount": "refund_info.amount",
+        "created": "create_time",
+        "modified": "update_time",
+    },
+    statuses=settings.AFTERSALE_STATUS,
+    parse_amount=parse_fen,
+    parse_time=parse_unix,
+)
 
 
 def _paid_time(column: str) -> pl.Expr:
@@ -209,32 +217,7 @@ class WechatAftersales:
 
     def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
         del reference
-        lines, decoded, broken = read_json_lines(path, AFTERSALE)
-        record = pl.col("record")
-        parsed = decoded.select(
-            "record_number",
-            "raw_record",
-            refund_id=normalized(record.struct.field("after_sale_order_id")),
-            order_id=normalized(record.struct.field("order_id")),
-            status=record.struct.field("status"),
-            amount=record.struct.field("refund_info").struct.field("amount"),
-            created=record.struct.field("create_time"),
-            modified=record.struct.field("update_time"),
-        ).with_columns(
-            vocabulary("status", settings.AFTERSALE_STATUS),
-            refund_cents=parse_fen(pl.col("amount")),
-            requested_at=parse_unix(pl.col("created")),
-            updated_at=parse_unix(pl.col("modified")),
-        )
-        refunds, quarantine = refund_frame(parsed, "wechat", AFTERSALE_FIELDS)
-        return FeedBatch(
-            self.name,
-            path,
-            sha256_of(path),
-            lines.height,
-            {"order_refunds": refunds},
-            pl.concat([broken, quarantine]),
-        )
+        return read_refund_file(self.name, path, AFTERSALES)
 
 
 SOURCES = (WechatOrders(), WechatAftersales())
