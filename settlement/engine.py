@@ -89,7 +89,7 @@ def ticket_components(priced: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
             plateau_cents=pl.when("is_plateau").then(subsidy.plateau_cents).otherwise(0),
             township_cents=pl.when("is_township").then(subsidy.township_cents).otherwise(0),
             remote_cents=div_round(
-                pl.col("remote_guidance_minutes").cast(pl.Int64)
+                pl.col("remote_guidance_minutes").cast(pl.Int64).fill_null(0)
                 * subsidy.remote_guidance_hourly_cents,
                 60,
             ),
@@ -125,7 +125,10 @@ def reworks(priced: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
     elapsed = pl.col("completed_at") - pl.col("original_completed_at")
     return (
-        priced.filter(pl.col("rework_of").is_not_null())
+        # A ticket cannot be its own original.
+        priced.filter(
+            pl.col("rework_of").is_not_null() & (pl.col("rework_of") != pl.col("ticket_id"))
+        )
         .select("ticket_id", "rework_of", "completed_at")
         .join(originals, on="rework_of", how="inner")
         .filter((elapsed >= pl.duration()) & (elapsed <= window))
@@ -155,6 +158,8 @@ def ladder_rate(ladder: Ladder | None, group: list[str], labour: str) -> pl.Expr
 
 def clawback_ratio(orders: pl.LazyFrame) -> pl.LazyFrame:
     """order → (refunded share numerator, denominator): the part of what was paid given back."""
+    # One row per order (the last wins, as in the reference); refunds count from 0 up to paid.
+    orders = orders.unique(["platform", "order_id"], keep="last", maintain_order=True)
     return orders.select(
         order_platform="platform",
         order_id="order_id",
@@ -162,7 +167,7 @@ def clawback_ratio(orders: pl.LazyFrame) -> pl.LazyFrame:
         claw_num=pl.when("is_forfeited")
         .then(pl.lit(1, pl.Int64))
         .when(pl.col("paid_cents") > 0)
-        .then(pl.min_horizontal("refunded_cents", "paid_cents"))
+        .then(pl.min_horizontal(pl.col("refunded_cents").clip(lower_bound=0), "paid_cents"))
         .otherwise(0),
         claw_den=pl.when("is_forfeited")
         .then(pl.lit(1, pl.Int64))

@@ -1,0 +1,57 @@
+"""Bad-data edges where the engine must still agree with the reference engine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from settlement.engine import settle
+from settlement.frames import LINE_KEY, ORDERS_IN, TICKETS_IN
+from settlement.oracle import settle_frames
+from settlement.rules import load_rules
+
+AT = datetime(2026, 3, 2, 2)
+
+
+def ticket(**changes: Any) -> dict[str, Any]:
+    row = {name: None for name in TICKETS_IN} | {
+        "ticket_id": "E1", "item_code": "INS-AC-01", "quantity": 1, "parts": [],
+        "city_code": "310100", "city_tier": "一线", "is_plateau": False, "province_code": "31",
+        "region_group": "华东", "technician_id": "T1", "technician_province_code": "31",
+        "partner_id": "PT1", "partner_type": "dealer", "partner_region_group": "华东",
+        "is_urgent": False, "is_night": False, "is_township": False, "is_high_altitude": False,
+        "remote_guidance_minutes": 0, "member_level": "none", "completed_at": AT,
+        "completed_date": AT.date(),
+    }  # fmt: skip
+    return row | changes
+
+
+@pytest.mark.parametrize(
+    ("tickets", "orders"),
+    [
+        ([ticket(rework_of="E1")], []),  # a ticket naming itself as its original
+        ([ticket(remote_guidance_minutes=None)], []),
+        (
+            [ticket(order_platform="taobao", order_id="O1")],
+            [("taobao", "O1", 10_000, 0, False), ("taobao", "O1", 10_000, 5_000, False)],
+        ),  # the same order twice
+        (
+            [ticket(order_platform="taobao", order_id="O1")],
+            [("taobao", "O1", 10_000, -500, False)],
+        ),  # a negative refund
+    ],
+)
+def test_the_engine_agrees_with_the_reference_on_bad_data(
+    tickets: list[dict[str, Any]], orders: list[tuple[Any, ...]]
+) -> None:
+    rules = load_rules()
+    frame = pl.DataFrame(tickets, schema=TICKETS_IN)
+    order_frame = pl.DataFrame(orders, schema=ORDERS_IN, orient="row")
+    expected, _ = settle_frames(frame, order_frame, rules)
+    lines = settle(frame.lazy(), order_frame.lazy(), rules).lines.collect()
+    key = list(LINE_KEY)
+    assert_frame_equal(lines.sort(key, nulls_last=True), expected.sort(key, nulls_last=True))
