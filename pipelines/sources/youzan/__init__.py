@@ -39,7 +39,18 @@ TRADE = pl.Struct(
         "full_order_info": pl.Struct(
             {
                 "order_info": pl.Struct(
-                    {n: S for n in ("tid", "status", "type", "created", "update_time", "pay_time")}
+                    {
+                        n: S
+                        for n in (
+                            "tid",
+                            "status",
+                            "type",
+                            "created",
+                            "update_time",
+                            "pay_time",
+                            "refund_state",
+                        )
+                    }
                 ),
                 "pay_info": pl.Struct(
                     {"payment": S, "total_fee": S, "post_fee": S, "phase_payments": pl.List(PHASE)}
@@ -112,6 +123,7 @@ class YouzanTrades:
             created_at=info.struct.field("created"),
             paid_at=info.struct.field("pay_time"),
             updated_at=info.struct.field("update_time"),
+            order_refund_state=normalized(info.struct.field("refund_state")),
             item_count=items.list.eval(
                 normalized(pl.element().struct.field("num")).cast(pl.Int32, strict=False)
             ).list.sum(),
@@ -164,6 +176,13 @@ class YouzanTrades:
                 ),
                 "pre-sale phases incomplete or not parseable",
                 pl.col("deposit").fill_null("") + "/" + pl.col("balance").fill_null(""),
+            ),
+            Check(
+                "full_order_info.order_info.refund_state",
+                pl.col("order_refund_state").is_not_null()
+                & ~pl.col("order_refund_state").is_in(list(settings.ORDER_REFUND_STATE)),
+                "unknown refund state",
+                pl.col("order_refund_state"),
             ),
             Check(
                 "refund_order",

@@ -30,3 +30,13 @@ REFUND_STATE: dict[str, str] = {
     "60": "succeeded",
 }
 REFUND_CODE: dict[str, int] = {"requested": 1, "rejected": 10, "succeeded": 60}
+
+# order_info.refund_state: the refund summary on the whole trade (trades.sold.get). Orders carry
+# no refund column canonically, so the reader only checks the word; refunds come from refund_order.
+ORDER_REFUND_STATE: dict[str, str] = {
+    "0": "none",
+    "1": "partial_refunding",
+    "2": "partial_refunded",
+    "11": "full_refunding",
+    "12": "full_refunded",
+}

@@ -37,20 +37,43 @@ def _refunds_as_of(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFram
             modified=pl.when(resolved).then(pl.col("updated_at")).otherwise(pl.col("requested_at")),
         )
     )
+    pending = pl.col("state") == settings.REFUND_CODE["requested"]
+    refunded = pl.col("state") == settings.REFUND_CODE["succeeded"]
     return listed.group_by("order_id", "file_month").agg(
+        pending_cents=pl.col("refund_cents").filter(pending).sum(),
+        refunded_cents=pl.col("refund_cents").filter(refunded).sum(),
         refund_order=pl.struct(
             refund_id=pl.col("refund_id"),
             refund_fee=yuan_text(pl.col("refund_cents")),
             refund_state=pl.col("state"),
             created=beijing_text(pl.col("requested_at")),
             modified=beijing_text(pl.col("modified")),
-        )
+        ),
+    )
+
+
+def order_refund_state(total: pl.Expr, pending: pl.Expr, refunded: pl.Expr) -> pl.Expr:
+    """The trade's refund summary code: a refund under way outranks one already paid back."""
+    full = pl.lit("11"), pl.lit("12")
+    partial = pl.lit("1"), pl.lit("2")
+    return (
+        pl.when(pending > 0)
+        .then(pl.when(pending + refunded >= total).then(full[0]).otherwise(partial[0]))
+        .when(refunded > 0)
+        .then(pl.when(refunded >= total).then(full[1]).otherwise(partial[1]))
+        .otherwise(pl.lit("0"))
+        .cast(pl.Int64)
     )
 
 
 def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
     with_refunds = versions.join(
         _refunds_as_of(versions, refunds), on=["order_id", "file_month"], how="left"
+    )
+    refund_state = order_refund_state(
+        pl.col("total_cents"),
+        pl.col("pending_cents").fill_null(0),
+        pl.col("refunded_cents").fill_null(0),
     )
     balance_paid = pl.col("final_paid_at").is_not_null()
     phases = pl.when(pl.col("is_presale")).then(
@@ -78,6 +101,7 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
                 created=beijing_text(pl.col("created_at")),
                 update_time=beijing_text(pl.col("updated_at")),
                 pay_time=beijing_text(pl.col("paid_at")),
+                refund_state=refund_state,
             ),
             pay_info=pl.struct(
                 payment=payment,
