@@ -387,3 +387,33 @@ def read_refund_file(name: str, path: Path, feed: RefundFeed) -> FeedBatch:
         {"order_refunds": refunds},
         pl.concat([broken, quarantine]),
     )
+
+
+def canonical_orders(
+    good: pl.DataFrame,
+    platform: str,
+    *,
+    is_presale: pl.Expr,
+    presale_stage: pl.Expr,
+    paid_cents: pl.Expr,
+    deposit_cents: pl.Expr,
+) -> pl.DataFrame:
+    """Canonical orders from a platform's checked records: the columns every platform maps the
+    same way, and the pre-sale and payment logic each platform brings."""
+    orders = good.select(
+        platform=pl.lit(platform),
+        order_id=pl.col("order_id"),
+        status=pl.col("status__parsed"),
+        is_presale=is_presale,
+        presale_stage=presale_stage,
+        total_cents=pl.col("total_cents"),
+        paid_cents=paid_cents,
+        deposit_cents=deposit_cents,
+        province_code=pl.col("province_code"),
+        city_code=pl.col("city_code"),
+        item_count=pl.col("item_count"),
+        created_at=pl.col("created_at__parsed"),
+        paid_at=pl.col("paid_at__parsed"),
+        updated_at=pl.col("updated_at__parsed"),
+    )
+    return canonical.conform(orders, "orders")

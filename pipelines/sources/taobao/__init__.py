@@ -6,7 +6,6 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import canonical
 from pipelines.sources.base import (
     Check,
     FeedBatch,
@@ -20,6 +19,7 @@ from pipelines.sources.base import (
 from pipelines.sources.orders_common import (
     RefundFeed,
     attach_places,
+    canonical_orders,
     duplicate_check,
     order_checks,
     parse_beijing,
@@ -187,32 +187,24 @@ class TaobaoTrades:
         deposit = pl.when(is_step & (pl.col("step__parsed") != "deposit_pending")).then(
             pl.col("deposit_paid_cents")
         )
-        orders = good.select(
-            platform=pl.lit("taobao"),
-            order_id=pl.col("order_id"),
-            status=pl.col("status__parsed"),
+        orders = canonical_orders(
+            good,
+            "taobao",
             is_presale=is_step,
             presale_stage=stage,
-            total_cents=pl.col("total_cents"),
             paid_cents=pl.when(pl.col("paid_at__parsed").is_null())
             .then(0)
             .when(is_step & (pl.col("step__parsed") != "final_paid"))
             .then(deposit)
             .otherwise(pl.col("payment_cents")),
             deposit_cents=deposit.fill_null(0),
-            province_code=pl.col("province_code"),
-            city_code=pl.col("city_code"),
-            item_count=pl.col("item_count"),
-            created_at=pl.col("created_at__parsed"),
-            paid_at=pl.col("paid_at__parsed"),
-            updated_at=pl.col("updated_at__parsed"),
         )
         return FeedBatch(
             self.name,
             path,
             sha256_of(path),
             lines.height,
-            {"orders": canonical.conform(orders, "orders")},
+            {"orders": orders},
             pl.concat([broken, quarantine]),
         )
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import canonical
 from pipelines.sources.base import (
     Check,
     FeedBatch,
@@ -20,6 +19,7 @@ from pipelines.sources.base import (
 from pipelines.sources.orders_common import (
     RefundFeed,
     attach_places,
+    canonical_orders,
     duplicate_check,
     order_checks,
     parse_fen,
@@ -171,10 +171,9 @@ class WechatOrders:
         good, quarantine = split_valid(parsed, checks)
         deposit_paid = pl.col("deposit_paid_at__parsed").is_not_null()
         balance_paid = pl.col("balance_paid_at__parsed").is_not_null()
-        orders = good.select(
-            platform=pl.lit("wechat"),
-            order_id=pl.col("order_id"),
-            status=pl.col("status__parsed"),
+        orders = canonical_orders(
+            good,
+            "wechat",
             is_presale=is_presale,
             presale_stage=pl.when(~is_presale)
             .then(pl.lit(None, pl.String))
@@ -185,26 +184,19 @@ class WechatOrders:
             .when(deposit_paid)
             .then(pl.lit("deposit_paid"))
             .otherwise(pl.lit("deposit_pending")),
-            total_cents=pl.col("total_cents"),
             paid_cents=pl.when(pl.col("paid_at__parsed").is_null())
             .then(0)
             .when(is_presale & ~balance_paid)
             .then(pl.col("deposit_cents"))
             .otherwise(pl.col("total_cents")),
             deposit_cents=pl.when(is_presale).then(pl.col("deposit_cents")).otherwise(0),
-            province_code=pl.col("province_code"),
-            city_code=pl.col("city_code"),
-            item_count=pl.col("item_count"),
-            created_at=pl.col("created_at__parsed"),
-            paid_at=pl.col("paid_at__parsed"),
-            updated_at=pl.col("updated_at__parsed"),
         )
         return FeedBatch(
             self.name,
             path,
             sha256_of(path),
             lines.height,
-            {"orders": canonical.conform(orders, "orders")},
+            {"orders": orders},
             pl.concat([broken, quarantine]),
         )
 

@@ -19,6 +19,7 @@ from pipelines.sources.base import (
 )
 from pipelines.sources.orders_common import (
     attach_places,
+    canonical_orders,
     duplicate_check,
     order_checks,
     parse_beijing,
@@ -200,10 +201,9 @@ class YouzanTrades:
         deposit_paid = pl.col("deposit_paid_at__parsed").is_not_null()
         balance_paid = pl.col("balance_paid_at__parsed").is_not_null()
         closed = pl.col("status__parsed") == "closed"
-        orders = good.select(
-            platform=pl.lit("youzan"),
-            order_id=pl.col("order_id"),
-            status=pl.col("status__parsed"),
+        orders = canonical_orders(
+            good,
+            "youzan",
             is_presale=presale,
             presale_stage=pl.when(~presale)
             .then(pl.lit(None, pl.String))
@@ -214,7 +214,6 @@ class YouzanTrades:
             .when(deposit_paid)
             .then(pl.lit("deposit_paid"))
             .otherwise(pl.lit("deposit_pending")),
-            total_cents=pl.col("total_cents"),
             paid_cents=pl.when(~presale)
             .then(pl.when(pl.col("paid_at__parsed").is_not_null()).then(pl.col("payment_cents")))
             .otherwise(
@@ -223,12 +222,6 @@ class YouzanTrades:
             )
             .fill_null(0),
             deposit_cents=pl.when(presale).then(pl.col("deposit_cents")).otherwise(0),
-            province_code=pl.col("province_code"),
-            city_code=pl.col("city_code"),
-            item_count=pl.col("item_count"),
-            created_at=pl.col("created_at__parsed"),
-            paid_at=pl.col("paid_at__parsed"),
-            updated_at=pl.col("updated_at__parsed"),
         )
         refund_rows = (
             good.select("record_number", "raw_record", "order_id", "refunds")
