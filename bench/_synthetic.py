@@ -72,6 +72,7 @@ def tickets_and_orders(
             "partner_id": tech["partner_id"],
             "partner_type": tech["partner_type"],
             "partner_region_group": tech["partner_region_group"],
+            "partner_province_code": tech["partner_province"],
             "is_urgent": rng.random(n) < 0.08,
             "is_night": rng.random(n) < 0.05,
             "is_township": rng.random(n) < 0.1,
@@ -98,6 +99,7 @@ def tickets_and_orders(
         paid_cents=pl.lit(259_900, pl.Int64),
         refunded_cents=pl.when(pl.int_range(pl.len()) % 20 == 0).then(pl.lit(259_900)).otherwise(0),
         is_forfeited=pl.lit(False),
+        province_code=pl.col("province_code"),
     )
     return (
         tickets.select(pl.col(c).cast(t) for c, t in TICKETS_IN.items()),

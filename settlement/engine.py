@@ -6,6 +6,7 @@ Pure Polars: the caller collects once. Every component is integer cents, rounded
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -13,9 +14,33 @@ import polars as pl
 from settlement import lookups
 from settlement.frames import BREAKDOWN, LINES, UNPRICED
 from settlement.money import BP, div_round, pct
-from settlement.rules import Ladder, RuleSet
+from settlement.rules import PayeeType, RuleSet
+from settlement.timeline import VERSION_INDEX, Timeline, as_timeline
 
 POSITION_ORDER = ["completed_at", "ticket_id"]
+PARTNER_TYPES: tuple[PayeeType, ...] = ("direct", "dealer", "agent")
+MONTH_VERSION_INDEX = "month_version_index"
+
+
+def by_version(
+    timeline: Timeline, build: Callable[[RuleSet], pl.Expr], index: str = VERSION_INDEX
+) -> pl.Expr:
+    """``build(rules)`` of the version that prices each row (``index`` names it)."""
+    versions = timeline.versions
+    value = build(versions[0])
+    for position, rules in enumerate(versions[1:], start=1):
+        value = pl.when(pl.col(index) == position).then(build(rules)).otherwise(value)
+    return value
+
+
+def parameter(
+    timeline: Timeline, value: Callable[[RuleSet], object], index: str = VERSION_INDEX
+) -> pl.Expr:
+    """One scalar rule parameter per row: a literal when every version agrees."""
+    values = [value(rules) for rules in timeline.versions]
+    if all(v == values[0] for v in values):
+        return pl.lit(values[0])
+    return by_version(timeline, lambda rules: pl.lit(value(rules)), index)
 
 
 def attach(wide: pl.LazyFrame, on: list[str], right: pl.LazyFrame) -> pl.LazyFrame:
@@ -31,19 +56,28 @@ class Settlement:
     unpriced: pl.LazyFrame  # frames.UNPRICED
 
 
-def priced_tickets(tickets: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    """Tickets with ``row``, ``period``, ``price_tier``, ``item_price_cents``, ``parts_cents``,
-    ``coef_bp`` and the reason they cannot be priced (null when they can). Lookups are hash
-    replacements and the parts sum is an explode/aggregate on a narrow frame: no wide joins."""
-    with_tier = tickets.with_row_index("row").with_columns(
-        period=pl.col("completed_date").dt.strftime("%Y-%m"),
-        price_tier=lookups.price_tier(rules),
+def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+    """Tickets with ``row``, ``period``, ``version_index`` (the version pricing them),
+    ``price_tier``, ``item_price_cents``, ``parts_cents``, ``coef_bp`` and the reason they cannot
+    be priced (null when they can). Lookups are hash replacements and the parts sum is an
+    explode/aggregate on a narrow frame: no wide joins."""
+    with_tier = (
+        tickets.with_row_index("row")
+        .with_columns(
+            period=pl.col("completed_date").dt.strftime("%Y-%m"),
+            version_index=timeline.index_expr(pl.col("completed_date")),
+        )
+        .with_columns(price_tier=by_version(timeline, lookups.price_tier))
     )
     parts = (
-        with_tier.select("row", "price_tier", "parts")
+        with_tier.select("row", "price_tier", VERSION_INDEX, "parts")
         .explode("parts", keep_nulls=False, empty_as_null=False)
         .unnest("parts")
-        .with_columns(price_cents=lookups.per_tier(rules, "part_code", rules.part_prices))
+        .with_columns(
+            price_cents=by_version(
+                timeline, lambda rules: lookups.per_tier(rules, "part_code", rules.part_prices)
+            )
+        )
         .group_by("row")
         .agg(
             parts_cents=(pl.col("price_cents") * pl.col("quantity")).sum().cast(pl.Int64),
@@ -60,37 +94,50 @@ def priced_tickets(tickets: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     return (
         with_tier.drop("parts")
         .with_columns(
-            item_price_cents=lookups.per_tier(rules, "item_code", rules.item_prices),
-            coef_bp=lookups.coefficient_bp(rules),
+            item_price_cents=by_version(
+                timeline, lambda rules: lookups.per_tier(rules, "item_code", rules.item_prices)
+            ),
+            coef_bp=by_version(timeline, lookups.coefficient_bp),
         )
         .pipe(attach, ["row"], parts)
         .with_columns(parts_cents=pl.col("parts_cents").fill_null(0), unpriced_reason=reason)
     )
 
 
-def ticket_components(priced: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
+def ticket_components(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     """The pre-ladder components of every priced ticket, and its ``labour``."""
-    surcharge, subsidy = rules.surcharges, rules.subsidies
+
+    def amount(value: Callable[[RuleSet], int]) -> pl.Expr:
+        return parameter(timeline, value).cast(pl.Int64)
+
     base = pl.col("item_price_cents") * pl.col("quantity")
     return (
         priced.with_columns(
             base_cents=base.cast(pl.Int64),
-            discount_bp=lookups.lookup("member_level", rules.member_discounts_bp),
+            discount_bp=by_version(
+                timeline, lambda rules: lookups.lookup("member_level", rules.member_discounts_bp)
+            ),
         )
         .with_columns(
             coefficient_cents=pct(pl.col("base_cents"), pl.col("coef_bp") - BP),
             urgent_cents=pl.when("is_urgent")
-            .then(pct(pl.col("base_cents"), surcharge.urgent_bp))
+            .then(pct(pl.col("base_cents"), amount(lambda r: r.surcharges.urgent_bp)))
             .otherwise(0),
-            night_cents=pl.when("is_night").then(surcharge.night_cents).otherwise(0),
+            night_cents=pl.when("is_night")
+            .then(amount(lambda r: r.surcharges.night_cents))
+            .otherwise(0),
             high_altitude_cents=pl.when("is_high_altitude")
-            .then(surcharge.high_altitude_cents)
+            .then(amount(lambda r: r.surcharges.high_altitude_cents))
             .otherwise(0),
-            plateau_cents=pl.when("is_plateau").then(subsidy.plateau_cents).otherwise(0),
-            township_cents=pl.when("is_township").then(subsidy.township_cents).otherwise(0),
+            plateau_cents=pl.when("is_plateau")
+            .then(amount(lambda r: r.subsidies.plateau_cents))
+            .otherwise(0),
+            township_cents=pl.when("is_township")
+            .then(amount(lambda r: r.subsidies.township_cents))
+            .otherwise(0),
             remote_cents=div_round(
                 pl.col("remote_guidance_minutes").cast(pl.Int64).fill_null(0)
-                * subsidy.remote_guidance_hourly_cents,
+                * amount(lambda r: r.subsidies.remote_guidance_hourly_cents),
                 60,
             ),
             discount_cents=-pct(pl.col("base_cents"), pl.col("discount_bp")),
@@ -115,9 +162,10 @@ def ticket_components(priced: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
 
 
-def reworks(priced: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    """(ticket_id, original_technician_id) of every ticket that is a rework under the policy."""
-    window = pl.duration(days=rules.rework.window_days)
+def reworks(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+    """(ticket_id, original_technician_id) of every ticket that is a rework under the policy of
+    the version pricing the rework."""
+    window = pl.duration(days=parameter(timeline, lambda r: r.rework.window_days))
     originals = priced.select(
         rework_of="ticket_id",
         original_completed_at="completed_at",
@@ -129,41 +177,59 @@ def reworks(priced: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
         priced.filter(
             pl.col("rework_of").is_not_null() & (pl.col("rework_of") != pl.col("ticket_id"))
         )
-        .select("ticket_id", "rework_of", "completed_at")
+        .select("ticket_id", "rework_of", "completed_at", VERSION_INDEX)
         .join(originals, on="rework_of", how="inner")
         .filter((elapsed >= pl.duration()) & (elapsed <= window))
         .select("ticket_id", "original_technician_id")
     )
 
 
-def _ladder_measure(
-    ladder: Ladder | None, group: list[str], labour: str
-) -> tuple[pl.Expr, pl.Expr]:
-    """(this ticket's measure, the month's measure) among the group's non-rework tickets."""
+def ladder_measures(group: list[str], labour: str) -> list[pl.Expr]:
+    """Each line's place on its payee's monthly ladder, by count and by earnings, and the
+    month's totals, among the group's non-rework lines (every version of the month counts)."""
     counted = ~pl.col("is_rework")
-    if ladder is not None and ladder.basis == "earnings":
-        earned = pl.when(counted).then(pl.col(labour)).otherwise(0)
-        before = earned.cum_sum().over(group, order_by=POSITION_ORDER) - earned
-        return before, earned.sum().over(group)
-    position = counted.cast(pl.Int64).cum_sum().over(group, order_by=POSITION_ORDER)
-    return position, counted.cast(pl.Int64).sum().over(group)
+    earned = pl.when(counted).then(pl.col(labour)).otherwise(0)
+    return [
+        counted.cast(pl.Int64).cum_sum().over(group, order_by=POSITION_ORDER).alias("_count"),
+        counted.cast(pl.Int64).sum().over(group).alias("_month_count"),
+        (earned.cum_sum().over(group, order_by=POSITION_ORDER) - earned).alias("_earned"),
+        earned.sum().over(group).alias("_month_earned"),
+    ]
 
 
-def ladder_rate(ladder: Ladder | None, group: list[str], labour: str) -> pl.Expr:
-    mine, month = _ladder_measure(ladder, group, labour)
-    measure = month if ladder is not None and ladder.mode == "retroactive" else mine
-    rate = lookups.ladder_rate(ladder, measure)
-    return pl.when(pl.col("is_rework")).then(pl.lit(BP, pl.Int64)).otherwise(rate)
+def ladder_rate(timeline: Timeline, payee_type: PayeeType) -> pl.Expr:
+    """The rate of the bracket each line reaches under its own version's ladder; reworks 10 000.
+    Needs the ``ladder_measures`` columns."""
+
+    def rate(rules: RuleSet) -> pl.Expr:
+        ladder = rules.ladders.get(payee_type)
+        if ladder is None:
+            return pl.lit(BP, pl.Int64)
+        month = ladder.mode == "retroactive"
+        if ladder.basis == "earnings":
+            measure = pl.col("_month_earned" if month else "_earned")
+        else:
+            measure = pl.col("_month_count" if month else "_count")
+        return lookups.ladder_rate(ladder, measure)
+
+    rates = by_version(timeline, rate)
+    return pl.when(pl.col("is_rework")).then(pl.lit(BP, pl.Int64)).otherwise(rates)
+
+
+def _needs_ladder(timeline: Timeline, payee_types: tuple[PayeeType, ...]) -> bool:
+    return any(t in rules.ladders for rules in timeline.versions for t in payee_types)
 
 
 def clawback_ratio(orders: pl.LazyFrame) -> pl.LazyFrame:
-    """order → (refunded share numerator, denominator): the part of what was paid given back."""
+    """order → (refunded share numerator, denominator): the part of what was paid given back;
+    and where it was delivered (cross-province VAT on order amounts)."""
     # One row per order (the last wins, as in the reference); refunds count from 0 up to paid.
     orders = orders.unique(["platform", "order_id"], keep="last", maintain_order=True)
     return orders.select(
         order_platform="platform",
         order_id="order_id",
         paid_cents="paid_cents",
+        order_province_code="province_code",
         claw_num=pl.when("is_forfeited")
         .then(pl.lit(1, pl.Int64))
         .when(pl.col("paid_cents") > 0)
@@ -177,25 +243,90 @@ def clawback_ratio(orders: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _clawback(amount: pl.Expr, rules: RuleSet) -> pl.Expr:
-    if not rules.refunds.clawback:
-        return pl.lit(0, pl.Int64)
-    numerator = pl.col("claw_num").fill_null(0)
-    return -div_round(amount * numerator, pl.col("claw_den").fill_null(1))
+def _clawback(amount: pl.Expr, timeline: Timeline) -> pl.Expr:
+    """The refunded share of ``amount``, negative, under each line's version's refund policy."""
+    clawed = -div_round(amount * pl.col("claw_num").fill_null(0), pl.col("claw_den").fill_null(1))
+    switched_on = parameter(timeline, lambda r: r.refunds.clawback)
+    return pl.when(switched_on).then(clawed).otherwise(pl.lit(0, pl.Int64))
 
 
-def technician_lines(components: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    vat = rules.cross_province_vat_bp
-    ladder = rules.ladders.get("technician")
-    rework_share = BP - rules.rework.pay_bp
-    cross_province = pl.col("technician_province_code").is_not_null() & (
-        pl.col("technician_province_code") != pl.col("province_code")
+def with_deductions(lines: pl.LazyFrame, timeline: Timeline, payee_province: str) -> pl.LazyFrame:
+    """``fee_cents`` and ``tax_cents`` from ``before_fee`` under the deductions of each line's
+    payee type: on the payout, or on the linked order's net paid amount; VAT when the payee's
+    province differs from the place (the ticket's province, or the order's delivery province)."""
+
+    def per_payee_type(value: Callable[[RuleSet, PayeeType], object]) -> pl.Expr:
+        def build(rules: RuleSet) -> pl.Expr:
+            chosen: pl.Expr = pl.lit(None)
+            for payee_type in ("technician", *PARTNER_TYPES):
+                chosen = (
+                    pl.when(pl.col("payee_type") == payee_type)
+                    .then(pl.lit(value(rules, payee_type)))
+                    .otherwise(chosen)
+                )
+            return chosen
+
+        return by_version(timeline, build)
+
+    def fee_bp(rules: RuleSet) -> pl.Expr:
+        def for_type(payee_type: PayeeType) -> pl.Expr:
+            fees = rules.deductions_for(payee_type).channel_fees_bp
+            return lookups.lookup("order_platform", fees)
+
+        chosen: pl.Expr = pl.lit(0, pl.Int64)
+        for payee_type in ("technician", *PARTNER_TYPES):
+            chosen = (
+                pl.when(pl.col("payee_type") == payee_type)
+                .then(for_type(payee_type))
+                .otherwise(chosen)
+            )
+        return chosen
+
+    on_order = per_payee_type(lambda r, t: r.deductions_for(t).base == "order").fill_null(False)
+    vat_bp = per_payee_type(lambda r, t: r.deductions_for(t).cross_province_vat_bp).cast(pl.Int64)
+    paid = pl.col("paid_cents")
+    switched_on = parameter(timeline, lambda r: r.refunds.clawback)
+    order_net = paid - pl.when(switched_on).then(
+        div_round(paid * pl.col("claw_num").fill_null(0), pl.col("claw_den").fill_null(1))
+    ).otherwise(0)
+    place = (
+        pl.when(pl.col("on_order"))
+        .then(pl.col("order_province_code"))
+        .otherwise(pl.col("province_code"))
     )
+    crosses = pl.col(payee_province).is_not_null() & place.is_not_null()
+    crosses = crosses & (pl.col(payee_province) != place)
     return (
-        components.with_columns(
-            fee_bp=lookups.lookup("order_platform", rules.channel_fees_bp),
-            ladder_rate_bp=ladder_rate(ladder, ["technician_id", "period"], "labour"),
+        lines.with_columns(
+            on_order=on_order,
+            fee_bp=by_version(timeline, fee_bp).cast(pl.Int64),
+            vat_bp=vat_bp.fill_null(0),
         )
+        .with_columns(
+            fee_base=pl.when("on_order")
+            .then(order_net.fill_null(0))
+            .otherwise(pl.col("before_fee"))
+        )
+        .with_columns(
+            fee_cents=pl.when(pl.col("order_platform").is_not_null())
+            .then(-pct(pl.col("fee_base"), pl.col("fee_bp")))
+            .otherwise(pl.lit(0, pl.Int64))
+        )
+        .with_columns(
+            tax_cents=pl.when(crosses)
+            .then(-pct(pl.col("fee_base") + pl.col("fee_cents"), pl.col("vat_bp")))
+            .otherwise(pl.lit(0, pl.Int64))
+        )
+    )
+
+
+def technician_lines(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+    rework_share = BP - parameter(timeline, lambda r: r.rework.pay_bp).cast(pl.Int64)
+    ranked = components.with_columns(payee_type=pl.lit("technician"))
+    if _needs_ladder(timeline, ("technician",)):
+        ranked = ranked.with_columns(ladder_measures(["technician_id", "period"], "labour"))
+    return (
+        ranked.with_columns(ladder_rate_bp=ladder_rate(timeline, "technician"))
         .with_columns(
             ladder_cents=pct(pl.col("labour"), pl.col("ladder_rate_bp") - BP),
             rework_cents=pl.when("is_rework")
@@ -205,21 +336,11 @@ def technician_lines(components: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
         .with_columns(
             pre_clawback=pl.sum_horizontal("labour", "parts_cents", "ladder_cents", "rework_cents")
         )
-        .with_columns(clawback_cents=_clawback(pl.col("pre_clawback"), rules))
+        .with_columns(clawback_cents=_clawback(pl.col("pre_clawback"), timeline))
         .with_columns(before_fee=pl.col("pre_clawback") + pl.col("clawback_cents"))
-        .with_columns(
-            fee_cents=pl.when(pl.col("order_platform").is_not_null())
-            .then(-pct(pl.col("before_fee"), pl.col("fee_bp")))
-            .otherwise(pl.lit(0, pl.Int64))
-        )
-        .with_columns(
-            tax_cents=pl.when(cross_province)
-            .then(-pct(pl.col("before_fee") + pl.col("fee_cents"), vat))
-            .otherwise(pl.lit(0, pl.Int64))
-        )
+        .pipe(with_deductions, timeline, "technician_province_code")
         .with_columns(
             line_kind=pl.lit("ticket"),
-            payee_type=pl.lit("technician"),
             payee_id=pl.col("technician_id"),
             chargeback_cents=pl.lit(0, pl.Int64),
             guarantee_cents=pl.lit(0, pl.Int64),
@@ -228,16 +349,17 @@ def technician_lines(components: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
 
 
-def chargeback_lines(components: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
+def chargeback_lines(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     """The original technician pays back part of a rework's labour."""
-    share = rules.rework.chargeback_bp
+    share = parameter(timeline, lambda r: r.rework.chargeback_bp).cast(pl.Int64)
     zero = pl.lit(0, pl.Int64)
     return (
-        components.filter(pl.col("is_rework") & pl.lit(share > 0))
+        components.filter(pl.col("is_rework") & (share > 0))
         .with_columns(
             line_kind=pl.lit("chargeback"),
             payee_type=pl.lit("technician"),
             payee_id=pl.col("original_technician_id"),
+            price_tier=pl.lit(None, pl.String),
             ladder_rate_bp=pl.lit(BP, pl.Int64),
             chargeback_cents=-pct(pl.col("labour"), share),
             is_rework=pl.lit(False),
@@ -249,41 +371,43 @@ def chargeback_lines(components: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
 
 
-def _partner_ladder_rate(rules: RuleSet) -> pl.Expr:
+def _partner_ladder_rate(timeline: Timeline) -> pl.Expr:
     rate: pl.Expr = pl.lit(BP, pl.Int64)
-    for partner_type in ("direct", "dealer", "agent"):
-        ladder = rules.ladders.get(partner_type)
-        if ladder is not None:
-            typed = ladder_rate(ladder, ["partner_id", "period"], "labour")
-            rate = pl.when(pl.col("partner_type") == partner_type).then(typed).otherwise(rate)
+    for partner_type in PARTNER_TYPES:
+        typed = ladder_rate(timeline, partner_type)
+        rate = pl.when(pl.col("partner_type") == partner_type).then(typed).otherwise(rate)
     return pl.when(pl.col("is_rework")).then(pl.lit(BP, pl.Int64)).otherwise(rate)
 
 
-def partner_modes(components: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
+def mode_parameters(timeline: Timeline, index: str = VERSION_INDEX) -> list[pl.Expr]:
+    """``mode`` and every mode parameter of each row's partner, under the version ``index``
+    names (overrides per partner id win over the partner type's mode)."""
+
+    def parameter_of(name: str, dtype: pl.DataType) -> Callable[[RuleSet], pl.Expr]:
+        def build(rules: RuleSet) -> pl.Expr:
+            by_type = {t: lookups.mode_values(m)[name] for t, m in rules.partner_modes.items()}
+            by_id = {p: lookups.mode_values(m)[name] for p, m in rules.partner_overrides.items()}
+            typed = pl.col("partner_type").replace_strict(by_type, default=None, return_dtype=dtype)
+            if not by_id:
+                return typed
+            return pl.col("partner_id").replace_strict(by_id, default=typed, return_dtype=dtype)
+
+        return build
+
+    return [
+        by_version(timeline, parameter_of("mode", pl.String()), index).alias("mode"),
+        *(
+            by_version(timeline, parameter_of(name, pl.Int64()), index).alias(name)
+            for name in lookups.MODE_PARAMETERS
+        ),
+    ]
+
+
+def partner_modes(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     """Priced tickets with a partner, with the parameters of that partner's mode."""
-    by_type = {t: lookups.mode_values(m) for t, m in rules.partner_modes.items()}
-    by_id = {p: lookups.mode_values(m) for p, m in rules.partner_overrides.items()}
-
-    def parameter(name: str, dtype: pl.DataType) -> pl.Expr:
-        typed = pl.col("partner_type").replace_strict(
-            {t: v[name] for t, v in by_type.items()}, default=None, return_dtype=dtype
-        )
-        if not by_id:
-            return typed.alias(name)
-        return (
-            pl.col("partner_id")
-            .replace_strict(
-                {p: v[name] for p, v in by_id.items()}, default=typed, return_dtype=dtype
-            )
-            .alias(name)
-        )
-
     return (
         components.filter(pl.col("partner_id").is_not_null() & pl.col("partner_type").is_not_null())
-        .with_columns(
-            parameter("mode", pl.String()),
-            *(parameter(name, pl.Int64()) for name in lookups.MODE_PARAMETERS),
-        )
+        .with_columns(mode_parameters(timeline))
         .filter(pl.col("mode").is_not_null())
     )
 
@@ -300,7 +424,10 @@ def first_tickets_of_orders(components: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def partner_ticket_lines(moded: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
+ORDER_MODES = ("percent_of_sales", "order_split")  # earned once per order, on its first ticket
+
+
+def partner_ticket_lines(moded: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     mode = pl.col("mode")
     known_order = pl.col("paid_cents").is_not_null()
     first_for_order = pl.col("is_first_for_order").fill_null(False)
@@ -309,6 +436,8 @@ def partner_ticket_lines(moded: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
         .then(pl.col("piece_cents"))
         .when(mode == "percent_of_sales")
         .then(pct(pl.col("paid_cents"), pl.col("rate_bp")))
+        .when(mode == "order_split")
+        .then(pl.col("paid_cents"))
         .otherwise(pl.lit(0, pl.Int64))
     )
     bonus = (
@@ -318,34 +447,37 @@ def partner_ticket_lines(moded: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
     has_line = (
         mode.is_in(["piece_rate", "guaranteed_minimum"])
-        | ((mode == "percent_of_sales") & known_order & first_for_order)
+        | (mode.is_in(ORDER_MODES) & known_order & first_for_order)
         | ((mode == "base_fee_plus_bonus") & pl.col("order_id").is_not_null())
     )
-    rework_share = BP - rules.rework.pay_bp
+    rework_share = BP - parameter(timeline, lambda r: r.rework.pay_bp).cast(pl.Int64)
     zero = pl.lit(0, pl.Int64)
-    return (
+    lined = (
         moded.with_columns(has_line=has_line)
         .filter("has_line")
         .with_columns(
             base_cents=base.cast(pl.Int64),
             bonus_cents=bonus.cast(pl.Int64),
+            payee_type=pl.col("partner_type"),
         )
         .with_columns(labour=pl.col("base_cents") + pl.col("bonus_cents"))
-        .with_columns(ladder_rate_bp=_partner_ladder_rate(rules))
+    )
+    if _needs_ladder(timeline, PARTNER_TYPES):
+        lined = lined.with_columns(ladder_measures(["partner_id", "period"], "labour"))
+    return (
+        lined.with_columns(ladder_rate_bp=_partner_ladder_rate(timeline))
         .with_columns(
             ladder_cents=pct(pl.col("labour"), pl.col("ladder_rate_bp") - BP),
             rework_cents=pl.when("is_rework")
             .then(-pct(pl.col("labour"), rework_share))
             .otherwise(zero),
         )
-        .with_columns(
-            clawback_cents=_clawback(
-                pl.sum_horizontal("labour", "ladder_cents", "rework_cents"), rules
-            )
-        )
+        .with_columns(pre_clawback=pl.sum_horizontal("labour", "ladder_cents", "rework_cents"))
+        .with_columns(clawback_cents=_clawback(pl.col("pre_clawback"), timeline))
+        .with_columns(before_fee=pl.col("pre_clawback") + pl.col("clawback_cents"))
+        .pipe(with_deductions, timeline, "partner_province_code")
         .with_columns(
             line_kind=pl.lit("ticket"),
-            payee_type=pl.col("partner_type"),
             payee_id=pl.col("partner_id"),
             **{
                 name: zero
@@ -357,6 +489,8 @@ def partner_ticket_lines(moded: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
                     "ladder_cents",
                     "rework_cents",
                     "clawback_cents",
+                    "fee_cents",
+                    "tax_cents",
                 )
             },
         )
@@ -364,19 +498,21 @@ def partner_ticket_lines(moded: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
 
 
 def partner_monthly_lines(
-    moded: pl.LazyFrame, ticket_lines: pl.LazyFrame, rules: RuleSet
+    moded: pl.LazyFrame, ticket_lines: pl.LazyFrame, timeline: Timeline
 ) -> pl.LazyFrame:
-    """Guarantee top-ups and excess bonuses; base fees of periods with work."""
-    del rules
+    """Guarantee top-ups and excess bonuses; base fees of periods with work. A month's terms are
+    those of the version in force on its last day."""
     partner_period = ["partner_id", "period"]
-    month = moded.group_by(partner_period).agg(
-        pl.first("partner_type"),
-        pl.first("partner_region_group"),
-        pl.first("mode"),
-        pl.first("minimum_cents"),
-        pl.first("threshold_cents"),
-        pl.first("excess_bonus_bp"),
-        pl.first("base_fee_cents"),
+    month = (
+        moded.group_by(partner_period)
+        .agg(pl.first("partner_type"), pl.first("partner_region_group"))
+        .with_columns(
+            version_index=timeline.index_expr(
+                pl.concat_str("period", pl.lit("-01")).str.to_date().dt.month_end()
+            )
+        )
+        .with_columns(mode_parameters(timeline))
+        .filter(pl.col("mode").is_not_null())
     )
     totals = ticket_lines.group_by(payee_id="payee_id", period="period").agg(
         month_total=pl.col("amount_cents").sum()
@@ -423,51 +559,68 @@ def partner_monthly_lines(
     )
 
 
-def _finish(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    """Amount, currency, flags and rule version, in the LINES schema."""
+def _finish(lines: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+    """Amount, payout currency and its amount, flags and rule version, in the LINES schema.
+
+    The local amount is the CNY amount divided by the exact rate (CNY per unit, a fraction
+    ``num/den``), rounded once: ``div_round(amount · den, num)``.
+    """
+
+    def currency(rules: RuleSet) -> pl.Expr:
+        return pl.col("region_group").replace_strict(
+            dict(rules.currencies), default="CNY", return_dtype=pl.String
+        )
+
+    def rate_part(part: str) -> Callable[[RuleSet], pl.Expr]:
+        def build(rules: RuleSet) -> pl.Expr:
+            used = set(rules.currencies.values()) - {"CNY"}
+            parts = {c: getattr(rules.cny_per_unit(c), part) for c in used}
+            return lookups.lookup("currency", parts, default=1)
+
+        return build
+
     return (
         lines.with_columns(
             amount_cents=pl.sum_horizontal(*BREAKDOWN).cast(pl.Int64),
-            currency=pl.col("region_group").replace_strict(
-                rules.currencies, default="CNY", return_dtype=pl.String
-            ),
+            currency=by_version(timeline, currency),
         )
         .with_columns(
             amount_local_cents=div_round(
-                pl.col("amount_cents")
-                * lookups.lookup("currency", rules.exchange_rates_ppm, default=1_000_000),
-                1_000_000,
+                pl.col("amount_cents") * by_version(timeline, rate_part("denominator")),
+                by_version(timeline, rate_part("numerator")),
             ),
             is_refunded=pl.col("claw_num").fill_null(0) > 0,
-            rule_version=pl.lit(rules.version),
+            rule_version=by_version(timeline, lambda rules: pl.lit(rules.version)),
         )
         .select(pl.col(name).cast(dtype) for name, dtype in LINES.items())
     )
 
 
-def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet) -> Settlement:
-    """Settle completed tickets (frames.TICKETS_IN) against orders (frames.ORDERS_IN)."""
-    priced_all = priced_tickets(tickets, rules).cache()
+def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet | Timeline) -> Settlement:
+    """Settle completed tickets (frames.TICKETS_IN) against orders (frames.ORDERS_IN), each
+    ticket under the version of ``rules`` effective on its completion date."""
+    timeline = as_timeline(rules)
+    priced_all = priced_tickets(tickets, timeline).cache()
     unpriced = priced_all.filter(pl.col("unpriced_reason").is_not_null()).select(
         "period",
         "ticket_id",
         reason="unpriced_reason",
-        rule_version=pl.lit(rules.version),
+        rule_version=by_version(timeline, lambda r: pl.lit(r.version)),
     )
     priced = priced_all.filter(pl.col("unpriced_reason").is_null())
     components = (
-        ticket_components(priced, rules)
-        .pipe(attach, ["ticket_id"], reworks(priced, rules))
+        ticket_components(priced, timeline)
+        .pipe(attach, ["ticket_id"], reworks(priced, timeline))
         .with_columns(is_rework=pl.col("original_technician_id").is_not_null())
         .pipe(attach, ["order_platform", "order_id"], clawback_ratio(orders))
         .cache()  # shared by every kind of line below: computed once per collect
     )
-    technician = _finish(technician_lines(components, rules), rules)
-    chargeback = _finish(chargeback_lines(components, rules), rules)
+    technician = _finish(technician_lines(components, timeline), timeline)
+    chargeback = _finish(chargeback_lines(components, timeline), timeline)
     firsts = first_tickets_of_orders(components)
-    moded = partner_modes(components.pipe(attach, ["ticket_id"], firsts), rules).cache()
-    partner_tickets = _finish(partner_ticket_lines(moded, rules), rules)
-    monthly = _finish(partner_monthly_lines(moded, partner_tickets, rules), rules)
+    moded = partner_modes(components.pipe(attach, ["ticket_id"], firsts), timeline).cache()
+    partner_tickets = _finish(partner_ticket_lines(moded, timeline), timeline)
+    monthly = _finish(partner_monthly_lines(moded, partner_tickets, timeline), timeline)
     lines = pl.concat([technician, chargeback, partner_tickets, monthly], how="vertical")
     return Settlement(
         lines=lines,

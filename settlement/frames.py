@@ -27,6 +27,7 @@ TICKETS_IN: dict[str, pl.DataType] = {
     "partner_id": pl.String(),
     "partner_type": pl.String(),  # direct dealer agent
     "partner_region_group": pl.String(),
+    "partner_province_code": pl.String(),  # where the partner is registered
     "is_urgent": pl.Boolean(),
     "is_night": pl.Boolean(),
     "is_township": pl.Boolean(),
@@ -46,6 +47,7 @@ ORDERS_IN: dict[str, pl.DataType] = {
     "paid_cents": pl.Int64(),
     "refunded_cents": pl.Int64(),  # sum of succeeded refunds
     "is_forfeited": pl.Boolean(),  # pre-sale deposit forfeited
+    "province_code": pl.String(),  # delivery province; null for virtual or self-pickup orders
 }
 
 BREAKDOWN = (

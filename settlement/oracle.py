@@ -15,15 +15,21 @@ Decisions where the spec leaves room (kept in one place so the tests can name th
 - percent_of_sales pays on the first priced ticket serving the order, whichever partner that
   ticket has; an unpriced ticket is not settled at all, so it is never that first ticket.
 - ``is_refunded`` states the order's ratio; it stays true with ``refunds.clawback`` off.
-- A chargeback line keeps the rework ticket's price tier and region group.
+- A chargeback line keeps the rework ticket's region group (for its currency), not its price tier.
 - A partner type with neither a mode nor an override for the partner settles no partner line.
+- Versions: a ticket takes the version effective on its completion date for everything about
+  it (prices, ladder brackets, rework policy, clawback, deductions, currency); ladder positions
+  and monthly totals count every line of the month whatever its version; a monthly partner line
+  takes the version effective on the period's last day.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
-from datetime import timedelta
+from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any, TypeVar, cast
 
 import polars as pl
@@ -33,15 +39,16 @@ from settlement.rules import (
     BaseFeePlusBonus,
     GuaranteedMinimum,
     Ladder,
+    OrderSplit,
     PartnerMode,
     PartnerType,
     PercentOfSales,
     PieceRate,
     RuleSet,
 )
+from settlement.timeline import Timeline
 
 BP = 10_000
-PPM = 1_000_000
 PARTNER_TYPES = ("direct", "dealer", "agent")
 Row = TypeVar("Row")
 
@@ -90,24 +97,27 @@ def _unpriced_reason(ticket: dict[str, Any], tier: str | None, rules: RuleSet) -
     return None
 
 
-def _ladder_rates(ladder: Ladder | None, labours: list[int], reworks: list[bool]) -> list[int]:
-    """Rates for one payee's lines in one period, already in position order."""
-    if ladder is None:
-        return [BP] * len(labours)
+def _ladder_rates(
+    ladders: list[Ladder | None], labours: list[int], reworks: list[bool]
+) -> list[int]:
+    """Rates for one payee's lines in one period, already in position order; each line is
+    rated by its own version's ladder, counting every line of the month."""
     counted = [labour for labour, rework in zip(labours, reworks, strict=True) if not rework]
-    month = len(counted) if ladder.basis == "count" else sum(counted)
     rates = []
     seen = 0  # non-rework lines before this one
     earned = 0  # their labour
-    for labour, rework in zip(labours, reworks, strict=True):
-        if rework:
+    for ladder, labour, rework in zip(ladders, labours, reworks, strict=True):
+        if rework or ladder is None:
             rates.append(BP)
-            continue
-        own = seen + 1 if ladder.basis == "count" else earned
-        measure = month if ladder.mode == "retroactive" else own
-        rates.append(_bracket_rate(ladder, measure))
-        seen += 1
-        earned += labour
+        else:
+            if ladder.basis == "count":
+                own, month = seen + 1, len(counted)
+            else:
+                own, month = earned, sum(counted)
+            rates.append(_bracket_rate(ladder, month if ladder.mode == "retroactive" else own))
+        if not rework:
+            seen += 1
+            earned += labour
     return rates
 
 
@@ -146,6 +156,59 @@ def _currency(region_group: str | None, rules: RuleSet) -> str:
     return groups.get(region_group or "", "CNY")
 
 
+def _rate(currency: str, rules: RuleSet) -> Fraction:
+    """CNY per unit of ``currency``, exactly."""
+    if currency == "CNY":
+        return Fraction(1)
+    if currency in rules.exchange_rates:
+        return Fraction(rules.exchange_rates[currency])
+    return Fraction(1_000_000, rules.exchange_rates_ppm[currency])
+
+
+def _version_on(day: date, timeline: Timeline) -> RuleSet:
+    """The last version (in effect order) whose effective date is on or before ``day``;
+    version 0 applies from the beginning."""
+    chosen = timeline.versions[0]
+    for rules in timeline.versions[1:]:
+        if rules.effective_date <= day:
+            chosen = rules
+    return chosen
+
+
+def _month_end(period: str) -> date:
+    year, month = int(period[:4]), int(period[5:])
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _deductions(
+    rules: RuleSet,
+    payee_type: str,
+    payee_province: str | None,
+    before_fee: int,
+    ticket: dict[str, Any],
+    order: dict[str, Any] | None,
+) -> tuple[int, int]:
+    """(fee_cents, tax_cents) of a line: docs/settlement.md, "Fees and tax"."""
+    terms = rules.deductions_for(cast(Any, payee_type))
+    key = _order_key(ticket)
+    if terms.base == "order":
+        if order is None:
+            base = 0
+        else:
+            paid = order.get("paid_cents") or 0
+            taken, whole = _ratio(order)
+            base = paid - (div_round(paid * taken, whole) if rules.refunds.clawback else 0)
+        place = order.get("province_code") if order is not None else None
+    else:
+        base = before_fee
+        place = ticket.get("province_code")
+    fees = cast(dict[str, int], terms.channel_fees_bp)
+    fee = -pct(base, fees.get(key[0], 0)) if key else 0
+    crosses = payee_province is not None and place is not None and payee_province != place
+    tax = -pct(base + fee, terms.cross_province_vat_bp) if crosses else 0
+    return fee, tax
+
+
 def _line(
     rules: RuleSet,
     *,
@@ -163,7 +226,7 @@ def _line(
     is_refunded: bool = False,
 ) -> dict[str, Any]:
     currency = _currency(region_group, rules)
-    rate = rules.exchange_rates_ppm[currency]
+    rate = _rate(currency, rules)
     row: dict[str, Any] = {
         "period": period,
         "line_kind": kind,
@@ -175,7 +238,7 @@ def _line(
         **{name: components.get(name, 0) for name in BREAKDOWN},
         "amount_cents": amount,
         "currency": currency,
-        "amount_local_cents": div_round(amount * rate, PPM),
+        "amount_local_cents": div_round(amount * rate.denominator, rate.numerator),
         "is_rework": is_rework,
         "is_refunded": is_refunded,
         "rule_version": rules.version,
@@ -231,26 +294,32 @@ SUBTOTAL = (
 
 
 def settle_rows(
-    tickets: list[dict[str, Any]], orders: list[dict[str, Any]], rules: RuleSet
+    tickets: list[dict[str, Any]], orders: list[dict[str, Any]], rules: RuleSet | Timeline
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Settle completed tickets: (lines, unpriced), dicts keyed exactly like LINES / UNPRICED."""
+    """Settle completed tickets: (lines, unpriced), dicts keyed exactly like LINES / UNPRICED.
+    Each ticket is settled under the version effective on its completion date."""
+    timeline = rules if isinstance(rules, Timeline) else Timeline((rules,))
     order_rows = {(o["platform"], o["order_id"]): o for o in orders}
     lines: list[dict[str, Any]] = []
     unpriced: list[dict[str, Any]] = []
+
+    def rules_of(ticket: dict[str, Any]) -> RuleSet:
+        return _version_on(ticket["completed_date"], timeline)
 
     # 1. Price every ticket; an unpriced one leaves settlement here and is never seen again.
     priced: list[dict[str, Any]] = []
     tier_of: dict[str, str] = {}
     for ticket in sorted(tickets, key=_when):
-        tier = _price_tier(ticket, rules)
-        reason = _unpriced_reason(ticket, tier, rules)
+        own = rules_of(ticket)
+        tier = _price_tier(ticket, own)
+        reason = _unpriced_reason(ticket, tier, own)
         if reason is not None:
             unpriced.append(
                 {
                     "period": _period(ticket),
                     "ticket_id": ticket["ticket_id"],
                     "reason": reason,
-                    "rule_version": rules.version,
+                    "rule_version": own.version,
                 }
             )
             continue
@@ -259,30 +328,30 @@ def settle_rows(
         tier_of[ticket["ticket_id"]] = tier
     by_id = {t["ticket_id"]: t for t in priced}
 
-    # 2. Which priced tickets are reworks (of a priced original inside the window).
-    window = timedelta(days=rules.rework.window_days)
+    # 2. Which priced tickets are reworks (of a priced original inside the rework's window).
     original_of: dict[str, dict[str, Any]] = {}
     for ticket in priced:
         original = by_id.get(ticket.get("rework_of") or "")
         if original is None or original["ticket_id"] == ticket["ticket_id"]:
             continue
         gap = ticket["completed_at"] - original["completed_at"]
-        if timedelta(0) <= gap <= window:
+        if timedelta(0) <= gap <= timedelta(days=rules_of(ticket).rework.window_days):
             original_of[ticket["ticket_id"]] = original
 
-    def ratio_of(ticket: dict[str, Any]) -> tuple[int, int]:
+    def order_of(ticket: dict[str, Any]) -> dict[str, Any] | None:
         key = _order_key(ticket)
-        return _ratio(order_rows.get(key) if key else None)
+        return order_rows.get(key) if key else None
 
     def clawback(amount: int, ticket: dict[str, Any]) -> int:
-        taken, paid = ratio_of(ticket)
-        if not rules.refunds.clawback or taken == 0:
+        taken, paid = _ratio(order_of(ticket))
+        if not rules_of(ticket).refunds.clawback or taken == 0:
             return 0
         return -div_round(amount * taken, paid)
 
     # 3. Technician lines, payee by payee and period by period (for the ladder).
     components = {
-        t["ticket_id"]: _technician_components(t, tier_of[t["ticket_id"]], rules) for t in priced
+        t["ticket_id"]: _technician_components(t, tier_of[t["ticket_id"]], rules_of(t))
+        for t in priced
     }
     labour_of = {
         tid: sum(c[name] for name in SUBTOTAL) - c["parts_cents"] for tid, c in components.items()
@@ -290,31 +359,33 @@ def settle_rows(
     for group in _groups(priced, lambda t: (t["technician_id"], _period(t))):
         ids = [t["ticket_id"] for t in group]
         rates = _ladder_rates(
-            rules.ladders.get("technician"),
+            [rules_of(t).ladders.get("technician") for t in group],
             [labour_of[i] for i in ids],
             [i in original_of for i in ids],
         )
         for ticket, rate in zip(group, rates, strict=True):
+            own = rules_of(ticket)
             tid = ticket["ticket_id"]
             parts = dict(components[tid])
             subtotal = sum(parts[name] for name in SUBTOTAL)
             labour = labour_of[tid]
             rework = tid in original_of
             parts["ladder_cents"] = pct(labour, rate - BP)
-            parts["rework_cents"] = -pct(labour, BP - rules.rework.pay_bp) if rework else 0
+            parts["rework_cents"] = -pct(labour, BP - own.rework.pay_bp) if rework else 0
             pre_clawback = subtotal + parts["ladder_cents"] + parts["rework_cents"]
             parts["clawback_cents"] = clawback(pre_clawback, ticket)
             before_fee = pre_clawback + parts["clawback_cents"]
-            key = _order_key(ticket)
-            fee_bp = cast(dict[str, int], rules.channel_fees_bp).get(key[0], 0) if key else 0
-            parts["fee_cents"] = -pct(before_fee, fee_bp)
-            home = ticket.get("technician_province_code")
-            crosses = home is not None and ticket.get("province_code") not in (None, home)
-            tax_bp = rules.cross_province_vat_bp if crosses else 0
-            parts["tax_cents"] = -pct(before_fee + parts["fee_cents"], tax_bp)
+            parts["fee_cents"], parts["tax_cents"] = _deductions(
+                own,
+                "technician",
+                ticket.get("technician_province_code"),
+                before_fee,
+                ticket,
+                order_of(ticket),
+            )
             lines.append(
                 _line(
-                    rules,
+                    own,
                     period=_period(ticket),
                     kind="ticket",
                     payee_type="technician",
@@ -326,33 +397,35 @@ def settle_rows(
                     components=parts,
                     ladder_rate_bp=rate,
                     is_rework=rework,
-                    is_refunded=ratio_of(ticket)[0] > 0,
+                    is_refunded=_ratio(order_of(ticket))[0] > 0,
                 )
             )
 
     # 4. Chargebacks: the original's technician pays back part of the rework's labour.
-    if rules.rework.chargeback_bp > 0:
-        for ticket in priced:
-            original = original_of.get(ticket["ticket_id"])
-            if original is None:
-                continue
-            charge = -pct(labour_of[ticket["ticket_id"]], rules.rework.chargeback_bp)
-            lines.append(
-                _line(
-                    rules,
-                    period=_period(ticket),
-                    kind="chargeback",
-                    payee_type="technician",
-                    payee_id=original["technician_id"],
-                    ticket_id=ticket["ticket_id"],
-                    price_tier=tier_of[ticket["ticket_id"]],
-                    region_group=ticket.get("region_group"),
-                    amount=charge,
-                    components={"chargeback_cents": charge},
-                )
+    for ticket in priced:
+        original = original_of.get(ticket["ticket_id"])
+        share = rules_of(ticket).rework.chargeback_bp
+        if original is None or share == 0:
+            continue
+        charge = -pct(labour_of[ticket["ticket_id"]], share)
+        lines.append(
+            _line(
+                rules_of(ticket),
+                period=_period(ticket),
+                kind="chargeback",
+                payee_type="technician",
+                payee_id=original["technician_id"],
+                ticket_id=ticket["ticket_id"],
+                price_tier=None,
+                region_group=ticket.get("region_group"),
+                amount=charge,
+                components={"chargeback_cents": charge},
             )
+        )
 
-    lines.extend(_partner_lines(priced, tier_of, original_of, order_rows, rules, clawback))
+    lines.extend(
+        _partner_lines(priced, original_of, order_rows, timeline, rules_of, clawback, tier_of)
+    )
     return lines, unpriced
 
 
@@ -366,11 +439,12 @@ def _groups(rows: Iterable[Row], key: Callable[[Row], Hashable]) -> list[list[Ro
 
 def _partner_lines(
     priced: list[dict[str, Any]],
-    tier_of: dict[str, str],
     original_of: dict[str, dict[str, Any]],
     order_rows: dict[tuple[str, str], dict[str, Any]],
-    rules: RuleSet,
-    clawback: Any,
+    timeline: Timeline,
+    rules_of: Callable[[dict[str, Any]], RuleSet],
+    clawback: Callable[[int, dict[str, Any]], int],
+    tier_of: dict[str, str],
 ) -> list[dict[str, Any]]:
     # The first priced ticket of each known order, across all periods (priced is in time order).
     first_of_order: dict[tuple[str, str], str] = {}
@@ -382,14 +456,17 @@ def _partner_lines(
     # What each ticket earns its partner before ladder, rework and clawback (None: no line).
     earns: list[tuple[dict[str, Any], dict[str, int]]] = []
     for ticket in priced:
-        mode = _mode(ticket, rules)
+        mode = _mode(ticket, rules_of(ticket))
         key = _order_key(ticket)
+        first = key is not None and first_of_order.get(key) == ticket["ticket_id"]
         if isinstance(mode, PieceRate | GuaranteedMinimum):
             earns.append((ticket, {"base_cents": mode.piece_cents}))
-        elif isinstance(mode, PercentOfSales):
-            if key is not None and first_of_order.get(key) == ticket["ticket_id"]:
-                paid = order_rows[key].get("paid_cents") or 0
-                earns.append((ticket, {"base_cents": pct(paid, mode.rate_bp)}))
+        elif isinstance(mode, PercentOfSales) and first:
+            paid = order_rows[cast(tuple[str, str], key)].get("paid_cents") or 0
+            earns.append((ticket, {"base_cents": pct(paid, mode.rate_bp)}))
+        elif isinstance(mode, OrderSplit) and first:
+            paid = order_rows[cast(tuple[str, str], key)].get("paid_cents") or 0
+            earns.append((ticket, {"base_cents": paid}))
         elif isinstance(mode, BaseFeePlusBonus) and ticket.get("order_id") is not None:
             earns.append((ticket, {"bonus_cents": mode.per_order_bonus_cents}))
 
@@ -401,23 +478,29 @@ def _partner_lines(
         partner_type = group[0][0]["partner_type"]
         labours = [c.get("base_cents", 0) + c.get("bonus_cents", 0) for _, c in group]
         reworks = [t["ticket_id"] in original_of for t, _ in group]
-        rates = _ladder_rates(rules.ladders.get(partner_type), labours, reworks)
+        ladders = [rules_of(t).ladders.get(partner_type) for t, _ in group]
+        rates = _ladder_rates(ladders, labours, reworks)
         for (ticket, earned), labour, rework, rate in zip(
             group, labours, reworks, rates, strict=True
         ):
+            own = rules_of(ticket)
             parts = dict(earned)
             parts["ladder_cents"] = pct(labour, rate - BP)
-            parts["rework_cents"] = -pct(labour, BP - rules.rework.pay_bp) if rework else 0
+            parts["rework_cents"] = -pct(labour, BP - own.rework.pay_bp) if rework else 0
             pre_clawback = labour + parts["ladder_cents"] + parts["rework_cents"]
             parts["clawback_cents"] = clawback(pre_clawback, ticket)
-            amount = pre_clawback + parts["clawback_cents"]
+            before_fee = pre_clawback + parts["clawback_cents"]
             key = _order_key(ticket)
-            ratio = _ratio(order_rows.get(key) if key else None)
+            order = order_rows.get(key) if key else None
+            parts["fee_cents"], parts["tax_cents"] = _deductions(
+                own, partner_type, ticket.get("partner_province_code"), before_fee, ticket, order
+            )
+            amount = before_fee + parts["fee_cents"] + parts["tax_cents"]
             period = _period(ticket)
             month_total[(partner_type, ticket["partner_id"], period)] += amount
             lines.append(
                 _line(
-                    rules,
+                    own,
                     period=period,
                     kind="ticket",
                     payee_type=partner_type,
@@ -429,13 +512,14 @@ def _partner_lines(
                     components=parts,
                     ladder_rate_bp=rate,
                     is_rework=rework,
-                    is_refunded=ratio[0] > 0,
+                    is_refunded=_ratio(order)[0] > 0,
                 )
             )
 
-    # Monthly lines: once per partner and period in which the partner has a priced ticket.
+    # Monthly lines: once per partner and period in which the partner has a priced ticket with
+    # a mode; the month's terms are those of the version in force on its last day.
     for month in _groups(
-        (t for t in priced if _mode(t, rules) is not None),
+        (t for t in priced if _mode(t, rules_of(t)) is not None),
         lambda t: (t["partner_type"], t["partner_id"], _period(t)),
     ):
         first = month[0]
@@ -444,7 +528,8 @@ def _partner_lines(
             first["partner_id"],
             _period(first),
         )
-        mode = _mode(first, rules)
+        month_rules = _version_on(_month_end(period), timeline)
+        mode = _mode(first, month_rules)
         total = month_total[(partner_type, partner_id, period)]
         monthly: dict[str, int] = {}
         if isinstance(mode, GuaranteedMinimum):
@@ -457,7 +542,7 @@ def _partner_lines(
             continue
         lines.append(
             _line(
-                rules,
+                month_rules,
                 period=period,
                 kind="partner_monthly",
                 payee_type=partner_type,
@@ -475,7 +560,7 @@ def _partner_lines(
 def settle_frames(
     tickets: pl.DataFrame | pl.LazyFrame,
     orders: pl.DataFrame | pl.LazyFrame,
-    rules: RuleSet,
+    rules: RuleSet | Timeline,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The same on frames (TICKETS_IN / ORDERS_IN in, LINES / UNPRICED out); conversion only."""
     if isinstance(tickets, pl.LazyFrame):

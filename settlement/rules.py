@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,6 +21,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
+    StrictStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -30,12 +34,23 @@ MemberLevel = Literal["none", "silver", "gold", "platinum"]
 PartnerType = Literal["direct", "dealer", "agent"]
 PayeeType = Literal["technician", "direct", "dealer", "agent"]
 Platform = Literal["taobao", "youzan", "wechat"]
-RegionGroup = Literal["华北", "东北", "华东", "华中", "华南", "西南", "西北"]
+RegionGroup = Literal["华北", "东北", "华东", "华中", "华南", "西南", "西北", "东南亚"]
+DeductionBase = Literal["payout", "order"]
 
-Cents = Annotated[int, Field(ge=0)]
-Bp = Annotated[int, Field(ge=0)]
-Share = Annotated[int, Field(ge=0, le=10_000)]
-Coefficient = Annotated[int, Field(gt=0, le=100_000)]  # bp; 0 would erase the base
+# Bounds keep every amount the engine can compute inside a 64-bit integer and the ledger's
+# DECIMAL(18, 2): a price is at most ¥1 000 000 a unit, a monthly amount ¥100 000 000, a rate
+# 1 000 % (100 000 bp). Strict integers: YAML's ``true`` is not 1 cent.
+MAX_PRICE_CENTS = 100_000_000
+MAX_MONTHLY_CENTS = 10_000_000_000
+MAX_BP = 100_000
+Cents = Annotated[StrictInt, Field(ge=0, le=MAX_PRICE_CENTS)]
+MonthlyCents = Annotated[StrictInt, Field(ge=0, le=MAX_MONTHLY_CENTS)]
+Bp = Annotated[StrictInt, Field(ge=0, le=MAX_BP)]
+Share = Annotated[StrictInt, Field(ge=0, le=10_000)]
+Coefficient = Annotated[StrictInt, Field(gt=0, le=MAX_BP)]  # bp; 0 would erase the base
+# CNY per unit of a payout currency, exact: "7.10" means 1 USD = 7.10 CNY.
+CnyPerUnit = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=6)]
+CurrencyCode = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
 
 DEFAULT_RULES = Path(__file__).with_name("default_rules.yaml")
 
@@ -67,7 +82,8 @@ def _unknown(codes: Any, allowed: frozenset[str], what: str) -> None:
 
 
 class Bracket(Model):
-    start: Annotated[int, Field(ge=0)]  # first ticket number (count) or cents earned (earnings)
+    # first ticket number (count) or cents earned (earnings)
+    start: Annotated[StrictInt, Field(ge=0, le=MAX_MONTHLY_CENTS)]
     rate_bp: Bp
 
 
@@ -103,21 +119,37 @@ class PercentOfSales(Model):
 class GuaranteedMinimum(Model):
     mode: Literal["guaranteed_minimum"]
     piece_cents: Cents
-    minimum_cents: Cents
-    threshold_cents: Cents
+    minimum_cents: MonthlyCents
+    threshold_cents: MonthlyCents
     excess_bonus_bp: Bp
 
 
 class BaseFeePlusBonus(Model):
     mode: Literal["base_fee_plus_bonus"]
-    base_fee_cents: Cents
+    base_fee_cents: MonthlyCents
     per_order_bonus_cents: Cents
 
 
+class OrderSplit(Model):
+    """分账: the partner earns the linked order's net paid amount; the channel fee and VAT come
+    off it as ``deductions`` for the partner type say (typically on the order amount)."""
+
+    mode: Literal["order_split"]
+
+
 PartnerMode = Annotated[
-    PieceRate | PercentOfSales | GuaranteedMinimum | BaseFeePlusBonus,
+    PieceRate | PercentOfSales | GuaranteedMinimum | BaseFeePlusBonus | OrderSplit,
     Field(discriminator="mode"),
 ]
+
+
+class Deductions(Model):
+    """What a payee type bears: a channel fee per platform and cross-province VAT, taken from
+    the line's payout (``payout``) or from the linked order's net paid amount (``order``)."""
+
+    base: DeductionBase = "payout"
+    channel_fees_bp: dict[Platform, Share] = {}
+    cross_province_vat_bp: Share = 0
 
 
 class RegionCoefficients(Model):
@@ -154,7 +186,7 @@ class Subsidies(Model):
 
 
 class ReworkPolicy(Model):
-    window_days: Annotated[int, Field(ge=0)] = 30
+    window_days: Annotated[StrictInt, Field(ge=0, le=3_650)] = 30
     pay_bp: Share = 0
     chargeback_bp: Share = 0
 
@@ -164,7 +196,7 @@ class RefundPolicy(Model):
 
 
 class RuleSet(Model):
-    version: str = Field(min_length=1)
+    version: StrictStr = Field(min_length=1, max_length=64)
     effective_date: date
     note: str = ""
     price_tiers: tuple[str, ...] = Field(min_length=1)
@@ -181,10 +213,43 @@ class RuleSet(Model):
     partner_overrides: dict[str, PartnerMode] = {}
     rework: ReworkPolicy = ReworkPolicy()
     refunds: RefundPolicy = RefundPolicy()
-    channel_fees_bp: dict[Platform, Share] = {}
-    cross_province_vat_bp: Share = 0
-    currencies: dict[RegionGroup, str] = {}
-    exchange_rates_ppm: dict[str, Annotated[int, Field(gt=0)]] = {"CNY": 1_000_000}
+    deductions: dict[PayeeType, Deductions] = {}
+    currencies: dict[RegionGroup, CurrencyCode] = {}
+    exchange_rates: dict[CurrencyCode, CnyPerUnit] = {}
+    # Older documents: units of a currency per CNY, in millionths (1 087 000 = 1.087 HKD/CNY).
+    exchange_rates_ppm: dict[CurrencyCode, Annotated[StrictInt, Field(gt=0, le=10**12)]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def upgrade_older_documents(cls, data: Any) -> Any:
+        """Documents published before deductions and decimal rates still load: top-level
+        ``channel_fees_bp``/``cross_province_vat_bp`` were the technicians' cut of their payout,
+        ``exchange_rates_ppm`` (still read, exactly) units of a currency per CNY in millionths."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        fees = data.pop("channel_fees_bp", None)
+        vat = data.pop("cross_province_vat_bp", None)
+        if fees is not None or vat is not None:
+            deductions = dict(data.get("deductions") or {})
+            deductions.setdefault(
+                "technician",
+                {
+                    "base": "payout",
+                    "channel_fees_bp": fees or {},
+                    "cross_province_vat_bp": vat or 0,
+                },
+            )
+            data["deductions"] = deductions
+        return data
+
+    @field_validator("exchange_rates", mode="before")
+    @classmethod
+    def rates_from_text(cls, value: Any) -> Any:
+        # A YAML float (7.1) is read as the decimal it was written as, never as a binary float.
+        if isinstance(value, dict):
+            return {k: repr(v) if isinstance(v, float) else v for k, v in value.items()}
+        return value
 
     @field_validator("price_tiers")
     @classmethod
@@ -247,9 +312,12 @@ class RuleSet(Model):
             if extra:
                 problems.append(f"{field}: unknown price tier {', '.join(extra)}")
         for group, currency in self.currencies.items():
-            if currency not in self.exchange_rates_ppm:
+            known = currency in self.exchange_rates or currency in self.exchange_rates_ppm
+            if currency != "CNY" and not known:
                 problems.append(f"currencies.{group}: no exchange rate for {currency}")
-        if self.exchange_rates_ppm.get("CNY") != 1_000_000:
+        if self.exchange_rates.get("CNY", Decimal(1)) != 1:
+            problems.append("exchange_rates.CNY: must be 1 (amounts are kept in CNY)")
+        if self.exchange_rates_ppm.get("CNY", 1_000_000) != 1_000_000:
             problems.append("exchange_rates_ppm.CNY: must be 1000000 (amounts are kept in CNY)")
         if problems:
             raise ValueError("; ".join(problems))
@@ -257,6 +325,21 @@ class RuleSet(Model):
 
     def mode_for(self, partner_id: str, partner_type: PartnerType) -> PartnerMode:
         return self.partner_overrides.get(partner_id) or self.partner_modes[partner_type]
+
+    def deductions_for(self, payee_type: PayeeType) -> Deductions:
+        """A payee type's deductions; none unless the rule set names them."""
+        return self.deductions.get(payee_type) or Deductions()
+
+    def cny_per_unit(self, currency: str) -> Fraction:
+        """The exact exchange rate of a payout currency (CNY is 1)."""
+        if currency == "CNY":
+            return Fraction(1)
+        if currency in self.exchange_rates:
+            return Fraction(self.exchange_rates[currency])
+        return Fraction(1_000_000, self.exchange_rates_ppm[currency])
+
+    def currency_of(self, region_group: str | None) -> str:
+        return self.currencies.get(region_group, "CNY") if region_group else "CNY"  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -279,15 +362,39 @@ def problems_of(error: ValidationError) -> list[RuleProblem]:
 
 
 def parse_rules(document: dict[str, Any], known: KnownCodes | None = None) -> RuleSet:
-    return RuleSet.model_validate(document, context={"known": known} if known else None)
+    try:
+        return RuleSet.model_validate(document, context={"known": known} if known else None)
+    except RecursionError:
+        raise ValueError("the rule document is nested too deeply") from None
+
+
+def document_from_yaml(text: str) -> dict[str, Any]:
+    """A rule document from YAML (or JSON) text; bad syntax is a ValueError naming the line."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"not valid YAML{where}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"not valid YAML: {error}") from None
+    except RecursionError:
+        raise ValueError("the rule document is nested too deeply") from None
+    if not isinstance(document, dict):
+        raise ValueError("a rule document holds one mapping at the top level")
+    return document
 
 
 def load_rules(path: Path = DEFAULT_RULES, known: KnownCodes | None = None) -> RuleSet:
     """Read a YAML (or JSON, a subset of YAML) rule file and validate it."""
-    with path.open(encoding="utf-8") as handle:
-        document = yaml.safe_load(handle)
-    if not isinstance(document, dict):
-        raise ValueError(f"{path}: a rule file holds one mapping at the top level")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
+    try:
+        document = document_from_yaml(text)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     return parse_rules(document, known)
 
 

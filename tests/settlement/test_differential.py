@@ -2,14 +2,16 @@
 
 Random small ticket sets (0–40 tickets over up to three months, a few technicians and partners,
 random flags, parts, orders, refunds and reworks of earlier tickets, some landing exactly on the
-rework window's edge) are settled under random valid rule sets (some items and parts without a
-price, ladders of both bases and modes, every partner mode, overrides, rework, refund, fee, tax
-and currency settings). Both outputs are sorted by the line key and must be identical.
+rework window's edge) are settled under random timelines of one to three valid rule sets (some
+items and parts without a price, ladders of both bases and modes, every partner mode including
+the order split, overrides, rework, refund, deductions on payouts or orders, decimal and legacy
+exchange rates), the later versions effective on random days, some on a month's first or last
+day. Both outputs are sorted by the line key and must be identical.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -21,6 +23,7 @@ from settlement.engine import settle
 from settlement.frames import LINE_KEY, LINES, ORDERS_IN, TICKETS_IN, UNPRICED
 from settlement.oracle import settle_frames
 from settlement.rules import RuleSet, parse_rules
+from settlement.timeline import Timeline
 
 CITY_TIERS = ("一线", "新一线", "二线", "三线", "四线", "五线")
 # city_code, city_tier, province_code, is_plateau, region_group
@@ -37,7 +40,7 @@ PARTS = ("P1", "P2", "P3")
 PLATFORMS = ("taobao", "youzan", "wechat")
 ORDER_IDS = ("O1", "O2", "O3", "O4", "O5")
 LEVELS = ("none", "silver", "gold", "platinum")
-GROUPS = ("华北", "华南", "西南", "西北", "华东")
+GROUPS = ("华北", "华南", "西南", "西北", "华东", "东南亚")
 PAYEE_TYPES = ("technician", "direct", "dealer", "agent")
 
 money = st.integers(0, 30_000)
@@ -84,11 +87,24 @@ def partner_modes() -> st.SearchStrategy[dict[str, Any]]:
             st.integers(0, 50_000),
             st.integers(0, 3_000),
         ),
+        st.just({"mode": "order_split"}),
+    )
+
+
+def deductions() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "base": st.sampled_from(["payout", "order"]),
+            "channel_fees_bp": st.dictionaries(
+                st.sampled_from(PLATFORMS), st.sampled_from([0, 1_500]) | st.integers(0, 2_000)
+            ),
+            "cross_province_vat_bp": st.sampled_from([0, 300, 600]) | st.integers(0, 1_000),
+        }
     )
 
 
 @st.composite
-def rule_sets(draw: st.DrawFn) -> RuleSet:
+def rule_sets(draw: st.DrawFn, version: str = "r1", effective: date = date(2025, 1, 1)) -> RuleSet:
     tiers = ["A", "B", "C"][: draw(st.integers(1, 3))]
     tier = st.sampled_from(tiers)
     # An item or a part left out of the price lists makes its tickets unpriced (at most one
@@ -98,8 +114,8 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
     priced_parts = [p for p in PARTS if p not in unpriced]
     coefficient = st.integers(5_000, 15_000)
     document: dict[str, Any] = {
-        "version": draw(st.sampled_from(["r1", "2026.2"])),
-        "effective_date": "2025-01-01",
+        "version": version,
+        "effective_date": effective.isoformat(),
         "price_tiers": tiers,
         "tier_map": {t: draw(tier) for t in CITY_TIERS},
         "city_price_tiers": draw(st.dictionaries(st.sampled_from([c[0] for c in CITIES]), tier)),
@@ -132,13 +148,31 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
             "chargeback_bp": draw(st.sampled_from([0, 5_000]) | share),
         },
         "refunds": {"clawback": draw(st.booleans())},
-        "channel_fees_bp": draw(st.dictionaries(st.sampled_from(PLATFORMS), st.integers(0, 500))),
-        "cross_province_vat_bp": draw(st.sampled_from([0, 300]) | st.integers(0, 1_000)),
-        "currencies": draw(
-            st.dictionaries(st.sampled_from(GROUPS[:4]), st.sampled_from(["CNY", "HKD"]))
+        # Older documents' top-level technician fees, or deductions per payee type.
+        **draw(
+            st.fixed_dictionaries(
+                {
+                    "channel_fees_bp": st.dictionaries(
+                        st.sampled_from(PLATFORMS), st.integers(0, 500)
+                    ),
+                    "cross_province_vat_bp": st.sampled_from([0, 300]) | st.integers(0, 1_000),
+                }
+            )
+            | st.fixed_dictionaries(
+                {"deductions": st.dictionaries(st.sampled_from(PAYEE_TYPES), deductions())}
+            )
         ),
-        "exchange_rates_ppm": {"CNY": 1_000_000, "HKD": draw(st.integers(500_000, 1_500_000))},
+        "currencies": draw(
+            st.dictionaries(st.sampled_from(GROUPS), st.sampled_from(["CNY", "HKD", "USD"]))
+        ),
+        "exchange_rates": {
+            "USD": draw(st.sampled_from(["7.10", "7.1234", "6.999999"])),
+            "HKD": draw(st.sampled_from(["0.92", "0.919963"])),
+        },
     }
+    if draw(st.booleans()):  # the legacy form: units per CNY in millionths
+        document["exchange_rates"].pop("HKD")
+        document["exchange_rates_ppm"] = {"HKD": draw(st.integers(500_000, 1_500_000))}
     return parse_rules(document)
 
 
@@ -149,7 +183,12 @@ def histories(draw: st.DrawFn, window_days: int) -> tuple[pl.DataFrame, pl.DataF
         for k in range(draw(st.integers(2, 4)))
     ]
     partners = [
-        (pid, draw(st.sampled_from(["direct", "dealer", "agent"])), draw(st.sampled_from(GROUPS)))
+        (
+            pid,
+            draw(st.sampled_from(["direct", "dealer", "agent"])),
+            draw(st.sampled_from(GROUPS)),
+            draw(st.none() | st.sampled_from(PROVINCES)),
+        )
         for pid in ["PA", "PB", "PC"][: draw(st.integers(1, 3))]
     ]
     months = draw(st.integers(1, 3))
@@ -199,6 +238,7 @@ def histories(draw: st.DrawFn, window_days: int) -> tuple[pl.DataFrame, pl.DataF
                 "partner_id": partner[0] if partner else None,
                 "partner_type": partner[1] if partner else None,
                 "partner_region_group": partner[2] if partner else None,
+                "partner_province_code": partner[3] if partner else None,
                 "is_urgent": draw(st.booleans()),
                 "is_night": draw(st.booleans()),
                 "is_township": draw(st.booleans()),
@@ -230,16 +270,36 @@ def histories(draw: st.DrawFn, window_days: int) -> tuple[pl.DataFrame, pl.DataF
                     st.sampled_from([0, 0, paid, paid + 1]) | st.integers(0, 60_000)
                 ),
                 "is_forfeited": draw(st.integers(0, 9)) == 0,
+                # Virtual or self-pickup orders have no delivery province.
+                "province_code": draw(st.none() | st.sampled_from(PROVINCES)),
             }
         )
     return pl.DataFrame(tickets, schema=TICKETS_IN), pl.DataFrame(orders, schema=ORDERS_IN)
 
 
+def effective_days(draw: st.DrawFn) -> date:
+    """A day in the histories' months, often on a month's first or last day."""
+    month = draw(st.integers(1, 3))
+    edge = draw(st.sampled_from([1, 28, None]))
+    return date(2026, month, edge or draw(st.integers(1, 28)))
+
+
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[RuleSet, pl.DataFrame, pl.DataFrame]:
-    rules = draw(rule_sets())
-    tickets, orders = draw(histories(rules.rework.window_days))
-    return rules, tickets, orders
+def timelines(draw: st.DrawFn) -> Timeline:
+    """Version 0 and up to two published versions, some on the same day (the later wins)."""
+    shipped = draw(rule_sets("0"))
+    published = [
+        draw(rule_sets(str(n), effective_days(draw))) for n in range(1, draw(st.integers(0, 2)) + 1)
+    ]
+    return Timeline.of(shipped, published)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[Timeline, pl.DataFrame, pl.DataFrame]:
+    timeline = draw(timelines())
+    window = max(rules.rework.window_days for rules in timeline.versions)
+    tickets, orders = draw(histories(window))
+    return timeline, tickets, orders
 
 
 def ordered(lines: pl.DataFrame) -> pl.DataFrame:
@@ -255,7 +315,7 @@ def ordered(lines: pl.DataFrame) -> pl.DataFrame:
 )
 @given(cases())
 def test_engine_equals_the_reference_to_the_cent(
-    case: tuple[RuleSet, pl.DataFrame, pl.DataFrame],
+    case: tuple[Timeline, pl.DataFrame, pl.DataFrame],
 ) -> None:
     rules, tickets, orders = case
     expected_lines, expected_unpriced = settle_frames(tickets, orders, rules)

@@ -37,11 +37,14 @@ def ticket(**changes: Any) -> dict[str, Any]:
         ([ticket(remote_guidance_minutes=None)], []),
         (
             [ticket(order_platform="taobao", order_id="O1")],
-            [("taobao", "O1", 10_000, 0, False), ("taobao", "O1", 10_000, 5_000, False)],
+            [
+                ("taobao", "O1", 10_000, 0, False, "31"),
+                ("taobao", "O1", 10_000, 5_000, False, "31"),
+            ],
         ),  # the same order twice
         (
             [ticket(order_platform="taobao", order_id="O1")],
-            [("taobao", "O1", 10_000, -500, False)],
+            [("taobao", "O1", 10_000, -500, False, None)],
         ),  # a negative refund
     ],
 )

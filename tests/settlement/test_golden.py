@@ -62,6 +62,7 @@ def ticket(ticket_id: str = "T1", at: datetime = JAN, **fields: Any) -> dict[str
         "partner_id": None,
         "partner_type": None,
         "partner_region_group": None,
+        "partner_province_code": None,
         "is_urgent": False,
         "is_night": False,
         "is_township": False,
@@ -84,6 +85,7 @@ def order(
     refunded: int = 0,
     forfeited: bool = False,
     platform: str = "taobao",
+    province: str | None = "44",
 ) -> dict[str, Any]:
     return {
         "platform": platform,
@@ -91,6 +93,7 @@ def order(
         "paid_cents": paid,
         "refunded_cents": refunded,
         "is_forfeited": forfeited,
+        "province_code": province,
     }
 
 

@@ -37,10 +37,14 @@ def test_the_default_rules_are_valid_and_cover_the_libraries(
     assert rules.region_coefficients.provinces["11"] == 12_000  # 北京 ×1.2
     assert rules.surcharges.urgent_bp == 3_000  # urgent +30 %
     assert {m.mode for m in rules.partner_modes.values()} >= {
-        "percent_of_sales",
+        "order_split",  # dealers: the order less the Youzan fee and cross-province VAT
         "guaranteed_minimum",
         "base_fee_plus_bonus",
     }
+    assert rules.deductions["dealer"].channel_fees_bp["youzan"] == 1_500  # 15 % of the order
+    assert rules.deductions["dealer"].cross_province_vat_bp == 600
+    assert rules.currencies["东南亚"] == "USD"
+    assert str(rules.exchange_rates["USD"]) == "7.10"
 
 
 def test_a_rule_set_survives_a_round_trip(document: dict[str, Any]) -> None:
@@ -98,7 +102,11 @@ GE0, GT0 = "Input should be greater than or equal to 0", "Input should be greate
             10_001,
             "rework.pay_bp: Input should be less than or equal to 10000",
         ),
-        (("channel_fees_bp", "taobao"), -50, f"channel_fees_bp.taobao: {GE0}"),
+        (
+            ("deductions", "technician", "channel_fees_bp", "taobao"),
+            -50,
+            f"deductions.technician.channel_fees_bp.taobao: {GE0}",
+        ),
         (("surcharges", "bogus"), 1, "surcharges.bogus: Extra inputs are not permitted"),
     ],
 )

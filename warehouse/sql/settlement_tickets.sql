@@ -26,6 +26,7 @@ final as (
         t.partner_id,
         pa.partner_type,
         pp.region_group as partner_region_group,
+        pa.province_code as partner_province_code,
         t.is_urgent,
         t.is_night,
         t.is_township,
