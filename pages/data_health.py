@@ -61,6 +61,15 @@ st.subheader("Settlement periods")
 periods = health["periods"]
 st.dataframe(yuan_columns(periods), column_config=money_config(periods), hide_index=True)
 
+st.subheader("Settlement runs")
+settlement_runs = health["settlement_runs"]
+failed = settlement_runs.filter(settlement_runs["status"] == "failed").head(1)
+if not failed.is_empty():
+    last = failed.row(0, named=True)
+    st.error(f"Settlement run {last['run_id']} failed at {last['started_at']}: {last['error']}")
+st.dataframe(settlement_runs, hide_index=True)
+export_buttons(settlement_runs, "settlement_runs", key="settlement-runs")
+
 st.subheader("Recent ingestion runs")
 st.dataframe(health["runs"], hide_index=True)
 export_buttons(health["runs"], "ingestion_runs", key="runs")

@@ -24,9 +24,15 @@ LABELS = {
     "clawback_cents": "clawed back for a refunded order",
     "guarantee_cents": "guaranteed monthly minimum top-up",
     "bonus_cents": "bonus",
-    "fee_cents": "channel fee",
+    "fee_cents": "channel service fee",
     "tax_cents": "cross-province VAT",
 }
+MONTHLY_LABELS = {
+    "guarantee_cents": "guaranteed monthly minimum top-up",
+    "bonus_cents": "excess bonus above the threshold",
+    "base_cents": "monthly base fee",
+}
+SYMBOLS = {"CNY": "¥", "USD": "US$", "HKD": "HK$"}
 KIND = {
     "ticket": "for the ticket",
     "chargeback": "chargeback",
@@ -35,11 +41,25 @@ KIND = {
 }
 
 
-def yuan(cents: int) -> str:
-    """¥ with thousands separators; exact (integer arithmetic, no float)."""
+def money(cents: int, currency: str = "CNY") -> str:
+    """An amount with its currency's symbol and thousands separators; exact (integers only)."""
     sign = "-" if cents < 0 else ""
     whole, fraction = divmod(abs(cents), 100)
-    return f"{sign}¥{whole:,}.{fraction:02d}"
+    symbol = SYMBOLS.get(currency, f"{currency} ")
+    return f"{sign}{symbol}{whole:,}.{fraction:02d}"
+
+
+def yuan(cents: int) -> str:
+    return money(cents, "CNY")
+
+
+def _payout(line: Mapping[str, Any]) -> str:
+    """The line's amount in CNY, and in its payout currency when that is another."""
+    text = yuan(int(line["amount_cents"]))
+    currency = str(line.get("currency") or "CNY")
+    if currency != "CNY":
+        text += f" = {money(int(line['amount_local_cents']), currency)} paid"
+    return text
 
 
 def explain_line(line: Mapping[str, Any]) -> str:
@@ -57,14 +77,54 @@ def explain_line(line: Mapping[str, Any]) -> str:
     if line.get("is_refunded"):
         details.append("order refunded")
     details.append(f"rules {line['rule_version']}")
-    rows = [f"  {LABELS[name]:<54} {yuan(int(line[name])):>14}" for name in BREAKDOWN if line[name]]
-    total = f"  {'= amount':<54} {yuan(int(line['amount_cents'])):>14}"
+    labels = (
+        MONTHLY_LABELS | LABELS
+        if line["line_kind"] != "partner_monthly"
+        else LABELS | MONTHLY_LABELS
+    )
+    rows = [f"  {labels[name]:<54} {yuan(int(line[name])):>14}" for name in BREAKDOWN if line[name]]
+    total = f"  {'= amount':<54} {_payout(line):>14}"
     return "\n".join([head, f"  ({', '.join(details)})", *rows, total])
+
+
+def _totals(lines: Sequence[Mapping[str, Any]]) -> str:
+    """The lines' total in CNY, and per payout currency other than CNY."""
+    text = yuan(sum(int(line["amount_cents"]) for line in lines))
+    local: dict[str, int] = {}
+    for line in lines:
+        currency = str(line.get("currency") or "CNY")
+        if currency != "CNY":
+            local[currency] = local.get(currency, 0) + int(line["amount_local_cents"])
+    paid = ", ".join(money(cents, currency) for currency, cents in sorted(local.items()))
+    return f"{text} ({paid} paid)" if paid else text
 
 
 def explain(ticket_id: str, lines: Sequence[Mapping[str, Any]]) -> str:
     if not lines:
         return f"ticket {ticket_id}: no settlement lines (not completed, unpriced, or not settled)"
-    total = sum(int(line["amount_cents"]) for line in lines)
     body = "\n\n".join(explain_line(line) for line in lines)
-    return f"ticket {ticket_id}: {len(lines)} line(s), {yuan(total)} in all\n\n{body}"
+    return f"ticket {ticket_id}: {len(lines)} line(s), {_totals(lines)} in all\n\n{body}"
+
+
+def explain_payee_month(payee_id: str, period: str, lines: Sequence[Mapping[str, Any]]) -> str:
+    """A payee's month: totals by kind of line, the ladder reached, every monthly line
+    (guarantee top-up, excess bonus, base fee) and adjustment in full, and the versions used."""
+    if not lines:
+        return f"{payee_id} · {period}: no settlement lines"
+    by_kind: dict[str, list[Mapping[str, Any]]] = {}
+    for line in lines:
+        by_kind.setdefault(str(line["line_kind"]), []).append(line)
+    rows = [f"{lines[0]['payee_type']} {payee_id} · period {period}: {_totals(lines)} in all"]
+    for kind, kind_lines in by_kind.items():
+        rows.append(
+            f"  {KIND.get(kind, kind):<40} {len(kind_lines):>6} line(s) {_totals(kind_lines)}"
+        )
+    tickets = by_kind.get("ticket", [])
+    top = max((int(line["ladder_rate_bp"]) for line in tickets), default=10_000)
+    if top != 10_000:
+        rows.append(f"  highest ladder rate reached: {top / 100:g} %")
+    versions = sorted({str(line["rule_version"]) for line in lines})
+    rows.append(f"  rule versions: {', '.join(versions)}")
+    detailed = [*by_kind.get("partner_monthly", []), *by_kind.get("adjustment", [])]
+    body = "\n\n".join(explain_line(line) for line in detailed)
+    return "\n".join(rows) + (f"\n\n{body}" if body else "")

@@ -11,41 +11,54 @@ import polars as pl
 
 from settlement.frames import BREAKDOWN
 
-ADJUSTMENT_KEY = ["origin_period", "origin_kind", "payee_type", "payee_id", "ticket_id"]
+# The payout currency is part of the key: a line whose currency changed is reversed in the old
+# currency and booked anew in the new one, so no adjustment mixes two currencies.
+ADJUSTMENT_KEY = [
+    "origin_period",
+    "origin_kind",
+    "payee_type",
+    "payee_id",
+    "ticket_id",
+    "currency",
+]
+SUMS = (*BREAKDOWN, "amount_cents", "amount_local_cents")
 
 
 def _by_origin(lines: pl.LazyFrame) -> pl.LazyFrame:
     return lines.group_by(ADJUSTMENT_KEY).agg(
-        pl.col(name).sum() for name in (*BREAKDOWN, "amount_cents", "amount_local_cents")
+        *(pl.col(name).sum() for name in SUMS),
+        pl.col("is_refunded").any(),
+        pl.col("rule_version").last(),
     )
 
 
 def adjustments(
-    recomputed: pl.LazyFrame, frozen: pl.LazyFrame, into_period: str, rule_version: pl.Expr
+    recomputed: pl.LazyFrame, frozen: pl.LazyFrame, target_of: dict[str, str]
 ) -> pl.LazyFrame:
-    """Adjustment lines for every (origin period, kind, payee, ticket) whose amounts moved.
+    """Adjustment lines for every (origin period, kind, payee, ticket, currency) whose amounts
+    moved, each booked in ``target_of[origin period]`` (the first open period after it).
 
     Both inputs carry ``origin_period`` (the closed period) and ``origin_kind`` (the corrected
     line's kind) next to the line columns. Rows present on one side only count as 0 on the
-    other: a line that appeared is adjusted in full, one that vanished is reversed in full.
+    other: a line that appeared is adjusted in full, one that vanished is reversed in full. An
+    adjustment states whether its line is refunded now and the version that priced it now (the
+    frozen one's when the line vanished).
     """
     now, then = _by_origin(recomputed), _by_origin(frozen)
-    sums = [*BREAKDOWN, "amount_cents", "amount_local_cents"]
     joined = now.join(
         then, on=ADJUSTMENT_KEY, how="full", coalesce=True, suffix="_then", nulls_equal=True
     )
     delta = joined.with_columns(
-        (pl.col(name).fill_null(0) - pl.col(f"{name}_then").fill_null(0)).alias(name)
-        for name in sums
-    ).drop(f"{name}_then" for name in sums)
-    changed = pl.any_horizontal(pl.col(name) != 0 for name in sums)
+        *((pl.col(name).fill_null(0) - pl.col(f"{name}_then").fill_null(0)).alias(name)
+          for name in SUMS),
+        is_refunded=pl.col("is_refunded").fill_null(False),
+        rule_version=pl.coalesce("rule_version", "rule_version_then"),
+    ).drop(*(f"{name}_then" for name in (*SUMS, "is_refunded", "rule_version")))  # fmt: skip
+    changed = pl.any_horizontal(pl.col(name) != 0 for name in SUMS)
     return delta.filter(changed).with_columns(
-        period=pl.lit(into_period),
+        period=pl.col("origin_period").replace_strict(target_of, return_dtype=pl.String),
         line_kind=pl.lit("adjustment"),
         price_tier=pl.lit(None, pl.String),
         ladder_rate_bp=pl.lit(10_000, pl.Int64),
-        currency=pl.lit("CNY"),
         is_rework=pl.lit(False),
-        is_refunded=pl.lit(False),
-        rule_version=rule_version,
     )

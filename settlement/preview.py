@@ -13,6 +13,7 @@ import polars as pl
 from settlement.engine import settle
 from settlement.frames import LINE_KEY
 from settlement.rules import RuleSet
+from settlement.timeline import Timeline
 
 DIMENSIONS = {
     "region": ["region_group", "province_code"],
@@ -107,8 +108,8 @@ def ladder_crossings(compared: pl.LazyFrame) -> pl.LazyFrame:
 def preview(
     tickets: pl.LazyFrame,
     orders: pl.LazyFrame,
-    live: RuleSet,
-    draft: RuleSet,
+    live: RuleSet | Timeline,
+    draft: RuleSet | Timeline,
     *,
     live_lines: pl.LazyFrame | None = None,
 ) -> Preview:

@@ -169,6 +169,10 @@ def settlement_status(db: Path, scope: Scope) -> pl.DataFrame:
     return _run(db, "settlement_status", scope)
 
 
+def settlement_runs(db: Path, scope: Scope, limit: int = 20) -> pl.DataFrame:
+    return _run(db, "settlement_runs", scope, limit=limit)
+
+
 SCOPE_PREDICATE = (
     "($all_regions or region_group = any($region_groups) or province_code = any($provinces))"
     " and ($technician_id is null or technician_id = $technician_id)"

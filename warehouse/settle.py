@@ -1,8 +1,10 @@
 """Settlement's IO shell: read the warehouse, run the pure engine, write lines back.
 
-One writer transaction per run. Open periods are recomputed and replaced only where their content
+One writer transaction per run. Every ticket is settled under the rule version effective on its
+completion date (``settlement.timeline``). Open periods are replaced only where their content
 changed (so a second run changes nothing); closed periods are recomputed too, and any difference
-from what was frozen becomes adjustment lines in the first open period.
+from what was frozen becomes adjustment lines in the first open period after the one corrected
+(opening the next month when there is none). Periods close in order.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -23,8 +25,12 @@ from settlement.engine import settle
 from settlement.frames import BREAKDOWN, LINES, ORDERS_IN, TICKETS_IN, UNPRICED
 from settlement.periods import adjustments
 from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
+from settlement.timeline import Timeline
 from warehouse import app_store
 from warehouse.db import writer
+
+# A line's amount must fit the ledger's DECIMAL(18, 2) yuan column.
+LEDGER_LIMIT_CENTS = 10**16
 
 STORED_LINES = [
     "period",
@@ -52,11 +58,25 @@ LINE_ORDER = [
     "ticket_id",
     "origin_period",
     "origin_kind",
+    "currency",
 ]
 
 
 def query(name: str) -> str:
     return (resources.files("warehouse") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+class SettlementFailed(RuntimeError):
+    """A run that could not write a complete, consistent set of lines; nothing was written and
+    the failure is recorded in ``settlement_runs`` with its cause."""
+
+
+@dataclass(frozen=True)
+class Correction:
+    origin_period: str  # the closed period corrected
+    period: str  # the open period holding the adjustment
+    lines: int
+    amount_cents: int
 
 
 @dataclass(frozen=True)
@@ -67,44 +87,56 @@ class SettleSummary:
     lines_written: int
     adjustments: int
     unpriced: int
-    versions: dict[str, str]
+    versions: dict[str, str]  # period -> the versions pricing it ("0", "0+3")
+    opened: list[str] = field(default_factory=list)  # periods opened to hold corrections
+    pending: list[Correction] = field(default_factory=list)  # adjustments in open periods
 
     def line(self) -> str:
         written = ", ".join(self.periods_written) or "none"
-        return (
+        text = (
             f"settlement run {self.run_id}: {self.status}; periods rewritten: {written}; "
             f"{self.lines_written:,} lines, {self.adjustments:,} adjustments, "
             f"{self.unpriced:,} unpriced tickets"
         )
+        for period in self.opened:
+            text += f"\nopened {period} to hold corrections of closed periods"
+        if self.pending:
+            text += "\npending corrections (booked in open periods, final when those close):"
+            for c in self.pending:
+                text += (
+                    f"\n  {c.origin_period} → {c.period}: {c.lines:,} lines, "
+                    f"{_yuan(c.amount_cents)}"
+                )
+        return text
+
+
+def _yuan(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    whole, fraction = divmod(abs(cents), 100)
+    return f"{sign}¥{whole:,}.{fraction:02d}"
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _period_start(period: str) -> date:
-    return date.fromisoformat(f"{period}-01")
+def _next_period(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year + month // 12}-{month % 12 + 1:02d}"
 
 
-def rules_by_period(periods: Iterable[str], versions: list[RuleSet]) -> dict[str, RuleSet]:
-    """For each period, the highest published version effective on its first day (else the
-    earliest version, so history before any rule set still settles under the first one)."""
-    ordered = sorted(versions, key=lambda r: int(r.version) if r.version.isdigit() else 0)
-    chosen = {}
-    for period in periods:
-        effective = [r for r in ordered if r.effective_date <= _period_start(period)]
-        chosen[period] = (
-            effective[-1] if effective else min(ordered, key=lambda r: r.effective_date)
-        )
-    return chosen
+def shipped_rules() -> RuleSet:
+    """Version 0: the rules Tierboard ships, in force from the beginning of the data."""
+    return load_rules(DEFAULT_RULES).model_copy(update={"version": "0"})
 
 
-def published_rules(store: Path) -> list[RuleSet]:
-    """Rule versions published from the dashboard; the shipped default when there are none."""
-    stored = app_store.rule_versions(store)
-    if not stored:
-        return [load_rules(DEFAULT_RULES)]
-    return [parse_rules({**v.document, "version": str(v.version)}) for v in stored]
+def rule_timeline(store: Path) -> Timeline:
+    """Version 0 and every version published to the app store, on their effective dates."""
+    published = [
+        parse_rules({**v.document, "version": str(v.version)})
+        for v in app_store.rule_versions(store)
+    ]
+    return Timeline.of(shipped_rules(), published)
 
 
 def settlement_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -146,138 +178,107 @@ def _write_lines(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, run_id: in
 
 
 def _mirror_rule_versions(con: duckdb.DuckDBPyConnection, store: Path) -> None:
-    for version in app_store.rule_versions(store):
+    shipped = shipped_rules()
+    rows = [
+        (
+            "0",
+            date.min,
+            json.dumps(shipped.model_dump(mode="json"), ensure_ascii=False),
+            "shipped rules: in force from the beginning of the data",
+            "tierboard",
+            datetime(2026, 1, 1),
+        ),
+        *(
+            (
+                str(v.version),
+                v.effective_date,
+                json.dumps(v.document, ensure_ascii=False),
+                v.note,
+                v.author,
+                v.published_at,
+            )
+            for v in app_store.rule_versions(store)
+        ),
+    ]
+    con.executemany(
+        "insert into rule_versions values (?, ?, ?, ?, ?, ?) on conflict do nothing", rows
+    )
+
+
+def open_periods_for(con: duckdb.DuckDBPyConnection, periods: Iterable[str]) -> dict[str, str]:
+    """Record the periods the tickets fall in. Periods close in order, so a period that first
+    appears before the latest closed one (a late ticket) is recorded closed: its lines arrive as
+    adjustments in the first open period after it. Returns every period's status."""
+    statuses = _statuses(con)
+    latest_closed = max((p for p, s in statuses.items() if s == "closed"), default=None)
+    for period in sorted(set(periods) - set(statuses)):
+        late = latest_closed is not None and period < latest_closed
         con.execute(
-            "insert into rule_versions values ($v, $d, $doc, $note, $author, $at)"
-            " on conflict do nothing",
+            "insert into settlement_periods (period, status, closed_at, closed_by, note)"
+            " values ($p, $s, $at, $by, $note)",
             {
-                "v": str(version.version),
-                "d": version.effective_date,
-                "doc": json.dumps(version.document, ensure_ascii=False),
-                "note": version.note,
-                "author": version.author,
-                "at": version.published_at,
+                "p": period,
+                "s": "closed" if late else "open",
+                "at": _now() if late else None,
+                "by": "tierboard" if late else None,
+                "note": f"first seen after {latest_closed} closed: corrections go to a later period"
+                if late
+                else None,
             },
         )
+    return _statuses(con)
+
+
+def correction_targets(statuses: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """(closed period → the first open period after it, periods to open for that).
+
+    When no open period follows a closed one, the month after the latest period is opened."""
+    open_periods = sorted(p for p, s in statuses.items() if s == "open")
+    closed = sorted(p for p, s in statuses.items() if s == "closed")
+    targets, opened = {}, []
+    for period in closed:
+        later = [p for p in open_periods if p > period]
+        if not later:
+            new = _next_period(max(statuses))
+            open_periods.append(new)
+            opened.append(new)
+            later = [new]
+        targets[period] = later[0]
+    return targets, opened
+
+
+def _check_ledger_range(lines: pl.DataFrame) -> None:
+    """Bounded rules keep amounts small; this guards the ledger's type against whatever data
+    could still push a line past it (e.g. an absurd quantity), naming the ticket."""
+    too_big = lines.filter(pl.col("amount_cents").abs() >= LEDGER_LIMIT_CENTS)
+    if not too_big.is_empty():
+        first = too_big.row(0, named=True)
+        raise SettlementFailed(
+            f"line of ticket {first['ticket_id']} for {first['payee_id']} in {first['period']}"
+            f" is {first['amount_cents']:,} cents, beyond the ledger's range"
+        )
+
+
+def _pending(con: duckdb.DuckDBPyConnection) -> list[Correction]:
+    rows = con.execute(
+        "select l.origin_period, l.period, count(*), sum(l.amount_cents)::bigint"
+        " from settlement_lines as l join settlement_periods as p on p.period = l.period"
+        " where l.line_kind = 'adjustment' and p.status = 'open'"
+        " group by all order by 1, 2"
+    ).fetchall()
+    return [Correction(o, p, int(n), int(c)) for o, p, n, c in rows]
 
 
 def settle_into(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    store: Path,
-    period: str | None = None,
-    rules_file: Path | None = None,
+    con: duckdb.DuckDBPyConnection, *, store: Path, period: str | None = None
 ) -> SettleSummary:
+    """Settle the open periods (or one) under the rule timeline, in one transaction."""
     started = _now()
     tickets, orders = settlement_inputs(con)
-    periods = sorted(set(tickets["completed_date"].dt.strftime("%Y-%m").drop_nulls()))
-    con.executemany(
-        "insert into settlement_periods (period, status) values (?, 'open') on conflict do nothing",
-        [[p] for p in periods],
-    )
-    statuses = _statuses(con)
-    open_periods = sorted(p for p, s in statuses.items() if s == "open")
-    if period is not None and statuses.get(period) != "open":
-        state = statuses.get(period, "unknown (no completed tickets)")
-        raise ValueError(f"period {period} is {state}; only open periods can be settled")
-    targets = [period] if period else open_periods
-    versions = [load_rules(rules_file)] if rules_file else published_rules(store)
-    by_period = rules_by_period(statuses, versions)
-
-    computed: list[pl.DataFrame] = []
-    unpriced: list[pl.DataFrame] = []
-    for version in {id(r): r for r in by_period.values()}.values():
-        own = [p for p, r in by_period.items() if r is version]
-        result = settle(tickets.lazy(), orders.lazy(), version)
-        lines, missing = pl.collect_all([result.lines, result.unpriced])
-        computed.append(lines.filter(pl.col("period").is_in(own)))
-        unpriced.append(missing.filter(pl.col("period").is_in(own)))
-    recomputed = pl.concat(computed).with_columns(
-        origin_period=pl.lit(None, pl.String), origin_kind=pl.lit(None, pl.String)
-    )
-    missing_all = pl.concat(unpriced)
-
-    first_open = open_periods[0] if open_periods else None
-    new_lines = {p: _canonical(recomputed.filter(pl.col("period") == p)) for p in targets}
-    if first_open in targets and first_open is not None:
-        closed = [p for p, s in statuses.items() if s == "closed"]
-        frozen = _stored(
-            con,
-            "(period = any($closed) and line_kind <> 'adjustment')"
-            " or (line_kind = 'adjustment' and origin_period = any($closed)"
-            " and period <> $first_open)",
-            {"closed": closed, "first_open": first_open},
-        )
-        frozen = frozen.with_columns(
-            origin_period=pl.coalesce("origin_period", "period"),
-            origin_kind=pl.coalesce("origin_kind", "line_kind"),
-        )
-        now_closed = recomputed.filter(pl.col("period").is_in(closed)).with_columns(
-            origin_period=pl.col("period"), origin_kind=pl.col("line_kind")
-        )
-        adjust = adjustments(
-            now_closed.lazy(),
-            frozen.lazy(),
-            first_open,
-            pl.lit(by_period[first_open].version),
-        ).collect()
-        new_lines[first_open] = _canonical(
-            pl.concat([new_lines[first_open], _canonical(adjust)], how="vertical")
-        )
-
-    run_id = int(con.execute("select nextval('settlement_run_id')").fetchall()[0][0])
-    rewritten, written = [], 0
+    timeline = rule_timeline(store)
     con.execute("begin transaction")
     try:
-        for target, lines in new_lines.items():
-            existing = _canonical(_stored(con, "period = $p", {"p": target}))
-            if existing.equals(lines):
-                continue
-            con.execute("delete from settlement_lines where period = $p", {"p": target})
-            _write_lines(con, lines, run_id)
-            rewritten.append(target)
-            written += lines.height
-        target_unpriced = missing_all.filter(pl.col("period").is_in(targets))
-        con.execute("delete from settlement_unpriced where period = any($p)", {"p": targets})
-        if not target_unpriced.is_empty():
-            con.register(
-                "new_unpriced",
-                target_unpriced.select(list(UNPRICED)).with_columns(
-                    pl.lit(run_id, pl.Int64).alias("run_id")
-                ),
-            )
-            con.execute("insert into settlement_unpriced by name select * from new_unpriced")
-            con.unregister("new_unpriced")
-        _mirror_rule_versions(con, store)
-        adjustments_written = sum(
-            lines.filter(pl.col("line_kind") == "adjustment").height
-            for p, lines in new_lines.items()
-            if p in rewritten
-        )
-        summary = SettleSummary(
-            run_id,
-            "succeeded" if rewritten else "unchanged",
-            rewritten,
-            written,
-            adjustments_written,
-            target_unpriced.height,
-            {p: r.version for p, r in sorted(by_period.items())},
-        )
-        con.execute(
-            "insert into settlement_runs values ($id, $started, $finished, $periods, $versions,"
-            " $lines, $adjust, $unpriced, $status, null)",
-            {
-                "id": run_id,
-                "started": started,
-                "finished": _now(),
-                "periods": ",".join(rewritten),
-                "versions": ",".join(f"{p}={v}" for p, v in summary.versions.items()),
-                "lines": written,
-                "adjust": adjustments_written,
-                "unpriced": target_unpriced.height,
-                "status": summary.status,
-            },
-        )
+        summary = _settle_in_transaction(con, tickets, orders, timeline, store, period, started)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -285,23 +286,164 @@ def settle_into(
     return summary
 
 
+def _settle_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    tickets: pl.DataFrame,
+    orders: pl.DataFrame,
+    timeline: Timeline,
+    store: Path,
+    period: str | None,
+    started: datetime,
+) -> SettleSummary:
+    periods = set(tickets["completed_date"].dt.strftime("%Y-%m").drop_nulls())
+    statuses = open_periods_for(con, periods)
+    if period is not None and statuses.get(period) != "open":
+        state = statuses.get(period, "unknown (no completed tickets)")
+        raise ValueError(f"period {period} is {state}; only open periods can be settled")
+    target_of, to_open = correction_targets(statuses)
+
+    result = settle(tickets.lazy(), orders.lazy(), timeline)
+    recomputed, missing_all = pl.collect_all([result.lines, result.unpriced])
+    _check_ledger_range(recomputed)
+    recomputed = recomputed.with_columns(
+        origin_period=pl.lit(None, pl.String), origin_kind=pl.lit(None, pl.String)
+    )
+
+    open_periods = sorted({p for p, s in statuses.items() if s == "open"} | set(to_open))
+    targets = [period] if period else open_periods
+    new_lines = {p: _canonical(recomputed.filter(pl.col("period") == p)) for p in targets}
+    corrected = sorted(o for o, t in target_of.items() if t in targets)
+    if corrected:
+        # What each corrected closed period holds now: its own lines, plus its adjustments
+        # wherever they are not about to be rewritten by this run.
+        frozen = _stored(
+            con,
+            "(period = any($corrected) and line_kind <> 'adjustment')"
+            " or (line_kind = 'adjustment' and origin_period = any($corrected)"
+            " and period <> all($targets))",
+            {"corrected": corrected, "targets": targets},
+        ).with_columns(
+            origin_period=pl.coalesce("origin_period", "period"),
+            origin_kind=pl.coalesce("origin_kind", "line_kind"),
+        )
+        now_closed = recomputed.filter(pl.col("period").is_in(corrected)).with_columns(
+            origin_period=pl.col("period"), origin_kind=pl.col("line_kind")
+        )
+        adjust = adjustments(
+            now_closed.lazy(), frozen.lazy(), {o: target_of[o] for o in corrected}
+        ).collect()
+        for target in sorted(set(adjust["period"])):
+            mine = _canonical(adjust.filter(pl.col("period") == target))
+            new_lines[target] = _canonical(pl.concat([new_lines[target], mine], how="vertical"))
+
+    opened = [p for p in to_open if p in new_lines and not new_lines[p].is_empty()]
+    for new in opened:
+        con.execute(
+            "insert into settlement_periods (period, status, note) values ($p, 'open', $n)",
+            {"p": new, "n": "opened to hold corrections of closed periods"},
+        )
+
+    run_id = int(con.execute("select nextval('settlement_run_id')").fetchall()[0][0])
+    rewritten, written = [], 0
+    for target, lines in new_lines.items():
+        existing = _canonical(_stored(con, "period = $p", {"p": target}))
+        if existing.equals(lines):
+            continue
+        con.execute("delete from settlement_lines where period = $p", {"p": target})
+        _write_lines(con, lines, run_id)
+        rewritten.append(target)
+        written += lines.height
+    target_unpriced = missing_all.filter(pl.col("period").is_in(targets))
+    con.execute("delete from settlement_unpriced where period = any($p)", {"p": targets})
+    if not target_unpriced.is_empty():
+        con.register(
+            "new_unpriced",
+            target_unpriced.select(list(UNPRICED)).with_columns(
+                pl.lit(run_id, pl.Int64).alias("run_id")
+            ),
+        )
+        con.execute("insert into settlement_unpriced by name select * from new_unpriced")
+        con.unregister("new_unpriced")
+    _mirror_rule_versions(con, store)
+    adjustments_written = sum(
+        lines.filter(pl.col("line_kind") == "adjustment").height
+        for p, lines in new_lines.items()
+        if p in rewritten
+    )
+    summary = SettleSummary(
+        run_id,
+        "succeeded" if rewritten else "unchanged",
+        rewritten,
+        written,
+        adjustments_written,
+        target_unpriced.height,
+        timeline.by_period(_statuses(con)),
+        opened,
+        _pending(con),
+    )
+    _record_run(con, summary, started)
+    return summary
+
+
+def _record_run(
+    con: duckdb.DuckDBPyConnection, summary: SettleSummary, started: datetime, error: str = ""
+) -> None:
+    con.execute(
+        "insert into settlement_runs values ($id, $started, $finished, $periods, $versions,"
+        " $lines, $adjust, $unpriced, $status, $error)",
+        {
+            "id": summary.run_id,
+            "started": started,
+            "finished": _now(),
+            "periods": ",".join(summary.periods_written),
+            "versions": ",".join(f"{p}={v}" for p, v in summary.versions.items()),
+            "lines": summary.lines_written,
+            "adjust": summary.adjustments,
+            "unpriced": summary.unpriced,
+            "status": summary.status,
+            "error": error or None,
+        },
+    )
+
+
+def _record_failure(con: duckdb.DuckDBPyConnection, started: datetime, cause: str) -> int:
+    run_id = int(con.execute("select nextval('settlement_run_id')").fetchall()[0][0])
+    failed = SettleSummary(run_id, "failed", [], 0, 0, 0, {})
+    _record_run(con, failed, started, cause)
+    return run_id
+
+
 def settle_warehouse(
     primary: Path,
     *,
     period: str | None = None,
-    rules_file: Path | None = None,
     echo: Callable[[str], None] = lambda _: None,
 ) -> SettleSummary:
+    """One settlement run on the primary. A run either commits every line it computed or
+    writes none and records itself failed with its cause (then raises ``SettlementFailed``);
+    the failure record is published with the serving snapshot, so the dashboard shows it."""
+    started = _now()
+    failure: SettlementFailed | None = None
     with writer(primary) as con:
-        summary = settle_into(
-            con, store=app_store.app_store_path(primary), period=period, rules_file=rules_file
-        )
+        try:
+            summary = settle_into(con, store=app_store.app_store_path(primary), period=period)
+        except ValueError:
+            raise  # a refused request (a period that is not open): nothing was attempted
+        except Exception as error:
+            cause = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            cause = f"{type(error).__name__}: {cause}" if cause else type(error).__name__
+            run_id = _record_failure(con, started, cause)
+            failure = SettlementFailed(f"settlement run {run_id} failed: {cause}")
+            failure.__cause__ = error
+    if failure is not None:
+        raise failure
     echo(summary.line())
     return summary
 
 
 def close_period(primary: Path, period: str, *, actor: str, note: str) -> None:
-    """Freeze a settled open period; earlier periods must be closed first. Audited."""
+    """Freeze a settled open period; periods close in order, so every earlier period must be
+    closed already. Audited."""
     store = app_store.app_store_path(primary)
     with writer(primary) as con:
         statuses = _statuses(con)
@@ -310,7 +452,7 @@ def close_period(primary: Path, period: str, *, actor: str, note: str) -> None:
             raise ValueError(f"period {period} is {state}; only an open period can be closed")
         earlier = sorted(p for p, s in statuses.items() if s == "open" and p < period)
         if earlier:
-            raise ValueError(f"close the earlier open periods first: {', '.join(earlier)}")
+            raise ValueError(f"periods close in order: close {', '.join(earlier)} before {period}")
         settled = con.execute(
             "select count(*) from settlement_lines where period = $p", {"p": period}
         ).fetchall()[0][0]
@@ -339,10 +481,28 @@ def ticket_lines(primary: Path, ticket_id: str) -> list[dict[str, object]]:
     return frame.to_dicts()
 
 
-def live_rules_for(primary: Path, period: str) -> RuleSet:
-    """The rule set that settles ``period`` now (published versions, else the shipped default)."""
-    versions = published_rules(app_store.app_store_path(primary))
-    return rules_by_period([period], versions)[period]
+def payee_month_lines(primary: Path, payee_id: str, period: str) -> list[dict[str, object]]:
+    """A payee's settlement lines of one period from the serving snapshot (read-only)."""
+    from warehouse.db import connect_serving
+
+    with connect_serving(primary) as con:
+        frame = _stored(
+            con, "payee_id = $payee and period = $period", {"payee": payee_id, "period": period}
+        ).sort(LINE_ORDER, nulls_last=True)
+    return frame.to_dicts()
+
+
+def period_statuses(primary: Path) -> dict[str, str]:
+    """Every settlement period's status, from the serving snapshot."""
+    from warehouse.db import connect_serving
+
+    with connect_serving(primary) as con:
+        return _statuses(con)
+
+
+def live_timeline(primary: Path) -> Timeline:
+    """The rule timeline that settles the warehouse now."""
+    return rule_timeline(app_store.app_store_path(primary))
 
 
 def request_resettlement(primary: Path) -> subprocess.Popen[bytes]:
@@ -350,7 +510,8 @@ def request_resettlement(primary: Path) -> subprocess.Popen[bytes]:
 
     The dashboard never writes the warehouse itself: the settlement command waits for the
     writer lock (a load may hold it), settles with the newly published rules and publishes a
-    new serving snapshot. Its output goes to ``settlement_requests.log`` beside the warehouse.
+    new serving snapshot. Its output goes to ``settlement_requests.log`` beside the warehouse;
+    a failure is also recorded in ``settlement_runs``, which the Rules and Data health pages show.
     """
     log = primary.with_name("settlement_requests.log").open("ab")
     return subprocess.Popen(

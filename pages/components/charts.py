@@ -142,3 +142,17 @@ def china_tiles(by_province: pl.DataFrame, measure: str) -> go.Figure:
         margin={"t": 50, "l": 10, "r": 10, "b": 10},
     )
     return figure
+
+
+def change_per_ticket(lines: pl.DataFrame) -> go.Figure | None:
+    """How a draft moves each ticket's total (¥), as a histogram; None when nothing moves."""
+    per_ticket = (
+        lines.filter(pl.col("ticket_id").is_not_null())
+        .group_by("ticket_id")
+        .agg(delta_cents=pl.col("delta_cents").sum())
+        .filter(pl.col("delta_cents") != 0)
+    )
+    if per_ticket.is_empty():
+        return None
+    figure = go.Figure(go.Histogram(x=(per_ticket["delta_cents"] / 100).to_list(), nbinsx=40))
+    return figure.update_layout(title="Change per ticket (¥)", xaxis_title="¥", bargap=0.05)

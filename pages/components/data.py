@@ -8,9 +8,10 @@ import polars as pl
 import streamlit as st
 
 from settlement.rules import RuleSet
+from settlement.timeline import Timeline, period_end
 from warehouse import queries
 from warehouse.scope import Scope
-from warehouse.settle import live_rules_for
+from warehouse.settle import live_timeline
 
 TTL = 600
 
@@ -92,6 +93,7 @@ def health(db: str, version: int, scope: Scope) -> dict[str, pl.DataFrame]:
         "unpriced": queries.unpriced(path, scope),
         "triggers": queries.rule_triggers(path, scope),
         "periods": queries.settlement_status(path, scope),
+        "settlement_runs": queries.settlement_runs(path, scope),
     }
 
 
@@ -104,6 +106,24 @@ def quarantine(
 
 
 @st.cache_data(ttl=60, max_entries=16, show_spinner=False)
-def live_rules(db: str, store_version: int, period: str) -> RuleSet:
+def rule_timeline(db: str, store_version: int) -> Timeline:
     del store_version  # a publish changes the store: new key, fresh rules
-    return live_rules_for(Path(db), period)
+    return live_timeline(Path(db))
+
+
+def live_rules(db: str, store_version: int, period: str) -> RuleSet:
+    """The version in force at the end of ``period`` (its monthly terms and last ladder)."""
+    return rule_timeline(db, store_version).version_on(period_end(period))
+
+
+@st.cache_data(ttl=30, max_entries=16, show_spinner=False)
+def settlement_runs(db: str, version: int, scope: Scope) -> pl.DataFrame:
+    del version
+    return queries.settlement_runs(Path(db), scope)
+
+
+@st.cache_data(ttl=30, max_entries=16, show_spinner=False)
+def period_statuses(db: str, version: int, scope: Scope) -> dict[str, str]:
+    del version
+    frame = queries.settlement_status(Path(db), scope)
+    return dict(frame.select("period", "status").iter_rows())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -15,8 +16,10 @@ import yaml
 from pipelines.ingest import ingest
 from settlement.frames import BREAKDOWN
 from settlement.rules import DEFAULT_RULES
+from settlement.timeline import period_start
 from warehouse import app_store
 from warehouse.db import connect_read_only
+from warehouse.publish import publish
 from warehouse.settle import close_period, settle_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +47,7 @@ def lines(db: Path, where: str = "true") -> pl.DataFrame:
         ).pl()
 
 
-def rules_file(tmp_path: Path, **changes: object) -> Path:
+def rules_document(**changes: object) -> dict[str, object]:
     document = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
     for dotted, value in changes.items():
         target = document
@@ -52,8 +55,12 @@ def rules_file(tmp_path: Path, **changes: object) -> Path:
         for key in parents:
             target = target[key]
         target[leaf] = value
+    return document
+
+
+def rules_file(tmp_path: Path, **changes: object) -> Path:
     path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(rules_document(**changes), allow_unicode=True), "utf-8")
     return path
 
 
@@ -93,8 +100,12 @@ def test_a_closed_period_never_changes_and_corrections_become_adjustments(
     close_period(warehouse, first, actor="ana", note="month end")
     frozen = lines(warehouse, f"period = '{first}'")
 
-    dearer = rules_file(tmp_path, surcharges__urgent_bp=5_000)
-    summary = settle_warehouse(warehouse, rules_file=dearer)
+    dearer = rules_document(surcharges__urgent_bp=5_000)
+    since = period_start(first)
+    with pytest.raises(ValueError, match=f"reaches into closed period {first}"):
+        publish(warehouse, dearer, effective_date=since, note="dearer", author="ana")
+    publish(warehouse, dearer, effective_date=since, note="dearer", author="ana", retroactive=True)
+    summary = settle_warehouse(warehouse)
     assert lines(warehouse, f"period = '{first}'").equals(frozen)
     adjustments = lines(warehouse, "line_kind = 'adjustment'")
     assert summary.adjustments == adjustments.height > 0
@@ -108,14 +119,17 @@ def test_a_closed_period_never_changes_and_corrections_become_adjustments(
         adjustments.select(pl.sum_horizontal(*BREAKDOWN)).to_series() == adjustments["amount_cents"]
     ).all()
 
-    settle_warehouse(warehouse)  # back to the shipped rules: nothing left to correct
+    # Back to the shipped rules from the same day: nothing left to correct.
+    shipped = rules_document()
+    publish(warehouse, shipped, effective_date=since, note="undo", author="ana", retroactive=True)
+    settle_warehouse(warehouse)
     assert lines(warehouse, "line_kind = 'adjustment'").is_empty()
 
 
 def test_period_rules_are_enforced(warehouse: Path) -> None:
     settle_warehouse(warehouse)
     periods = sorted(set(lines(warehouse)["period"]))
-    with pytest.raises(ValueError, match="close the earlier open periods first"):
+    with pytest.raises(ValueError, match=f"periods close in order: close {periods[0]} before"):
         close_period(warehouse, periods[1], actor="ana", note="too early")
     close_period(warehouse, periods[0], actor="ana", note="month end")
     with pytest.raises(ValueError, match="is closed; only an open period can be closed"):
@@ -131,11 +145,10 @@ def test_period_rules_are_enforced(warehouse: Path) -> None:
 def test_a_ticket_no_rule_prices_is_reported_never_paid_zero(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    document = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    document = rules_document()
     del document["item_prices"]["REP-AC-01"]  # valid: the library item is simply not priced
-    path = tmp_path / "partial.yaml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    summary = settle_warehouse(warehouse, rules_file=path)
+    publish(warehouse, document, effective_date=date(2020, 1, 1), note="partial", author="ana")
+    summary = settle_warehouse(warehouse)
     with connect_read_only(warehouse) as con:
         reported = con.sql("select ticket_id, reason from settlement_unpriced").pl()
         expected = con.sql(
