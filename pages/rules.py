@@ -56,8 +56,15 @@ live_tab, edit_tab, preview_tab, publish_tab = st.tabs(
 
 
 def publish_and_settle(
-    document: dict, effective: date, note: str, retro: bool, action: str
+    document: dict, effective: date, note: str, retro: bool, action: str, copy_of: int | None = None
 ) -> None:
+    if not note.strip():
+        st.error(
+            f"{'A rollback' if copy_of is not None else 'Publishing'} needs a note saying why."
+        )
+        return
+    if copy_of is not None:
+        note = f"rollback to version {copy_of}: {note}"
     try:
         done = publish(
             db, document, effective_date=effective, note=note, author=actor(view.identity),
@@ -72,7 +79,8 @@ def publish_and_settle(
         return
     request_resettlement(db)
     st.session_state.pop(DRAFT, None)
-    st.success(f"Version {done.version} takes effect on {effective}; re-settling.")
+    copied = f" (a copy of version {copy_of})" if copy_of is not None else ""
+    st.success(f"Version {done.version}{copied} takes effect on {effective}; re-settling.")
 
 
 with live_tab:
@@ -97,9 +105,8 @@ with live_tab:
         why = st.text_input("Why (required)", key="rollback-note")
         if st.form_submit_button("Roll back (publishes a copy as a new version)"):
             publish_and_settle(
-                by_number[target].document, since, f"rollback to version {target}: {why}"
-                if why.strip() else "", retro, "rule_rollback",
-            )  # fmt: skip
+                by_number[target].document, since, why, retro, "rule_rollback", target
+            )
 
 with edit_tab:
     if st.button("Reset the draft to the newest version", key="reset-draft"):

@@ -232,6 +232,11 @@ class RuleSet(Model):
         vat = data.pop("cross_province_vat_bp", None)
         if fees is not None or vat is not None:
             deductions = dict(data.get("deductions") or {})
+            if "technician" in deductions:
+                raise ValueError(
+                    "channel_fees_bp and cross_province_vat_bp are the older form of"
+                    " deductions.technician: give one or the other"
+                )
             deductions.setdefault(
                 "technician",
                 {

@@ -14,7 +14,13 @@ import yaml
 from pydantic import ValidationError
 
 from pipelines.reference import known_codes, load_reference
-from settlement.rules import KnownCodes, RuleProblem, parse_rules, problems_of
+from settlement.rules import (
+    KnownCodes,
+    RuleProblem,
+    document_from_yaml,
+    parse_rules,
+    problems_of,
+)
 
 Document = dict[str, Any]
 
@@ -184,6 +190,8 @@ MODE_FIELDS = {  # mode: (parameter, label, unit) — unit ¥ is entered in yuan
         ("base_fee_cents", "Base fee a month", "¥"),
         ("per_order_bonus_cents", "Bonus per order ticket", "¥"),
     ],
+    # The order's net paid amount; its channel fee and VAT are the partner type's deductions.
+    "order_split": [],
 }
 
 
@@ -281,12 +289,9 @@ def yaml_form(draft_key: str, draft: Document) -> None:
         )
         if st.form_submit_button("Apply YAML to the draft"):
             try:
-                document = yaml.safe_load(text)
-            except yaml.YAMLError as error:
-                st.session_state["problems-yaml"] = [f"(rule set): not valid YAML: {error}"]
+                document = document_from_yaml(text)
+            except ValueError as error:
+                st.session_state["problems-yaml"] = [f"(rule set): {error}"]
             else:
-                if isinstance(document, dict):
-                    apply(draft_key, document, "yaml")
-                else:
-                    st.session_state["problems-yaml"] = ["(rule set): the draft must be a mapping"]
+                apply(draft_key, document, "yaml")
     show_problems("yaml")

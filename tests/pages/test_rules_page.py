@@ -3,6 +3,7 @@ live and re-settles the open periods in the background."""
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_a_valid_draft_is_previewed_then_published_and_settled(app_env: Path) ->
     assert "Publishing needs a note saying why." in errors(at)
     at.text_area(key="publish-note").input("urgent jobs are hard to staff")
     button(at, "Publish").click().run()
-    assert any("Version 1 is live" in s.value for s in at.success)
+    assert any("Version 1 takes effect on " in s.value for s in at.success)
 
     store = app_store.app_store_path(app_env)
     (version,) = app_store.rule_versions(store)
@@ -95,20 +96,26 @@ def test_a_rollback_is_a_new_audited_version(app_env: Path) -> None:
     app_store.publish_rule_version(
         store, document, effective_date=date(2025, 1, 1), note="v1", author="ana"
     )
-    changed = {**document, "cross_province_vat_bp": 0}
+    changed = copy.deepcopy(document)
+    changed["deductions"]["technician"]["cross_province_vat_bp"] = 0
     app_store.publish_rule_version(
         store, changed, effective_date=date(2025, 1, 1), note="v2", author="ana"
     )
     at = rules_page()
     at.selectbox(key="rollback-to").set_value(1)
     at.text_input(key="rollback-note").input("VAT change was premature")
-    button(at, "Roll back (publishes a new version)").click().run()
-    assert any("Version 3 is live (a copy of 1)" in s.value for s in at.success)
+    button(at, "Roll back (publishes a copy as a new version)").click().run()
+    assert any("Version 3 (a copy of version 1) takes effect" in s.value for s in at.success)
     versions = app_store.rule_versions(store)
-    assert versions[-1].document == document
+    assert {**versions[-1].document, "version": "", "effective_date": "", "note": ""} == {
+        **document,
+        "version": "",
+        "effective_date": "",
+        "note": "",
+    }
     entry = app_store.audit_entries(store, "analyst")[0]
     assert entry["action"] == "rule_rollback"
-    assert "cross_province_vat_bp: 0 → 300" in str(entry["diff"])
+    assert "deductions.technician.cross_province_vat_bp: 0 → 300" in str(entry["diff"])
     assert "VAT change was premature" in str(entry["reason"])
 
 
@@ -121,6 +128,7 @@ def test_partner_modes_are_edited_in_a_form(app_env: Path) -> None:
     draft = yaml.safe_load(at.text_area(key="draft-yaml-1").value)
     assert draft["partner_modes"]["agent"] == {"mode": "piece_rate", "piece_cents": 1_550}
 
+    at.selectbox(key="mode-dealer-1").set_value("percent_of_sales").run()
     at.number_input(key="dealer-rate_bp-1").set_value(120.0)  # 120 % of the order: refused
     button(at, "Apply partner modes to the draft").click().run()
     assert (
