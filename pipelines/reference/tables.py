@@ -8,7 +8,11 @@ from pathlib import Path
 import polars as pl
 
 DATA = Path(__file__).with_name("data")
-REGION_GROUPS = ("华北", "东北", "华东", "华中", "华南", "西南", "西北")
+MAINLAND_GROUPS = ("华北", "东北", "华东", "华中", "华南", "西南", "西北")
+# Overseas markets: countries take the place of provinces, with the project's own codes 91–96
+# (outside China's statistical codes), each with its capital or main city as the one city.
+OVERSEAS_GROUPS = ("东南亚",)
+REGION_GROUPS = (*MAINLAND_GROUPS, *OVERSEAS_GROUPS)
 CITY_TIERS = ("一线", "新一线", "二线", "三线", "四线", "五线")
 CATEGORIES = ("install", "repair", "maintenance", "survey", "consult")
 PARTNER_TYPES = ("direct", "dealer", "agent")

@@ -13,6 +13,8 @@ from pipelines.reference import (
     CATEGORIES,
     CITY_TIERS,
     DATA,
+    MAINLAND_GROUPS,
+    OVERSEAS_GROUPS,
     REGION_GROUPS,
     SCHEMAS,
     Reference,
@@ -41,7 +43,7 @@ def test_files_and_frames_carry_the_warehouse_columns(reference: Reference, tabl
 
 
 def test_all_31_provinces_in_the_seven_conventional_region_groups(reference: Reference) -> None:
-    provinces = reference.provinces
+    provinces = reference.provinces.filter(pl.col("region_group").is_in(MAINLAND_GROUPS))
     assert provinces.height == 31
     groups = {
         group: set(frame["short_name"])
@@ -56,16 +58,35 @@ def test_all_31_provinces_in_the_seven_conventional_region_groups(reference: Ref
         "西南": {"重庆", "四川", "贵州", "云南", "西藏"},
         "西北": {"陕西", "甘肃", "青海", "宁夏", "新疆"},
     }
-    assert set(groups) == set(REGION_GROUPS)
+    assert set(groups) == set(MAINLAND_GROUPS)
     names = dict(provinces.select("short_name", "province_name").iter_rows())
     assert names["内蒙古"] == "内蒙古自治区" and names["陕西"] == "陕西省"
     assert names["北京"] == "北京市" and names["新疆"] == "新疆维吾尔自治区"
 
 
+def test_overseas_markets_are_countries_with_their_main_cities(reference: Reference) -> None:
+    overseas = reference.provinces.filter(pl.col("region_group").is_in(OVERSEAS_GROUPS))
+    assert set(overseas["region_group"]) == {"东南亚"}
+    assert set(REGION_GROUPS) == {*MAINLAND_GROUPS, *OVERSEAS_GROUPS}
+    # The project's own codes, outside China's statistical ones (11 … 82).
+    assert (overseas["province_code"].cast(pl.Int32) > 90).all()
+    cities = reference.cities.filter(
+        pl.col("province_code").is_in(overseas["province_code"].implode())
+    )
+    assert set(cities["short_name"]) == {"新加坡", "吉隆坡", "曼谷", "雅加达", "胡志明", "马尼拉"}
+    assert cities["city_tier"].is_in(CITY_TIERS).all()
+    crews = reference.technicians.filter(
+        pl.col("home_city_code").is_in(cities["city_code"].implode())
+    )
+    assert set(crews["home_city_code"]) == set(cities["city_code"])
+
+
 def test_cities_cover_every_province_with_public_tiers(reference: Reference) -> None:
-    cities = reference.cities
+    mainland = reference.provinces.filter(pl.col("region_group").is_in(MAINLAND_GROUPS))
+    every = reference.cities
+    assert set(every["province_code"]) == set(reference.provinces["province_code"])
+    cities = every.filter(pl.col("province_code").is_in(mainland["province_code"].implode()))
     assert cities.height >= 180
-    assert set(cities["province_code"]) == set(reference.provinces["province_code"])
     assert set(cities["city_tier"]) <= set(CITY_TIERS)
     tier = dict(cities.select("short_name", "city_tier").iter_rows())
     first_tier = {name for name, t in tier.items() if t == "一线"}
