@@ -70,7 +70,13 @@ def compare(
             pl.col("live_cents").sum(),
             pl.col("draft_cents").sum(),
         )
-        .with_columns(delta_cents=pl.col("draft_cents") - pl.col("live_cents"))
+        .with_columns(
+            delta_cents=pl.col("draft_cents") - pl.col("live_cents"),
+            # A chargeback carries no price tier of its own: it counts under its ticket's.
+            price_tier=pl.col("price_tier").fill_null(
+                pl.col("price_tier").drop_nulls().first().over("ticket_id")
+            ),
+        )
         .join(attributes, on="ticket_id", how="left")
     )
 

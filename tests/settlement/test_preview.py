@@ -54,8 +54,8 @@ def test_a_tier_price_edit_changes_exactly_its_tickets(
     result = preview(tickets.lazy(), orders.lazy(), live, draft)
     changed = result.lines.filter(pl.col("delta_cents") != 0)
     assert set(changed["item_code"]) == {"INS-AC-01"}
-    # Chargeback lines follow their rework's labour and carry no price tier.
-    assert set(changed.filter(pl.col("line_kind") != "chargeback")["price_tier"]) == {"B"}
+    # Chargeback lines follow their rework's labour; they count under their ticket's tier.
+    assert set(changed["price_tier"]) == {"B"}
     by_tier = result.by["price_tier"].filter(pl.col("delta_cents") != 0)
     assert by_tier["price_tier"].to_list() == ["B"]
     assert by_tier["delta_cents"].sum() == result.delta_cents > 0
