@@ -12,7 +12,13 @@ import streamlit as st
 
 from pages.components import data
 from pages.components.context import store_version
-from pages.components.formatting import export_buttons, money_config, yuan, yuan_columns
+from pages.components.formatting import (
+    export_buttons,
+    money_config,
+    money_text,
+    yuan,
+    yuan_columns,
+)
 from pages.components.page import index_of, open_view, safely, stop, url_choice
 
 view = open_view("my_earnings")
@@ -95,8 +101,12 @@ lines = safely(
 st.subheader(f"Tickets of {period}")
 breakdown = lines.select(
     "ticket_id", "line_kind", "price_tier", "ladder_rate_bp", "is_rework", "is_refunded",
-    *[c for c in lines.columns if c.endswith("_cents")],
+    "currency", *[c for c in lines.columns if c.endswith("_cents")],
 )  # fmt: skip
+paid_in = sorted(set(lines["currency"]) - {"CNY"})
+for currency in paid_in:
+    local = int(lines.filter(pl.col("currency") == currency)["amount_local_cents"].sum())
+    st.metric(f"Paid in {currency} for {period}", money_text(local, currency))
 st.dataframe(yuan_columns(breakdown), column_config=money_config(breakdown), hide_index=True)
 export_buttons(breakdown, f"earnings_{technician}_{period}", key="lines")
 

@@ -126,7 +126,7 @@ if picked_rows:
     )
     st.subheader(f"Ticket {ticket}: breakdown")
     breakdown = lines.select(
-        "line_kind", "payee_type", "payee_id", "price_tier", "ladder_rate_bp",
+        "line_kind", "payee_type", "payee_id", "price_tier", "ladder_rate_bp", "currency",
         *[c for c in lines.columns if c.endswith("_cents")],
     )  # fmt: skip
     st.dataframe(yuan_columns(breakdown), column_config=money_config(breakdown), hide_index=True)

@@ -8,11 +8,22 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from settlement.explain import money as money_text
 from settlement.explain import yuan
 
-__all__ = ["csv_bytes", "excel_bytes", "money", "money_config", "yuan", "yuan_columns"]
+__all__ = [
+    "csv_bytes",
+    "excel_bytes",
+    "money",
+    "money_config",
+    "money_text",
+    "yuan",
+    "yuan_columns",
+]
 
 MONEY_FORMAT = "¥%,.2f"
+# Cents in the line's own payout currency (see its ``currency`` column), not in CNY.
+LOCAL_COLUMNS = {"amount_local_cents": "amount in payout currency"}
 
 
 def money(label: str, **kwargs: Any) -> Any:
@@ -29,11 +40,17 @@ def yuan_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 def money_config(frame: pl.DataFrame, labels: dict[str, str] | None = None) -> dict[str, Any]:
     labels = labels or {}
-    return {
+    config = {
         c.removesuffix("_cents"): money(labels.get(c, c.removesuffix("_cents").replace("_", " ")))
         for c in frame.columns
-        if c.endswith("_cents")
+        if c.endswith("_cents") and c not in LOCAL_COLUMNS
     }
+    for column, label in LOCAL_COLUMNS.items():
+        if column in frame.columns:
+            config[column.removesuffix("_cents")] = st.column_config.NumberColumn(
+                label, format="%,.2f"
+            )
+    return config
 
 
 def _exact_yuan(frame: pl.DataFrame) -> pl.DataFrame:
