@@ -11,9 +11,9 @@ import polars as pl
 import streamlit as st
 from pydantic import ValidationError
 
-from pages.components import charts, data, rule_forms
+from pages.components import data, rule_forms, rule_preview
 from pages.components.context import store_version
-from pages.components.formatting import export_buttons, money_config, yuan, yuan_columns
+from pages.components.formatting import export_buttons
 from pages.components.page import open_view, safely
 from pages.components.signin import actor
 from settlement.diff import differences
@@ -138,40 +138,8 @@ with preview_tab:
         tickets, orders = safely("history", lambda: queries.preview_inputs(db, view.scope, chosen))
         candidate = parse_rules({**draft, "version": "draft", "effective_date": effective})
         result = preview(tickets.lazy(), orders.lazy(), timeline, timeline.with_draft(candidate))
-        cols = st.columns(4)
-        cols[0].metric("Live payouts", yuan(result.live_cents))
-        cols[1].metric("Draft payouts", yuan(result.draft_cents))
-        cols[2].metric("Change", yuan(result.delta_cents))
-        cols[3].metric("Payees crossing a ladder step", f"{result.ladder_crossings.height:,}")
         reached = closed_periods_reached(effective, statuses)
-        if reached:
-            adjust = (
-                result.lines.filter(pl.col("period").is_in(reached))
-                .group_by("period")
-                .agg(adjustment_cents=pl.col("delta_cents").sum(), lines=pl.len())
-                .sort("period")
-            )
-            st.warning(
-                f"Effective {effective} reaches closed {', '.join(reached)}: publishing it needs "
-                f"the retroactive box, and these adjustments would be booked in {first_open}."
-            )
-            st.dataframe(yuan_columns(adjust), column_config=money_config(adjust), hide_index=True)
-        for name, frame in result.by.items():
-            st.subheader(f"By {name.replace('_', ' ')}")
-            shown = frame.filter(pl.col("delta_cents") != 0)
-            st.dataframe(yuan_columns(shown), column_config=money_config(shown), hide_index=True)
-        histogram = charts.change_per_ticket(result.lines)
-        if histogram is not None:
-            st.plotly_chart(histogram, key="per-ticket")
-        payees = result.by["payee"].sort("delta_cents")
-        winners, losers = st.columns(2)
-        winners.subheader("Biggest winners")
-        winners.dataframe(yuan_columns(payees.tail(10).reverse()), hide_index=True)
-        losers.subheader("Biggest losers")
-        losers.dataframe(yuan_columns(payees.head(10)), hide_index=True)
-        st.subheader("Who crosses a ladder step")
-        st.dataframe(yuan_columns(result.ladder_crossings), hide_index=True)
-        export_buttons(result.lines, "preview_lines", key="preview-lines")
+        rule_preview.show(result, reached, first_open)
 
 with publish_tab:
     problems = rule_forms.validate({**draft, "version": "draft"})

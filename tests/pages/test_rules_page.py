@@ -135,3 +135,37 @@ def test_partner_modes_are_edited_in_a_form(app_env: Path) -> None:
         "partner_modes.dealer.percent_of_sales.rate_bp: Input should be less than or equal to 10000"
         in errors(at)
     )
+
+
+def test_a_date_in_a_closed_period_shows_its_adjustments_and_needs_the_retroactive_box(
+    app_env: Path,
+) -> None:
+    from datetime import date
+
+    from warehouse.settle import close_period
+
+    with connect_read_only(app_env) as con:
+        query = "select period from settlement_periods order by period limit 2"
+        first, second = (p for (p,) in con.sql(query).fetchall())
+    close_period(app_env, first, actor="ana", note="month end")  # publishes a new snapshot
+    inside = date.fromisoformat(f"{first}-20")
+    at = rules_page()
+    at.number_input(key="urgent-0").set_value(45.0)
+    button(at, "Apply amounts to the draft").click().run()
+    at.multiselect(key="preview-periods").set_value([first, second])
+    at.date_input(key="effective-date").set_value(inside)
+    button(at, "Preview impact").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    warning = " ".join(w.value for w in at.warning)
+    assert f"reaches closed {first}" in warning and f"booked in {second}" in warning
+
+    at.date_input(key="publish-date").set_value(inside)
+    at.text_area(key="publish-note").input("urgent jobs cost more from the 20th")
+    button(at, "Publish").click().run()
+    assert any(f"reaches into closed period {first}" in e for e in errors(at))
+    assert app_store.rule_versions(app_store.app_store_path(app_env)) == []
+    at.checkbox(key="publish-retro").check()
+    button(at, "Publish").click().run()
+    assert any("Version 1 takes effect on" in s.value for s in at.success), errors(at)
+    entry = app_store.audit_entries(app_store.app_store_path(app_env), "analyst")[0]
+    assert f"retroactive into closed {first}" in str(entry["diff"])
