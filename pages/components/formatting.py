@@ -67,7 +67,10 @@ def _exact_yuan(frame: pl.DataFrame) -> pl.DataFrame:
                     sign,
                     (pl.col("__c").abs() // 100).cast(pl.String),
                     (pl.col("__c").abs() % 100).cast(pl.String).str.zfill(2),
-                ).alias(column.removesuffix("_cents") + "_yuan")
+                ).alias(
+                    # A foreign-currency amount keeps its name: its unit is the row's currency.
+                    column.removesuffix("_cents") + ("" if column in LOCAL_COLUMNS else "_yuan")
+                )
             )
             .drop("__c", column)
         )
