@@ -31,11 +31,14 @@ class RunSummary:
     unchanged: int = 0
     quarantined: int = 0
     error: str | None = None
+    loaded: int = 0  # records merged: distinct ids of the feed's record table
+    superseded: int = 0  # older versions (and exact repeats) of an id in the same file
 
     def line(self) -> str:
         counts = (
             f"read {self.records_read:,}  inserted {self.inserted:,}  updated {self.updated:,}  "
-            f"unchanged {self.unchanged:,}  quarantined {self.quarantined:,}"
+            f"unchanged {self.unchanged:,}  superseded {self.superseded:,}  "
+            f"quarantined {self.quarantined:,}"
         )
         detail = f"  ({self.error})" if self.error else ""
         return f"{self.status:<9} {self.feed:<16} {self.file}  {counts}{detail}"
@@ -123,9 +126,11 @@ def _next_run_id(con: duckdb.DuckDBPyConnection) -> int:
 def _record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, **extra: object) -> None:
     con.execute(
         "insert into ingestion_runs (run_id, feed, file, file_sha256, started_at, finished_at,"
-        " records_read, inserted, updated, unchanged, quarantined, watermark, status, error)"
+        " records_read, inserted, updated, unchanged, quarantined, watermark, status, error,"
+        " loaded, superseded)"
         " values ($run_id, $feed, $file, $sha, $started_at, $finished_at, $records_read,"
-        " $inserted, $updated, $unchanged, $quarantined, $watermark, $status, $error)",
+        " $inserted, $updated, $unchanged, $quarantined, $watermark, $status, $error,"
+        " $loaded, $superseded)",
         {
             "run_id": summary.run_id,
             "feed": summary.feed,
@@ -137,6 +142,8 @@ def _record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, **extra: ob
             "quarantined": summary.quarantined,
             "status": summary.status,
             "error": summary.error,
+            "loaded": summary.loaded,
+            "superseded": summary.superseded,
             "finished_at": _now(),
             **extra,
         },
@@ -173,6 +180,15 @@ def _store_quarantine(con: duckdb.DuckDBPyConnection, batch: FeedBatch, run_id: 
     return int(batch.quarantine["record_number"].n_unique())
 
 
+def _record_counts(batch: FeedBatch) -> tuple[int, int]:
+    """(loaded, superseded) records: each good record is one row of the batch's record table."""
+    frame = batch.tables.get(batch.record_table)
+    if frame is None or frame.is_empty():
+        return 0, 0
+    loaded = frame.select(canonical.KEYS[batch.record_table]).n_unique()
+    return loaded, frame.height - loaded
+
+
 def load_batch(
     con: duckdb.DuckDBPyConnection, batch: FeedBatch, *, force: bool = False
 ) -> RunSummary:
@@ -198,6 +214,7 @@ def load_batch(
             i, u, n = _merge_table(con, table, canonical.conform(frame, table), run_id)
             inserted, updated, unchanged = inserted + i, updated + u, unchanged + n
         quarantined = _store_quarantine(con, batch, run_id)
+        loaded, superseded = _record_counts(batch)
         summary = RunSummary(
             run_id,
             batch.feed,
@@ -208,6 +225,8 @@ def load_batch(
             updated,
             unchanged,
             quarantined,
+            loaded=loaded,
+            superseded=superseded,
         )
         _record_run(con, summary, **extra)
         con.execute("commit")

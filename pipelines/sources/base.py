@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -19,8 +19,9 @@ class FeedBatch:
     """One source file parsed and mapped: canonical rows that passed, and the records that did not.
 
     ``tables`` maps canonical table names to frames of exactly that schema (``canonical.conform``).
-    ``records_read`` counts data records in the file (not header lines); every one of them is in a
-    table row or in ``quarantine`` (possibly both for none: a record is either good or quarantined).
+    ``records_read`` counts data records in the file (not header lines); each is either one row of
+    ``record_table`` (the first table: tickets, orders or order_refunds) or has quarantine rows,
+    never both. Other tables hold what records carry besides (e.g. refunds inside a trade).
     """
 
     feed: str
@@ -31,6 +32,10 @@ class FeedBatch:
     quarantine: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=canonical.QUARANTINE)
     )
+
+    @property
+    def record_table(self) -> str:
+        return next(iter(self.tables))
 
 
 class Source(Protocol):
@@ -70,17 +75,23 @@ class Check:
     value: pl.Expr
 
 
-def split_valid(frame: pl.DataFrame, checks: Sequence[Check]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_valid(
+    frame: pl.DataFrame, checks: Sequence[Check], *, locate: pl.Expr | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split ``frame`` into records passing every check and quarantine rows (one per failed check).
 
     ``frame`` must carry ``record_number`` (1-based) and ``raw_record`` (the record as read).
     A null ``bad`` counts as bad: a check that cannot decide must not let a record through.
+    ``locate`` (text per row, e.g. ``refund_order[1].``) prefixes each field: rows of a list
+    inside a record name the element they came from.
     """
     if not checks:
         return frame, pl.DataFrame(schema=canonical.QUARANTINE)
+    prefix = pl.lit("") if locate is None else locate.cast(pl.String)
     flags = frame.select(
         pl.col("record_number"),
         pl.col("raw_record"),
+        prefix.alias("__where"),
         *[check.bad.fill_null(True).alias(f"__bad{i}") for i, check in enumerate(checks)],
         *[check.value.cast(pl.String).alias(f"__val{i}") for i, check in enumerate(checks)],
     )
@@ -89,7 +100,7 @@ def split_valid(frame: pl.DataFrame, checks: Sequence[Check]) -> tuple[pl.DataFr
         [
             flags.filter(pl.col(f"__bad{i}")).select(
                 pl.col("record_number").cast(pl.Int64),
-                pl.lit(check.field).alias("field"),
+                (pl.col("__where") + pl.lit(check.field)).alias("field"),
                 pl.col(f"__val{i}").alias("value"),
                 pl.lit(check.reason).alias("reason"),
                 pl.col("raw_record"),
@@ -156,62 +167,197 @@ def sha256_of(path: Path) -> str:
 
 
 def _numbered_lines(path: Path) -> pl.DataFrame:
-    """Each line of ``path`` as one string, numbered from 1; blank lines are not records."""
+    """Each line of ``path`` as one string, numbered from 1; blank lines are not records.
+
+    Bytes that are not UTF-8 are replaced (U+FFFD) so one bad line cannot fail the file; such a
+    line is quarantined by ``decode_json_lines``.
+    """
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = pl.Series("raw_record", text.split("\n"), pl.String)
     return (
-        pl.scan_lines(path, name="raw_record", row_index_name="record_number", row_index_offset=1)
-        .with_columns(pl.col("record_number").cast(pl.Int64))
+        pl.DataFrame(lines)
+        .with_row_index("record_number", offset=1)
+        .with_columns(
+            pl.col("record_number").cast(pl.Int64), pl.col("raw_record").str.strip_suffix("\r")
+        )
         .filter(pl.col("raw_record").str.strip_chars() != "")
-        .collect()
     )
 
 
-def _is_json_object(line: str) -> bool:
+PolarsType = Any  # pl.DataType or a DataTypeClass, as Struct and List fields hand them back
+MAX_TEXT_CHARS = 4096  # no field of any feed is near this; a longer value is not the field
+BAD_UTF8 = "\ufffd"
+
+
+class JsonNumber(str):
+    """A JSON number kept as the text it was sent as (``4012345678901234567``, ``2599.00``)."""
+
+
+class RecordMismatch(ValueError):
+    """A record that does not fit its platform's schema: where, why, and the value found."""
+
+    def __init__(self, field: str, reason: str, value: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason, self.value = field, reason, value
+
+
+def _constant(token: str) -> object:
+    raise RecordMismatch("<record>", "not valid JSON (NaN or Infinity)", token)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, JsonNumber):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return "string" if isinstance(value, str) else type(value).__name__
+
+
+def _preview(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)[:200]
+
+
+def conform_value(value: object, dtype: PolarsType, path: str) -> object:
+    """``value`` shaped as ``dtype`` (strings, structs and lists of them), or RecordMismatch.
+
+    Text leaves take a JSON string or number (kept as sent); a boolean, object or array there
+    is a mismatch, never coerced. Keys the schema does not name are ignored.
+    """
+    if value is None:
+        return None
+    if isinstance(dtype, pl.Struct):
+        if not isinstance(value, dict):
+            raise RecordMismatch(
+                path, f"a JSON {_kind(value)} where an object was expected", _preview(value)
+            )
+        return {
+            f.name: conform_value(
+                value.get(f.name), f.dtype, f"{path}.{f.name}" if path else f.name
+            )
+            for f in dtype.fields
+        }
+    if isinstance(dtype, pl.List):
+        if not isinstance(value, list):
+            raise RecordMismatch(
+                path, f"a JSON {_kind(value)} where an array was expected", _preview(value)
+            )
+        return [conform_value(v, dtype.inner, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise RecordMismatch(
+            path, f"a JSON {_kind(value)} where text or a number was expected", _preview(value)
+        )
+    if len(value) > MAX_TEXT_CHARS:
+        raise RecordMismatch(path, f"value longer than {MAX_TEXT_CHARS} characters", value[:200])
+    return str(value)
+
+
+Reshape = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def conform_line(line: str, dtype: pl.Struct, reshape: Reshape | None = None) -> dict[str, Any]:
+    """One JSON line as a record of ``dtype`` (see ``conform_value``), or RecordMismatch."""
+    if BAD_UTF8 in line:
+        raise RecordMismatch("<record>", "not valid UTF-8", line[:200])
     try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
-        return False
+        record = json.loads(
+            line, parse_int=JsonNumber, parse_float=JsonNumber, parse_constant=_constant
+        )
+    except RecordMismatch:
+        raise
+    except (ValueError, RecursionError):
+        raise RecordMismatch("<record>", "not valid JSON", line[:200]) from None
+    if not isinstance(record, dict):
+        raise RecordMismatch("<record>", "not valid JSON", line[:200])
+    if reshape is not None:
+        record = reshape(record)
+    shaped = conform_value(record, dtype, "")
+    assert isinstance(shaped, dict)
+    return shaped
 
 
-def decode_json_lines(lines: pl.DataFrame, dtype: pl.Struct) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decoded records, quarantine rows for lines that are not JSON objects)."""
+# Lines the bulk decoder would read loosely (it turns booleans and exponent numbers into text,
+# and ends at the first value it cannot fit): these are decoded one by one, strictly.
+STRICT_ONLY = r"[:\[,]\s*(?:true|false|NaN|-?Infinity|-?\d[\d.]*[eE])|\ufffd"
+
+
+def decode_json_lines(
+    lines: pl.DataFrame,
+    dtype: pl.Struct,
+    *,
+    strict_only: str | None = None,
+    reshape: Reshape | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(decoded records with ``record``, quarantine rows for lines that do not fit ``dtype``).
+
+    Fast path: Polars decodes the plain lines in bulk. Lines matching ``STRICT_ONLY`` (or the
+    source's own ``strict_only`` pattern, for shapes ``reshape`` rewrites), lines too long to be
+    plain, and every line of a batch the bulk decoder rejects are decoded one by one with
+    ``conform_line``; a line that does not fit is quarantined naming its field and the reason.
+    """
+    pattern = STRICT_ONLY if strict_only is None else f"{STRICT_ONLY}|{strict_only}"
+    slow = pl.col("raw_record").str.contains(pattern) | (
+        pl.col("raw_record").str.len_chars() > MAX_TEXT_CHARS
+    )
+    plain, suspect = lines.filter(~slow), lines.filter(slow)
     try:
-        decoded = lines.with_columns(pl.col("raw_record").str.json_decode(dtype).alias("record"))
-        return decoded, pl.DataFrame(schema=canonical.QUARANTINE)
-    except pl.exceptions.ComputeError:
-        pass
-    # Rare path: find the broken lines one by one, then decode the rest in bulk.
-    valid = pl.Series([_is_json_object(line) for line in lines["raw_record"]])
-    broken = lines.filter(~valid).select(
-        "record_number",
-        pl.lit("<record>").alias("field"),
-        pl.col("raw_record").str.slice(0, 200).alias("value"),
-        pl.lit("not valid JSON").alias("reason"),
-        "raw_record",
+        fast = plain.with_columns(pl.col("raw_record").str.json_decode(dtype).alias("record"))
+    except pl.exceptions.PolarsError:
+        fast, suspect = plain.clear().with_columns(record=pl.lit(None, dtype)), lines
+    if suspect.is_empty():
+        return fast, pl.DataFrame(schema=canonical.QUARANTINE)
+    shaped: list[str | None] = []
+    broken: list[dict[str, object]] = []
+    for number, line in suspect.select("record_number", "raw_record").iter_rows():
+        try:
+            shaped.append(json.dumps(conform_line(line, dtype, reshape), ensure_ascii=False))
+        except RecordMismatch as bad:
+            shaped.append(None)
+            broken.append(
+                {"record_number": number, "field": bad.field, "value": bad.value,
+                 "reason": bad.reason, "raw_record": line}
+            )  # fmt: skip
+    strict = (
+        suspect.with_columns(pl.Series("shaped", shaped, pl.String))
+        .filter(pl.col("shaped").is_not_null())
+        .with_columns(pl.col("shaped").str.json_decode(dtype).alias("record"))
+        .drop("shaped")
     )
-    decoded = lines.filter(valid).with_columns(
-        pl.col("raw_record").str.json_decode(dtype).alias("record")
-    )
-    return decoded, broken
+    decoded = pl.concat([fast, strict]).sort("record_number")
+    return decoded, pl.DataFrame(broken, schema=canonical.QUARANTINE)
 
 
 def first_record_keys(path: Path, head: bytes) -> frozenset[str]:
-    """Top-level keys of a JSON-lines file's first record (empty if it is not one)."""
+    """Top-level keys of a JSON-lines file's first readable record (empty if there is none).
+
+    ``head`` is what the registry read: the file's first readable record, or its first bytes.
+    """
     if path.suffix != ".jsonl":
         return frozenset()
-    try:
-        first = json.loads(head.split(b"\n", 1)[0])
-    except ValueError:
-        return frozenset()
-    return frozenset(first) if isinstance(first, dict) else frozenset()
+    for line in head.split(b"\n"):
+        try:
+            first = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(first, dict):
+            return frozenset(first)
+    return frozenset()
 
 
 def read_json_lines(
-    path: Path, dtype: pl.Struct
+    path: Path,
+    dtype: pl.Struct,
+    *,
+    strict_only: str | None = None,
+    reshape: Reshape | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(every line, decoded records with ``record``, quarantine rows for lines not JSON objects).
+    """(every line, decoded records with ``record``, quarantine rows for lines that do not fit).
 
     Records keep ``record_number`` (the 1-based line number) and ``raw_record`` (the line).
     """
     lines = _numbered_lines(path)
-    decoded, broken = decode_json_lines(lines, dtype)
+    decoded, broken = decode_json_lines(lines, dtype, strict_only=strict_only, reshape=reshape)
     return lines, decoded, broken

@@ -30,6 +30,8 @@ from pipelines.sources.base import (
 
 BEIJING = pl.duration(hours=8)
 AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
+# Ids are digits or codes; "4.01e18", "1.5", "true" are not ids, whatever the sender meant.
+ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]*$"
 
 
 def month_end(at_month: pl.Expr) -> pl.Expr:
@@ -140,8 +142,46 @@ def parse_unix(text: pl.Expr) -> pl.Expr:
 
 
 def attach_places(frame: pl.DataFrame) -> pl.DataFrame:
-    """Resolve ``province_name``/``city_name`` to codes (null when unknown)."""
-    return attach_city_codes(frame, "province_name", "city_name")
+    """Resolve ``province_name``/``city_name`` to codes (null when unknown); a blank name is
+    null, and ``has_address`` tells orders that carry a place (virtual and self-pickup orders
+    carry none, and load with a null place)."""
+    blank_is_null = [
+        pl.when(normalized(pl.col(c)) != "").then(pl.col(c)).alias(c)
+        for c in ("province_name", "city_name")
+    ]
+    named = frame.with_columns(blank_is_null).with_columns(
+        has_address=pl.col("province_name").is_not_null() | pl.col("city_name").is_not_null()
+    )
+    return attach_city_codes(named, "province_name", "city_name")
+
+
+def id_checks(field: str, column: str, what: str) -> list[Check]:
+    """An id must be there and be a plain digit or code string."""
+    return [
+        Check(field, pl.col(column).is_null(), f"missing {what}", pl.col(column)),
+        Check(
+            field,
+            pl.col(column).is_not_null() & ~pl.col(column).str.contains(ID_PATTERN),
+            f"{what} is not a plain digit or code string",
+            pl.col(column),
+        ),
+    ]
+
+
+def vocabulary_checks(field: str, column: str, what: str, *, required: bool = True) -> list[Check]:
+    """A word must be one the platform documents: ``unknown <what> value`` marks a value the
+    platform may have added (counted on Data health), apart from a missing one."""
+    checks = [
+        Check(
+            field,
+            pl.col(column).is_not_null() & pl.col(f"{column}__parsed").is_null(),
+            f"unknown {what} value",
+            pl.col(column),
+        )
+    ]
+    if required:
+        checks.append(Check(field, pl.col(column).is_null(), f"missing {what}", pl.col(column)))
+    return checks
 
 
 def vocabulary(column: str, words: Mapping[str, str]) -> pl.Expr:
@@ -160,15 +200,8 @@ def order_checks(fields: Mapping[str, str], time_fields: list[str]) -> list[Chec
     ``<role>`` (text) plus ``<role>__parsed``.
     """
     checks = [
-        Check(
-            fields["order_id"], pl.col("order_id").is_null(), "missing order id", pl.col("order_id")
-        ),
-        Check(
-            fields["status"],
-            pl.col("status__parsed").is_null(),
-            "unknown or missing status",
-            pl.col("status"),
-        ),
+        *id_checks(fields["order_id"], "order_id", "order id"),
+        *vocabulary_checks(fields["status"], "status", "status"),
         Check(
             fields["total"],
             pl.col("total_cents").is_null(),
@@ -177,7 +210,7 @@ def order_checks(fields: Mapping[str, str], time_fields: list[str]) -> list[Chec
         ),
         Check(
             fields["city"],
-            pl.col("city_code").is_null(),
+            pl.col("has_address") & pl.col("city_code").is_null(),
             "unknown province or city",
             pl.concat_str(
                 pl.col("province_name").fill_null(""),
@@ -216,21 +249,9 @@ def refund_frame(
     (+ ``status__parsed``), ``amount`` (+ ``refund_cents``), ``created``/``modified`` (+ parsed
     ``requested_at``/``updated_at``); ``fields`` names each in the source's words."""
     checks = [
-        Check(
-            fields["refund_id"],
-            pl.col("refund_id").is_null(),
-            "missing refund id",
-            pl.col("refund_id"),
-        ),
-        Check(
-            fields["order_id"], pl.col("order_id").is_null(), "missing order id", pl.col("order_id")
-        ),
-        Check(
-            fields["status"],
-            pl.col("status__parsed").is_null(),
-            "unknown or missing status",
-            pl.col("status"),
-        ),
+        *id_checks(fields["refund_id"], "refund_id", "refund id"),
+        *id_checks(fields["order_id"], "order_id", "order id"),
+        *vocabulary_checks(fields["status"], "status", "refund status"),
         Check(
             fields["amount"],
             pl.col("refund_cents").is_null(),
@@ -270,6 +291,40 @@ def refund_frame(
         updated_at=pl.col("updated_at"),
     )
     return canonical.conform(refunds, "order_refunds"), quarantine
+
+
+def list_rows(parsed: pl.DataFrame, column: str) -> pl.DataFrame:
+    """One row per element of the list ``column`` of each record, with ``__index`` (0-based) and
+    the record's ``record_number``, ``raw_record``, ``order_id`` and ``updated_at__parsed``."""
+    return (
+        parsed.select(
+            "record_number",
+            "raw_record",
+            "order_id",
+            "updated_at__parsed",
+            pl.col(column).fill_null([]),
+            pl.int_ranges(pl.col(column).fill_null([]).list.len()).alias("__index"),
+        )
+        .explode(column, "__index")
+        .drop_nulls("__index")
+        .unnest(column)
+    )
+
+
+def element(path: str) -> pl.Expr:
+    """``path[i].`` for rows of ``list_rows``: the element a nested check names."""
+    return pl.format(f"{path}[{{}}].", pl.col("__index"))
+
+
+def positive_count(text: pl.Expr) -> pl.Expr:
+    """A sub-order quantity: a whole number above 0, else null (never 0 by omission)."""
+    count = normalized(text).cast(pl.Int32, strict=False)
+    return pl.when(count > 0).then(count)
+
+
+def reject(frame: pl.DataFrame, quarantine: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without the records ``quarantine`` names."""
+    return frame.filter(~pl.col("record_number").is_in(quarantine["record_number"].implode()))
 
 
 def _value(key: str) -> str:
