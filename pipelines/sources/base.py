@@ -224,8 +224,9 @@ def _preview(value: object) -> str:
 def conform_value(value: object, dtype: PolarsType, path: str) -> object:
     """``value`` shaped as ``dtype`` (strings, structs and lists of them), or RecordMismatch.
 
-    Text leaves take a JSON string or number (kept as sent); a boolean, object or array there
-    is a mismatch, never coerced. Keys the schema does not name are ignored.
+    Text leaves take a JSON string or number (kept as sent, so ``4.01e18`` stays that text and
+    fails an id check) or a boolean (as ``true``/``false``); an object or array there is a
+    mismatch. Keys the schema does not name are ignored.
     """
     if value is None:
         return None
@@ -246,7 +247,11 @@ def conform_value(value: object, dtype: PolarsType, path: str) -> object:
                 path, f"a JSON {_kind(value)} where an array was expected", _preview(value)
             )
         return [conform_value(v, dtype.inner, f"{path}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, bool) or not isinstance(value, str):
+    if isinstance(value, bool):
+        # as the bulk decoder reads it: flags are sent as booleans; where an id or amount was
+        # expected, "true" fails that field's own check
+        return "true" if value else "false"
+    if not isinstance(value, str):
         raise RecordMismatch(
             path, f"a JSON {_kind(value)} where text or a number was expected", _preview(value)
         )
@@ -279,9 +284,9 @@ def conform_line(line: str, dtype: pl.Struct, reshape: Reshape | None = None) ->
     return shaped
 
 
-# Lines the bulk decoder would read loosely (it turns booleans and exponent numbers into text,
-# and ends at the first value it cannot fit): these are decoded one by one, strictly.
-STRICT_ONLY = r"[:\[,]\s*(?:true|false|NaN|-?Infinity|-?\d[\d.]*[eE])|\ufffd"
+# Lines the bulk decoder would read loosely (it rewrites exponent numbers: 4.01e18 becomes
+# 4010000000000000000) or not at all: these are decoded one by one, strictly.
+STRICT_ONLY = r"[:\[,]\s*(?:NaN|-?Infinity|-?\d[\d.]*[eE])|\ufffd"
 
 
 def decode_json_lines(

@@ -155,13 +155,18 @@ def attach_places(frame: pl.DataFrame) -> pl.DataFrame:
     return attach_city_codes(named, "province_name", "city_name")
 
 
+def is_plain_id(text: pl.Expr) -> pl.Expr:
+    """Digits or a code with a digit in it: every platform's ids have one ("true" has none)."""
+    return text.str.contains(ID_PATTERN) & text.str.contains(r"\d")
+
+
 def id_checks(field: str, column: str, what: str) -> list[Check]:
     """An id must be there and be a plain digit or code string."""
     return [
         Check(field, pl.col(column).is_null(), f"missing {what}", pl.col(column)),
         Check(
             field,
-            pl.col(column).is_not_null() & ~pl.col(column).str.contains(ID_PATTERN),
+            pl.col(column).is_not_null() & ~is_plain_id(pl.col(column)),
             f"{what} is not a plain digit or code string",
             pl.col(column),
         ),
@@ -383,13 +388,21 @@ def spoil_json_lines(
 
 
 def write_monthly(
-    frame: pl.DataFrame, folder: Path, stem: str, rng: np.random.Generator, **spoil: object
+    frame: pl.DataFrame,
+    folder: Path,
+    stem: str,
+    rng: np.random.Generator,
+    reshape_lines: Callable[[pl.Series], pl.Series] | None = None,
+    **spoil: object,
 ) -> list[Path]:
-    """One ``<stem>_YYYYMM.jsonl`` per ``file_month``, each with its share of dirty lines."""
+    """One ``<stem>_YYYYMM.jsonl`` per ``file_month``, each with its share of dirty lines;
+    ``reshape_lines`` renders shapes a frame cannot hold (a key that is a list on some lines)."""
     written = []
     for (month,), group in frame.sort("file_month").group_by("file_month", maintain_order=True):
-        body = group.drop("file_month").write_ndjson()
-        lines = spoil_json_lines(pl.Series(body.splitlines()), rng, **spoil)  # type: ignore[arg-type]
+        body = pl.Series(group.drop("file_month").write_ndjson().splitlines(), dtype=pl.String)
+        if reshape_lines is not None:
+            body = reshape_lines(body)
+        lines = spoil_json_lines(body, rng, **spoil)  # type: ignore[arg-type]
         path = folder / f"{stem}_{month}.jsonl"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         written.append(path)

@@ -33,9 +33,9 @@ BAD_TIME = '"2026-02-30 25:61:00"'
 
 def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
     at = month_end(pl.col("file_month"))  # sub-order refund status as of the file's month end
-    latest_refund = refunds.select("order_id", "status", "requested_at", "updated_at").rename(
-        {"status": "refund_state", "updated_at": "refund_updated_at"}
-    )
+    latest_refund = refunds.select(
+        "order_id", "refund_id", "refund_cents", "status", "requested_at", "updated_at"
+    ).rename({"status": "refund_state", "updated_at": "refund_updated_at"})
     with_refund = versions.join(latest_refund, on="order_id", how="left").with_columns(
         refund_status=pl.when(pl.col("requested_at").is_null() | (pl.col("requested_at") > at))
         .then(pl.lit("NO_REFUND"))
@@ -81,11 +81,26 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
                     num=pl.col("item_count"),
                     payment=payment,
                     refund_status=pl.col("refund_status"),
+                    # the sub-order names its latest refund, as trade.fullinfo.get does
+                    refund_id=pl.when(pl.col("refund_status") != "NO_REFUND").then(
+                        pl.col("refund_id")
+                    ),
+                    refund_fee=pl.when(pl.col("refund_status") != "NO_REFUND").then(
+                        yuan_text(pl.col("refund_cents"))
+                    ),
                 )
             )
         ),
         file_month=pl.col("file_month"),
     )
+
+
+def bare_sub_orders(lines: pl.Series) -> pl.Series:
+    """Trades whose id ends in an odd digit list their sub-orders bare (``"orders":[…]``), as
+    the Java SDK serialises them; the others as the API's ``{"order":[…]}``."""
+    odd = lines.str.contains(r'"tid":"[^"]*[13579]"')
+    bare = lines.str.replace(r'"orders":\{"order":(\[.*\])\}\}$', r'"orders":$1}')
+    return pl.select(pl.when(odd).then(bare).otherwise(lines)).to_series()
 
 
 def refund_lines(refunds: pl.DataFrame) -> pl.DataFrame:
@@ -110,7 +125,7 @@ def write(world: World, out_dir: Path, seed: int) -> list[Path]:
     versions = place_names(order_versions(orders).sort("order_id", "file_month"), rng)
     trades = trade_lines(versions, refunds)
     written = write_monthly(
-        trades, folder, "trades", rng,
+        trades, folder, "trades", rng, reshape_lines=bare_sub_orders,
         id_key="tid", amount_key="payment", amount_is_text=True,
         time_key="modified", bad_time=BAD_TIME, city_key="receiver_city",
     )  # fmt: skip

@@ -43,9 +43,16 @@ def _refunds_as_of(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFram
         pending_cents=pl.col("refund_cents").filter(pending).sum(),
         refunded_cents=pl.col("refund_cents").filter(refunded).sum(),
         refund_order=pl.struct(
+            refund_type=pl.lit(1),  # 买家申请退款
+            # the SDK declares a float: real payloads send it either way
+            refund_fee=pl.when(pl.col("refund_cents") % 2 == 0)
+            .then(yuan_text(pl.col("refund_cents")))
+            .otherwise(pl.format("{}", pl.col("refund_cents") / 100)),
             refund_id=pl.col("refund_id"),
-            refund_fee=yuan_text(pl.col("refund_cents")),
             refund_state=pl.col("state"),
+            oids=pl.concat_list(pl.struct(oid=pl.col("order_id").str.slice(1, 17))),
+            # not in the API's refund_order (the reader takes the trade's update_time then);
+            # the demo keeps them so refunds keep their own request and resolution times
             created=beijing_text(pl.col("requested_at")),
             modified=beijing_text(pl.col("modified")),
         ),
@@ -76,17 +83,27 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
         pl.col("refunded_cents").fill_null(0),
     )
     balance_paid = pl.col("final_paid_at").is_not_null()
+    created = pl.col("created_at")
+    # Phases as the SDK models them: a window to pay in, and a transaction once paid.
     phases = pl.when(pl.col("is_presale")).then(
         pl.concat_list(
             pl.struct(
                 phase=pl.lit(1),
                 real_price=yuan_text(pl.col("deposit_cents")),
-                pay_time=beijing_text(pl.col("paid_at")),
+                pay_start_time=beijing_text(created),
+                pay_end_time=beijing_text(created + pl.duration(days=3)),
+                outer_transaction_no=pl.when(pl.col("paid_at").is_not_null()).then(
+                    pl.format("4200{}", pl.col("order_id").str.slice(1, 16))
+                ),
             ),
             pl.struct(
                 phase=pl.lit(2),
                 real_price=yuan_text(pl.col("total_cents") - pl.col("deposit_cents")),
-                pay_time=beijing_text(pl.when(balance_paid).then(pl.col("final_paid_at"))),
+                pay_start_time=beijing_text(created + pl.duration(days=10)),
+                pay_end_time=beijing_text(created + pl.duration(days=40)),
+                outer_transaction_no=pl.when(balance_paid).then(
+                    pl.format("4201{}", pl.col("order_id").str.slice(1, 16))
+                ),
             ),
         )
     )

@@ -221,9 +221,7 @@ def test_an_unknown_status_is_quarantined_with_its_value(
     path = one_record(feed_dir, platform, tmp_path, lambda r: spec["set_status"](r, word))
     batch = spec["orders"].read(path, reference)
     assert batch.tables["orders"].is_empty()
-    assert batch.quarantine.select("reason", "value").rows() == [
-        ("unknown or missing status", word)
-    ]
+    assert batch.quarantine.select("reason", "value").rows() == [("unknown status value", word)]
 
 
 @pytest.mark.parametrize(
