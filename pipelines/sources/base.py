@@ -153,6 +153,15 @@ def normalize_noisy_records(frame: pl.DataFrame, columns: list[str]) -> pl.DataF
     return pl.concat([frame.filter(~noisy), fixed]).sort("record_number")
 
 
+# Ids are digits or codes; "4.01e18", "1.5", "true" are not ids, whatever the sender meant.
+ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]*$"
+
+
+def is_plain_id(text: pl.Expr) -> pl.Expr:
+    """Digits or a code with a digit in it: every feed's ids have one ("true" has none)."""
+    return text.str.contains(ID_PATTERN) & text.str.contains(r"\d")
+
+
 def normalized(expr: pl.Expr) -> pl.Expr:
     """Full-width digits and letters to ASCII (NFKC) and stray whitespace trimmed."""
     return expr.str.normalize("NFKC").str.strip_chars()

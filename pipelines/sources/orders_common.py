@@ -22,6 +22,7 @@ from pipelines.sources.base import (
     Check,
     FeedBatch,
     conflicting_duplicates,
+    is_plain_id,
     normalized,
     read_json_lines,
     sha256_of,
@@ -30,8 +31,6 @@ from pipelines.sources.base import (
 
 BEIJING = pl.duration(hours=8)
 AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
-# Ids are digits or codes; "4.01e18", "1.5", "true" are not ids, whatever the sender meant.
-ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]*$"
 
 
 def month_end(at_month: pl.Expr) -> pl.Expr:
@@ -153,11 +152,6 @@ def attach_places(frame: pl.DataFrame) -> pl.DataFrame:
         has_address=pl.col("province_name").is_not_null() | pl.col("city_name").is_not_null()
     )
     return attach_city_codes(named, "province_name", "city_name")
-
-
-def is_plain_id(text: pl.Expr) -> pl.Expr:
-    """Digits or a code with a digit in it: every platform's ids have one ("true" has none)."""
-    return text.str.contains(ID_PATTERN) & text.str.contains(r"\d")
 
 
 def id_checks(field: str, column: str, what: str) -> list[Check]:
