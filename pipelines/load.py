@@ -64,9 +64,29 @@ def _content_hash(alias: str, columns: list[str]) -> str:
 def _newest_per_key(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     key = list(canonical.KEYS[table])
     # Exact repeats collapse; conflicting same-time duplicates were quarantined by the source.
-    return frame.sort("updated_at", descending=True, nulls_last=True).unique(
-        subset=key, keep="first", maintain_order=False
-    )
+    newest = frame.sort("updated_at", descending=True, nulls_last=True)
+    if table == "order_refunds":
+        newest = newest.with_columns(_earliest_refund_times(key))
+    return newest.unique(subset=key, keep="first", maintain_order=False)
+
+
+def _earliest_refund_times(key: list[str]) -> list[pl.Expr]:
+    """A refund was requested (and, once succeeded, completed) when it was first seen so: a
+    refund read from a trade carries the trade's update time, a later version must not move
+    those times forward (REFUND_TIMES applies the same rule against the table)."""
+    return [
+        pl.col("requested_at").min().over(key).alias("requested_at"),
+        pl.when(pl.col("status") == "succeeded")
+        .then(pl.col("refunded_at").min().over(key))
+        .alias("refunded_at"),
+    ]
+
+
+# For order_refunds, in SQL: the earliest request and completion times win over newer versions.
+REFUND_TIMES = {
+    "requested_at": "least(t.requested_at, s.requested_at)",
+    "refunded_at": "case when s.status = 'succeeded' then least(t.refunded_at, s.refunded_at) end",
+}
 
 
 def _merge_table(
@@ -80,11 +100,13 @@ def _merge_table(
     staged = _newest_per_key(frame, table).with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     columns = [*canonical.SCHEMAS[table], "run_id"]
     on = " and ".join(f"t.{k} = s.{k}" for k in key)
-    newer = (
+    rules = REFUND_TIMES if table == "order_refunds" else {}
+    compared = [c for c in content if c not in rules]  # the earliest-time columns are not
+    newer = (  # a version's content: comparing them would reorder equal versions on every load
         f"s.updated_at > t.updated_at or (s.updated_at = t.updated_at and "
-        f"{_content_hash('s', content)} > {_content_hash('t', content)})"
+        f"{_content_hash('s', compared)} > {_content_hash('t', compared)})"
     )
-    assignments = ", ".join(f"{c} = s.{c}" for c in [*content, "run_id"])
+    assignments = ", ".join(f"{c} = {rules.get(c, f's.{c}')}" for c in [*content, "run_id"])
     con.register("staged_batch", staged.select(columns))
     try:
         # Update, then insert what is still missing: two set-based statements are ~2x faster
@@ -95,6 +117,20 @@ def _merge_table(
                 f"where {on} and ({newer})"
             )
         )
+        if rules:  # an older version that saw the refund earlier still dates it
+            updated += _changed_rows(
+                con.execute(
+                    f"update {table} as t set requested_at = s.requested_at from staged_batch s "
+                    f"where {on} and not ({newer}) and s.requested_at < t.requested_at"
+                )
+            )
+            updated += _changed_rows(
+                con.execute(
+                    f"update {table} as t set refunded_at = s.refunded_at from staged_batch s "
+                    f"where {on} and not ({newer}) and t.status = 'succeeded' "
+                    f"and s.refunded_at < t.refunded_at"
+                )
+            )
         inserted = _changed_rows(
             con.execute(
                 f"insert into {table} by name select s.* from staged_batch as s "
