@@ -16,6 +16,7 @@ import polars as pl
 from pipelines.generate import DEFAULT_END_MONTH, generate
 from pipelines.ingest import ingest
 from pipelines.load import RunSummary
+from pipelines.registry import FEED_SUFFIXES, feed_files
 from warehouse.db import WarehouseLocked, warehouse_path
 
 
@@ -90,6 +91,9 @@ def _check_inputs(paths: list[Path], db: Path) -> None:
             raise UsageError(f"{path}: not readable")
     if db.is_dir():
         raise UsageError(f"{db}: is a folder, not a warehouse file")
+    if not any(True for _ in feed_files(paths)):
+        names = ", ".join(str(p) for p in paths)
+        raise UsageError(f"{names}: no feed files ({', '.join(FEED_SUFFIXES)}) found")
 
 
 def _ingest(paths: list[Path], db: Path, force: bool) -> int:

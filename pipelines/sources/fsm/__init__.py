@@ -24,6 +24,17 @@ from pipelines.sources.fsm import settings
 from pipelines.sources.fsm.mapping import parse_records, ticket_checks
 
 RAW_PART = pl.Struct({"part_code": pl.String, "quantity": pl.String})
+# A change-log record as decoded: every field text, spare parts a list of {code, qty}.
+CHANGE_RECORD = pl.Struct(
+    {
+        key: (
+            pl.List(pl.Struct({"code": pl.String, "qty": pl.String}))
+            if name == "parts"
+            else pl.String
+        )
+        for name, key in settings.JSONL_FIELDS.items()
+    }
+)
 
 
 def to_tickets(
@@ -182,12 +193,8 @@ class FsmJsonl:
         return {"ticketNo", "state"} <= first_record_keys(path, head)
 
     def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
-        part = pl.Struct({"code": pl.String, "qty": pl.String})
         keys = settings.JSONL_FIELDS
-        dtype = pl.Struct(
-            {key: (pl.List(part) if name == "parts" else pl.String) for name, key in keys.items()}
-        )
-        lines, decoded, broken = read_json_lines(path, dtype)
+        lines, decoded, broken = read_json_lines(path, CHANGE_RECORD)
         raw = decoded.select(
             "record_number",
             "raw_record",
