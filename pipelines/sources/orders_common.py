@@ -98,6 +98,17 @@ def place_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     ).drop("city_full", "city_short", "province_code_", "province_full", "province_short")
 
 
+def word_variety(canonical: pl.Expr, words: Mapping[str, tuple[str, ...]], key: pl.Expr) -> pl.Expr:
+    """The platform's word for a canonical value, varied over every word that means it (chosen
+    by ``key``'s last digit, so the same data always writes the same words)."""
+    digit = key.str.slice(-1).cast(pl.Int64, strict=False).fill_null(0)
+    expr = pl.lit(None, pl.String)
+    for value, options in words.items():
+        pick = pl.lit(pl.Series(list(options), dtype=pl.String)).get(digit % len(options))
+        expr = pl.when(canonical == value).then(pick).otherwise(expr)
+    return expr
+
+
 def yuan_text(cents: pl.Expr) -> pl.Expr:
     """Integer cents as the yuan string platforms send: 259900 -> "2599.00"."""
     return pl.format(

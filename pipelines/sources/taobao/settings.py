@@ -62,6 +62,16 @@ TRADE_TYPES: dict[str, str] = {
 }
 PRESALE_TYPE = "step"
 
+# What the demo writes: every word that means each canonical status, and the non-pre-sale types.
+TRADE_WORDS: dict[str, tuple[str, ...]] = {
+    "pending_payment": ("WAIT_BUYER_PAY", "TRADE_NO_CREATE_PAY"),
+    "paid": ("WAIT_SELLER_SEND_GOODS", "PAID_FORBID_CONSIGN"),
+    "shipped": ("WAIT_BUYER_CONFIRM_GOODS", "SELLER_CONSIGNED_PART", "TRADE_BUYER_SIGNED"),
+    "completed": ("TRADE_FINISHED",),
+    "closed": ("TRADE_CLOSED",),
+}
+PLAIN_TYPES = ("fixed", "fixed", "fixed", "cod", "tmall_i18n", "auction", "eticket", "fenxiao")
+
 # type=step (pre-sale): step_trade_status -> canonical pre-sale stage.
 STEP_STATUS: dict[str, str] = {
     "FRONT_NOPAID_FINAL_NOPAID": "deposit_pending",

@@ -14,6 +14,7 @@ from pipelines.sources.orders_common import (
     order_versions,
     place_names,
     refund_versions,
+    word_variety,
     write_monthly,
     yuan_text,
 )
@@ -53,8 +54,12 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
         tid=pl.col("order_id"),
         status=pl.when(closed_unpaid)
         .then(pl.lit("TRADE_CLOSED_BY_TAOBAO"))
-        .otherwise(pl.col("status").replace_strict(settings.TRADE_WORD)),
-        type=pl.when(pl.col("is_presale")).then(pl.lit("step")).otherwise(pl.lit("fixed")),
+        .otherwise(word_variety(pl.col("status"), settings.TRADE_WORDS, pl.col("order_id"))),
+        type=pl.when(pl.col("is_presale"))
+        .then(pl.lit(settings.PRESALE_TYPE))
+        .otherwise(
+            word_variety(pl.lit("plain"), {"plain": settings.PLAIN_TYPES}, pl.col("order_id"))
+        ),
         step_trade_status=pl.col("presale_stage").replace_strict(stage_word, default=None),
         step_paid_fee=pl.when(
             pl.col("is_presale") & (pl.col("presale_stage") != "deposit_pending")
@@ -97,9 +102,14 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
 
 def bare_sub_orders(lines: pl.Series) -> pl.Series:
     """Trades whose id ends in an odd digit list their sub-orders bare (``"orders":[…]``), as
-    the Java SDK serialises them; the others as the API's ``{"order":[…]}``."""
+    the Java SDK serialises them, with the sub-order ids as JSON numbers; the others as the
+    API's ``{"order":[…]}`` with ids as strings."""
     odd = lines.str.contains(r'"tid":"[^"]*[13579]"')
-    bare = lines.str.replace(r'"orders":\{"order":(\[.*\])\}\}$', r'"orders":$1}')
+    bare = (
+        lines.str.replace(r'"orders":\{"order":(\[.*\])\}\}$', r'"orders":$1}')
+        .str.replace(r'"oid":"(\d+)"', r'"oid":$1')
+        .str.replace(r'"num_iid":"(\d+)"', r'"num_iid":$1')
+    )
     return pl.select(pl.when(odd).then(bare).otherwise(lines)).to_series()
 
 

@@ -47,6 +47,24 @@ AFTERSALE_STATUS: dict[str, str] = {
     "USER_WAIT_HANDLE_MERCHANT_AFTER_SALE": "requested",  # 待用户处理商家代发起的售后申请
     "MERCHANT_EXCHANGE_SUCCESS": "rejected",  # 换货完成: goods exchanged, no money back
 }
+# What the demo writes: every status meaning each canonical one (return-refunds among them).
+AFTERSALE_WORDS: dict[str, tuple[str, ...]] = {
+    "requested": (
+        "MERCHANT_PROCESSING",
+        "USER_WAIT_RETURN",
+        "MERCHANT_WAIT_RECEIPT",
+        "PLATFORM_REFUNDING",
+        "USER_WAIT_CONFIRM_UPDATE",
+    ),
+    "rejected": ("MERCHANT_REJECT_REFUND", "RETURN_CLOSED", "USER_CANCELD", "MERCHANT_FAIL"),
+    "succeeded": ("MERCHANT_REFUND_SUCCESS", "MERCHANT_RETURN_SUCCESS"),
+}
+RETURN_STATUSES = (
+    "USER_WAIT_RETURN",
+    "MERCHANT_WAIT_RECEIPT",
+    "RETURN_CLOSED",
+    "MERCHANT_RETURN_SUCCESS",
+)
 AFTERSALE_WORD: dict[str, str] = {
     "requested": "MERCHANT_PROCESSING",
     "rejected": "MERCHANT_REJECT_REFUND",

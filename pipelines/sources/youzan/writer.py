@@ -42,6 +42,7 @@ def _refunds_as_of(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFram
     return listed.group_by("order_id", "file_month").agg(
         pending_cents=pl.col("refund_cents").filter(pending).sum(),
         refunded_cents=pl.col("refund_cents").filter(refunded).sum(),
+        refund_changed_at=pl.col("modified").max(),
         refund_order=pl.struct(
             refund_type=pl.lit(1),  # 买家申请退款
             # the SDK declares a float: real payloads send it either way
@@ -51,11 +52,7 @@ def _refunds_as_of(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFram
             refund_id=pl.col("refund_id"),
             refund_state=pl.col("state"),
             oids=pl.concat_list(pl.struct(oid=pl.col("order_id").str.slice(1, 17))),
-            # not in the API's refund_order (the reader takes the trade's update_time then);
-            # the demo keeps them so refunds keep their own request and resolution times
-            created=beijing_text(pl.col("requested_at")),
-            modified=beijing_text(pl.col("modified")),
-        ),
+        ),  # as the API sends it: no times (the trade's update_time moves with each change)
     )
 
 
@@ -73,10 +70,19 @@ def order_refund_state(total: pl.Expr, pending: pl.Expr, refunded: pl.Expr) -> p
     )
 
 
+def is_virtual(order_id: pl.Expr) -> pl.Expr:
+    """Orders the demo sends as virtual or self-pickup (no delivery address): ids ending in 7."""
+    return order_id.str.ends_with("7")
+
+
 def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
     with_refunds = versions.join(
         _refunds_as_of(versions, refunds), on=["order_id", "file_month"], how="left"
+    ).with_columns(
+        # Youzan's update_time moves when a refund on the trade changes, as the order's own
+        updated_at=pl.max_horizontal("updated_at", "refund_changed_at")
     )
+    virtual = is_virtual(pl.col("order_id"))
     refund_state = order_refund_state(
         pl.col("total_cents"),
         pl.col("pending_cents").fill_null(0),
@@ -127,7 +133,8 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
                 phase_payments=phases,
             ),
             address_info=pl.struct(
-                delivery_province=pl.col("province_name"), delivery_city=pl.col("city_name")
+                delivery_province=pl.when(virtual).then(pl.lit("")).otherwise("province_name"),
+                delivery_city=pl.when(virtual).then(pl.lit("")).otherwise("city_name"),
             ),
             orders=pl.concat_list(
                 pl.struct(
