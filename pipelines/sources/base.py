@@ -178,14 +178,16 @@ def sha256_of(path: Path) -> str:
 def _numbered_lines(path: Path) -> pl.DataFrame:
     """Each line of ``path`` as one string, numbered from 1; blank lines are not records.
 
-    Bytes that are not UTF-8 are replaced (U+FFFD) so one bad line cannot fail the file; such a
-    line is quarantined by ``decode_json_lines``.
+    A file with bytes that are not UTF-8 is read with them replaced (U+FFFD), so one bad line
+    cannot fail the file; ``decode_json_lines`` quarantines such a line.
     """
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    lines = pl.Series("raw_record", text.split("\n"), pl.String)
+    try:
+        lines = pl.scan_lines(path, name="raw_record").collect()
+    except pl.exceptions.PolarsError:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        lines = pl.DataFrame(pl.Series("raw_record", text.split("\n"), pl.String))
     return (
-        pl.DataFrame(lines)
-        .with_row_index("record_number", offset=1)
+        lines.with_row_index("record_number", offset=1)
         .with_columns(
             pl.col("record_number").cast(pl.Int64), pl.col("raw_record").str.strip_suffix("\r")
         )
@@ -295,34 +297,70 @@ def conform_line(line: str, dtype: pl.Struct, reshape: Reshape | None = None) ->
 
 # Lines the bulk decoder would read loosely (it rewrites exponent numbers: 4.01e18 becomes
 # 4010000000000000000) or not at all: these are decoded one by one, strictly.
-STRICT_ONLY = r"[:\[,]\s*(?:NaN|-?Infinity|-?\d[\d.]*[eE])|\ufffd"
+STRICT_ONLY = r"NaN|Infinity|[0-9][eE][-+]?[0-9]|\ufffd"  # cheap: a false hit only costs time
+
+
+@dataclass(frozen=True)
+class AltShape:
+    """A second shape a platform sends some records in (e.g. a bare list where its API has a
+    wrapper): lines matching ``pattern`` decode as ``dtype`` and ``to_main`` turns the decoded
+    record into the main schema's; ``reshape`` does the same to a parsed line on the strict path.
+    """
+
+    pattern: str
+    dtype: pl.Struct
+    to_main: Callable[[pl.Expr], pl.Expr]
+    reshape: Reshape
+
+
+BULK_CHUNK = 4096  # a rejected bulk decode is retried per chunk: one bad line slows its chunk
+
+
+def _bulk(lines: pl.DataFrame, dtype: pl.Struct) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """(decoded frames, lines the bulk decoder rejected: whole chunks around a bad line)."""
+    try:
+        return [lines.with_columns(pl.col("raw_record").str.json_decode(dtype).alias("record"))], (
+            lines.clear()
+        )
+    except pl.exceptions.PolarsError:
+        if lines.height <= BULK_CHUNK:
+            return [], lines
+    decoded, rejected = [], []
+    for offset in range(0, lines.height, BULK_CHUNK):
+        chunk = lines.slice(offset, BULK_CHUNK)
+        try:
+            decoded.append(
+                chunk.with_columns(pl.col("raw_record").str.json_decode(dtype).alias("record"))
+            )
+        except pl.exceptions.PolarsError:
+            rejected.append(chunk)
+    return decoded, pl.concat([lines.clear(), *rejected])
 
 
 def decode_json_lines(
-    lines: pl.DataFrame,
-    dtype: pl.Struct,
-    *,
-    strict_only: str | None = None,
-    reshape: Reshape | None = None,
+    lines: pl.DataFrame, dtype: pl.Struct, *, alternative: AltShape | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(decoded records with ``record``, quarantine rows for lines that do not fit ``dtype``).
 
-    Fast path: Polars decodes the plain lines in bulk. Lines matching ``STRICT_ONLY`` (or the
-    source's own ``strict_only`` pattern, for shapes ``reshape`` rewrites), lines too long to be
-    plain, and every line of a batch the bulk decoder rejects are decoded one by one with
-    ``conform_line``; a line that does not fit is quarantined naming its field and the reason.
+    Fast path: Polars decodes plain lines in bulk (lines of the ``alternative`` shape with its
+    own schema). Lines matching ``STRICT_ONLY``, lines too long to be plain, and the chunks the
+    bulk decoder rejects are decoded one by one with ``conform_line``; a line that does not fit
+    is quarantined naming its field and the reason.
     """
-    pattern = STRICT_ONLY if strict_only is None else f"{STRICT_ONLY}|{strict_only}"
-    slow = pl.col("raw_record").str.contains(pattern) | (
-        pl.col("raw_record").str.len_chars() > MAX_TEXT_CHARS
-    )
-    plain, suspect = lines.filter(~slow), lines.filter(slow)
-    try:
-        fast = plain.with_columns(pl.col("raw_record").str.json_decode(dtype).alias("record"))
-    except pl.exceptions.PolarsError:
-        fast, suspect = plain.clear().with_columns(record=pl.lit(None, dtype)), lines
-    if suspect.is_empty():
-        return fast, pl.DataFrame(schema=canonical.QUARANTINE)
+    text = pl.col("raw_record")
+    strict_only = text.str.contains(STRICT_ONLY) | (text.str.len_chars() > MAX_TEXT_CHARS)
+    other = text.str.contains(alternative.pattern) if alternative else pl.lit(False)
+    decoded, suspect = _bulk(lines.filter(~strict_only & ~other), dtype)
+    suspects = [suspect, lines.filter(strict_only)]
+    if alternative is not None:
+        alt, alt_suspect = _bulk(lines.filter(~strict_only & other), alternative.dtype)
+        decoded += [
+            frame.with_columns(alternative.to_main(pl.col("record")).cast(dtype).alias("record"))
+            for frame in alt
+        ]
+        suspects.append(alt_suspect)
+    suspect = pl.concat(suspects)
+    reshape = alternative.reshape if alternative else None
     shaped: list[str | None] = []
     broken: list[dict[str, object]] = []
     for number, line in suspect.select("record_number", "raw_record").iter_rows():
@@ -340,8 +378,12 @@ def decode_json_lines(
         .with_columns(pl.col("shaped").str.json_decode(dtype).alias("record"))
         .drop("shaped")
     )
-    decoded = pl.concat([fast, strict]).sort("record_number")
-    return decoded, pl.DataFrame(broken, schema=canonical.QUARANTINE)
+    frames = [f for f in [*decoded, strict] if not f.is_empty()]
+    if not frames:
+        empty = lines.clear().with_columns(record=pl.lit(None, dtype))
+        return empty, pl.DataFrame(broken, schema=canonical.QUARANTINE)
+    decoded_all = pl.concat(frames).sort("record_number")
+    return decoded_all, pl.DataFrame(broken, schema=canonical.QUARANTINE)
 
 
 def first_record_keys(path: Path, head: bytes) -> frozenset[str]:
@@ -362,16 +404,12 @@ def first_record_keys(path: Path, head: bytes) -> frozenset[str]:
 
 
 def read_json_lines(
-    path: Path,
-    dtype: pl.Struct,
-    *,
-    strict_only: str | None = None,
-    reshape: Reshape | None = None,
+    path: Path, dtype: pl.Struct, *, alternative: AltShape | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(every line, decoded records with ``record``, quarantine rows for lines that do not fit).
 
     Records keep ``record_number`` (the 1-based line number) and ``raw_record`` (the line).
     """
     lines = _numbered_lines(path)
-    decoded, broken = decode_json_lines(lines, dtype, strict_only=strict_only, reshape=reshape)
+    decoded, broken = decode_json_lines(lines, dtype, alternative=alternative)
     return lines, decoded, broken

@@ -9,6 +9,7 @@ import polars as pl
 
 from pipelines import canonical
 from pipelines.sources.base import (
+    AltShape,
     Check,
     FeedBatch,
     ReferenceLike,
@@ -91,15 +92,24 @@ TRADE_FIELDS = {
     "paid_at": "pay_time",
     "updated_at": "modified",
 }
-# The TOP response wraps sub-orders as {"orders": {"order": [...]}}; the Java SDK (and feeds
-# built on it) serialises them as a bare list. Both are the platform's: the list is rewrapped.
-BARE_SUB_ORDERS = r'"orders"\s*:\s*\['
 
 
 def _wrap_sub_orders(record: dict[str, Any]) -> dict[str, Any]:
     if isinstance(record.get("orders"), list):
         return {**record, "orders": {"order": record["orders"]}}
     return record
+
+
+# The TOP response wraps sub-orders as {"orders": {"order": [...]}}; the Java SDK (and feeds
+# built on it) serialises them as a bare list. Both are the platform's: the list is rewrapped.
+BARE_SUB_ORDERS = AltShape(
+    pattern=r'"orders"\s*:\s*\[',
+    dtype=pl.Struct({**TRADE.to_schema(), "orders": pl.List(SUB_ORDER)}),
+    to_main=lambda record: record.struct.with_fields(
+        pl.struct(pl.field("orders").alias("order")).alias("orders")
+    ),
+    reshape=_wrap_sub_orders,
+)
 
 
 REFUNDS = RefundFeed(
@@ -127,9 +137,7 @@ class TaobaoTrades:
 
     def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
         del reference  # names resolve through the project's reference (attach_places)
-        lines, decoded, broken = read_json_lines(
-            path, TRADE, strict_only=BARE_SUB_ORDERS, reshape=_wrap_sub_orders
-        )
+        lines, decoded, broken = read_json_lines(path, TRADE, alternative=BARE_SUB_ORDERS)
         record = pl.col("record")
         sub_orders = record.struct.field("orders").struct.field("order").fill_null([])
         raw = decoded.select(

@@ -338,3 +338,28 @@ def test_one_wrongly_typed_trade_among_two_hundred_costs_that_trade_alone(
     batch = read(write_lines, reference, records)
     assert batch.tables["orders"].height == 199
     assert batch.quarantine.select("record_number", "field").rows() == [(118, "orders.order")]
+
+
+def test_a_bad_bare_list_sub_order_is_named_as_the_api_names_it(
+    write_lines: WriteLines, reference: Reference
+) -> None:
+    bare = trade()
+    bare["orders"] = bare["orders"]["order"]
+    bad = copy.deepcopy(bare) | {"tid": TID + 10}
+    bad["orders"][1]["num"] = {"value": 1}
+    batch = read(write_lines, reference, [bare, bad])
+    assert batch.tables["orders"]["order_id"].to_list() == [str(TID)]
+    assert batch.quarantine.select("record_number", "field").rows() == [(2, "orders.order[1].num")]
+
+
+def test_a_bad_line_deep_in_a_large_file_costs_only_itself(
+    write_lines: WriteLines, reference: Reference
+) -> None:
+    from pipelines.sources.base import BULK_CHUNK
+
+    count = BULK_CHUNK * 2 + 10
+    records: list[Record | str] = [trade(tid=TID + 10 * i) for i in range(count)]
+    records[BULK_CHUNK + 5] = trade(tid=TID + 1, payment=["200.07"])
+    batch = read(write_lines, reference, records)
+    assert batch.tables["orders"].height == count - 1
+    assert batch.quarantine.select("record_number", "field").rows() == [(BULK_CHUNK + 6, "payment")]
