@@ -156,6 +156,8 @@ def _run(args: argparse.Namespace) -> int:
         _generate(args, args.out)
         return 0
     db = warehouse_path(args.db)
+    if db.is_dir():  # before a demo spends minutes generating feeds it cannot load
+        raise UsageError(f"{db}: is a folder, not a warehouse file")
     if args.command == "ingest":
         return _ingest(args.paths, db, args.force)
     feeds = args.feeds or db.parent / f"{db.stem}_feeds"

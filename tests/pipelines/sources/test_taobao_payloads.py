@@ -363,3 +363,18 @@ def test_a_bad_line_deep_in_a_large_file_costs_only_itself(
     batch = read(write_lines, reference, records)
     assert batch.tables["orders"].height == count - 1
     assert batch.quarantine.select("record_number", "field").rows() == [(BULK_CHUNK + 6, "payment")]
+
+
+def test_a_trade_closed_after_payment_carries_its_refund(
+    write_lines: WriteLines, reference: Reference
+) -> None:
+    closed = trade(status="TRADE_CLOSED")
+    for sub_order in closed["orders"]["order"]:  # refunded in full: every sub-order SUCCESS
+        sub_order |= {"refund_status": "SUCCESS", "refund_id": sub_order["oid"] + 100}
+    batch = read(write_lines, reference, [closed])
+    assert batch.tables["orders"].select("status", "paid_cents").rows() == [("closed", 20007)]
+    refunds = batch.tables["order_refunds"].sort("refund_id")
+    assert refunds.select("status", "refund_cents").rows() == [
+        ("succeeded", 10007),  # no refund_fee: the sub-order's payment
+        ("succeeded", 5000),
+    ]
