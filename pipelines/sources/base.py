@@ -229,7 +229,19 @@ def _kind(value: object) -> str:
 
 
 def _preview(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)[:200]
+    return _render(value)[:200]
+
+
+def _render(value: object) -> str:
+    """JSON text of a parsed value, numbers as they were sent (not as quoted text)."""
+    if isinstance(value, JsonNumber):
+        return str(value)
+    if isinstance(value, dict):
+        items = (f"{json.dumps(k, ensure_ascii=False)}: {_render(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_render(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def conform_value(value: object, dtype: PolarsType, path: str) -> object:

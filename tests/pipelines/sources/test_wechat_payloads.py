@@ -222,3 +222,11 @@ def test_nan_and_a_broken_first_line(write_lines: WriteLines, reference: Referen
         (2, "not valid JSON (NaN or Infinity)"),
     ]
     assert batch.tables["orders"]["order_id"].to_list() == ["3"]
+
+
+def test_a_mismatched_value_is_kept_as_it_was_sent(
+    write_lines: WriteLines, reference: Reference
+) -> None:
+    record = aftersale(refund_info=[{"amount": 100, "note": "整单"}])
+    batch = WechatAftersales().read(write_lines("aftersales_202601.jsonl", [record]), reference)
+    assert batch.quarantine["value"].to_list() == ['[{"amount": 100, "note": "整单"}]']
