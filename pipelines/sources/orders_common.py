@@ -24,10 +24,10 @@ from pipelines.sources.base import (
     conflicting_duplicates,
     is_plain_id,
     normalized,
-    read_json_lines,
     sha256_of,
     split_valid,
 )
+from pipelines.sources.json_lines import read_json_lines
 
 BEIJING = pl.duration(hours=8)
 AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"

@@ -10,18 +10,16 @@ import polars as pl
 
 from pipelines import canonical
 from pipelines.sources.base import (
-    BAD_UTF8,
     Check,
     FeedBatch,
     ReferenceLike,
     conflicting_duplicates,
-    first_record_keys,
-    read_json_lines,
     sha256_of,
     split_valid,
 )
 from pipelines.sources.fsm import settings
 from pipelines.sources.fsm.mapping import parse_records, ticket_checks
+from pipelines.sources.json_lines import BAD_UTF8, first_record_keys, read_json_lines
 
 RAW_PART = pl.Struct({"part_code": pl.String, "quantity": pl.String})
 # A change-log record as decoded: every field text, spare parts a list of {code, qty}.

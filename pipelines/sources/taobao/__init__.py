@@ -9,16 +9,14 @@ import polars as pl
 
 from pipelines import canonical
 from pipelines.sources.base import (
-    AltShape,
     Check,
     FeedBatch,
     ReferenceLike,
-    first_record_keys,
     normalized,
-    read_json_lines,
     sha256_of,
     split_valid,
 )
+from pipelines.sources.json_lines import AltShape, first_record_keys, read_json_lines
 from pipelines.sources.orders_common import (
     RefundFeed,
     attach_places,

@@ -10,12 +10,11 @@ from pipelines.sources.base import (
     Check,
     FeedBatch,
     ReferenceLike,
-    first_record_keys,
     normalized,
-    read_json_lines,
     sha256_of,
     split_valid,
 )
+from pipelines.sources.json_lines import first_record_keys, read_json_lines
 from pipelines.sources.orders_common import (
     RefundFeed,
     attach_places,

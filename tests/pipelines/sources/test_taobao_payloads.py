@@ -355,7 +355,7 @@ def test_a_bad_bare_list_sub_order_is_named_as_the_api_names_it(
 def test_a_bad_line_deep_in_a_large_file_costs_only_itself(
     write_lines: WriteLines, reference: Reference
 ) -> None:
-    from pipelines.sources.base import BULK_CHUNK
+    from pipelines.sources.json_lines import BULK_CHUNK
 
     count = BULK_CHUNK * 2 + 10
     records: list[Record | str] = [trade(tid=TID + 10 * i) for i in range(count)]
