@@ -56,6 +56,23 @@ def order_versions(orders: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def order_versions_with_refunds(orders: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
+    """``order_versions``, plus the order as it stood at the end of each month in which only
+    one of its refunds changed: a platform that keeps refunds on the trade re-sends it then."""
+    versions = order_versions(orders)
+    refund_months = refunds.select(
+        "order_id",
+        file_month=(pl.concat_list("requested_at", "updated_at")).list.eval(
+            (pl.element() + BEIJING).dt.strftime("%Y%m")
+        ),
+    ).explode("file_month")
+    extra = refund_months.unique().join(
+        versions.select("order_id", "file_month"), on=["order_id", "file_month"], how="anti"
+    )
+    again = order_state_at(extra.join(orders, on="order_id"), month_end(pl.col("file_month")))
+    return pl.concat([versions, again.select(versions.columns)])
+
+
 def refund_versions(refunds: pl.DataFrame) -> pl.DataFrame:
     """A refund as requested (month of the request) and as resolved (month of resolution)."""
     requested = refunds.with_columns(

@@ -8,8 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
+from pipelines.generate.world import World
 from pipelines.ingest import ingest
 from tests.pipelines.sources import test_taobao_payloads as tb
 from tests.pipelines.sources import test_youzan_payloads as yz
@@ -94,3 +96,28 @@ def test_an_order_without_an_address_loads_with_a_null_place(tmp_path: Path, db_
     (run,) = ingest([write(tmp_path, "trades_202601.jsonl", [virtual])], db_path)
     assert (run.status, run.loaded, run.quarantined) == ("succeeded", 1, 0)
     assert rows(db_path, "select province_code, city_code from orders") == [(None, None)]
+
+
+def test_demo_refunds_keep_their_request_times_in_the_warehouse(
+    feed_dir: Path, db_path: Path, world: World
+) -> None:
+    """Taobao refunds arrive from trades (dated by the trade's modified) and from the refunds
+    file (dated exactly): the warehouse keeps the exact time. Youzan refunds are dated by the
+    first trade that listed them: never before the request, and in its Beijing month."""
+    ingest([feed_dir], db_path)
+    with connect_read_only(db_path) as con:
+        loaded = con.sql("select platform, refund_id, requested_at from order_refunds").pl()
+    joined = loaded.join(
+        world.order_refunds.select("platform", "refund_id", true_at="requested_at"),
+        on=["platform", "refund_id"],
+    )
+    month = (pl.col("requested_at") + pl.duration(hours=8)).dt.strftime("%Y%m")
+    true_month = (pl.col("true_at") + pl.duration(hours=8)).dt.strftime("%Y%m")
+    for platform, rule in (
+        ("taobao", pl.col("requested_at") == pl.col("true_at")),
+        ("wechat", pl.col("requested_at") == pl.col("true_at")),
+        ("youzan", (pl.col("requested_at") >= pl.col("true_at")) & (month == true_month)),
+    ):
+        rows = joined.filter(pl.col("platform") == platform)
+        assert rows.height >= 3, platform  # the small test world has few refunds
+        assert rows.filter(rule).height >= 0.99 * rows.height, platform

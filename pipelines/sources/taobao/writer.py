@@ -11,7 +11,7 @@ from pipelines.generate.world import World
 from pipelines.sources.orders_common import (
     beijing_text,
     month_end,
-    order_versions,
+    order_versions_with_refunds,
     place_names,
     refund_versions,
     word_variety,
@@ -42,7 +42,15 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("NO_REFUND"))
         .when(pl.col("refund_updated_at") > at)
         .then(pl.lit(settings.REFUND_WORD["requested"]))
-        .otherwise(pl.col("refund_state").replace_strict(settings.REFUND_WORD))
+        .otherwise(pl.col("refund_state").replace_strict(settings.REFUND_WORD)),
+        # the trade's modified moves with any change to it, its sub-orders' refunds included
+        refund_changed_at=pl.when(pl.col("refund_updated_at") <= at)
+        .then(pl.col("refund_updated_at"))
+        .when(pl.col("requested_at") <= at)
+        .then(pl.col("requested_at")),
+    )
+    with_refund = with_refund.with_columns(
+        updated_at=pl.max_horizontal("updated_at", "refund_changed_at")
     )
     closed_unpaid = (pl.col("status") == "closed") & pl.col("paid_at").is_null()
     stage_word = {"deposit_forfeited": "FRONT_PAID_FINAL_NOPAID"} | {
@@ -132,7 +140,8 @@ def write(world: World, out_dir: Path, seed: int) -> list[Path]:
     rng = np.random.default_rng([seed, 201])
     orders = world.orders.filter(pl.col("platform") == "taobao")
     refunds = world.order_refunds.filter(pl.col("platform") == "taobao")
-    versions = place_names(order_versions(orders).sort("order_id", "file_month"), rng)
+    versions = order_versions_with_refunds(orders, refunds).sort("order_id", "file_month")
+    versions = place_names(versions, rng)
     trades = trade_lines(versions, refunds)
     written = write_monthly(
         trades, folder, "trades", rng, reshape_lines=bare_sub_orders,

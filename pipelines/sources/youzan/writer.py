@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.generate.world import World, order_state_at
+from pipelines.generate.world import World
 from pipelines.sources.orders_common import (
     beijing_text,
     month_end,
-    order_versions,
+    order_versions_with_refunds,
     place_names,
     write_monthly,
     yuan_text,
@@ -158,19 +158,7 @@ def write(world: World, out_dir: Path, seed: int) -> list[Path]:
     rng = np.random.default_rng([seed, 301])
     orders = world.orders.filter(pl.col("platform") == "youzan")
     refunds = world.order_refunds.filter(pl.col("platform") == "youzan")
-    versions = order_versions(orders)
-    # A refund changing in a month the order did not: the trade is sent again that month.
-    refund_months = refunds.select(
-        "order_id",
-        file_month=(pl.concat_list("requested_at", "updated_at")).list.eval(
-            (pl.element() + pl.duration(hours=8)).dt.strftime("%Y%m")
-        ),
-    ).explode("file_month")
-    extra = refund_months.unique().join(
-        versions.select("order_id", "file_month"), on=["order_id", "file_month"], how="anti"
-    )
-    again = order_state_at(extra.join(orders, on="order_id"), month_end(pl.col("file_month")))
-    versions = pl.concat([versions, again.select(versions.columns)])
+    versions = order_versions_with_refunds(orders, refunds)
     versions = place_names(versions.sort("order_id", "file_month"), rng)
     return write_monthly(
         trade_lines(versions, refunds), folder, "trades", rng,
