@@ -4,7 +4,7 @@
 alter table orders alter column province_code drop not null;
 alter table orders alter column city_code drop not null;
 
--- records_read = loaded + superseded + quarantined for every run: `loaded` counts the file's
+-- records_read = loaded + superseded + quarantined for every succeeded run: `loaded` counts the file's
 -- records merged (one row each in the feed's record table: tickets, orders or order_refunds),
 -- `superseded` the older versions of an id the same file also held (and exact repeats).
 alter table ingestion_runs add column loaded bigint not null default 0;
