@@ -4,14 +4,37 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import re
 import sys
 import time
 from pathlib import Path
 
+import duckdb
+import polars as pl
+
 from pipelines.generate import DEFAULT_END_MONTH, generate
 from pipelines.ingest import ingest
 from pipelines.load import RunSummary
+from pipelines.registry import FEED_SUFFIXES, feed_files
 from warehouse.db import WarehouseLocked, warehouse_path
+
+
+class UsageError(Exception):
+    """A bad argument or input the user can fix: reported in one line, exit code 2."""
+
+
+def _count(text: str) -> int:
+    value = int(text) if text.strip().isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _month(text: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month written YYYY-MM")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,13 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def world_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--tickets", type=int, default=200_000, help="tickets to simulate")
+        command.add_argument("--tickets", type=_count, default=200_000, help="tickets to simulate")
         command.add_argument(
             "--seed", type=int, default=7, help="random seed (same seed, same feeds)"
         )
-        command.add_argument("--months", type=int, default=12, help="months of history")
+        command.add_argument("--months", type=_count, default=12, help="months of history")
         command.add_argument(
-            "--end-month", default=DEFAULT_END_MONTH, help="last month simulated, YYYY-MM"
+            "--end-month",
+            type=_month,
+            default=DEFAULT_END_MONTH,
+            help="last month simulated, YYYY-MM",
         )
 
     gen = commands.add_parser("generate", help="write demo feeds in each source's own format")
@@ -47,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _generate(args: argparse.Namespace, out: Path) -> list[Path]:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder")
     started = time.perf_counter()
     paths = generate(
         out, args.tickets, seed=args.seed, months=args.months, end_month=args.end_month
@@ -55,7 +83,21 @@ def _generate(args: argparse.Namespace, out: Path) -> list[Path]:
     return paths
 
 
+def _check_inputs(paths: list[Path], db: Path) -> None:
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        if path.is_file() and not os.access(path, os.R_OK):
+            raise UsageError(f"{path}: not readable")
+    if db.is_dir():
+        raise UsageError(f"{db}: is a folder, not a warehouse file")
+    if not any(True for _ in feed_files(paths)):
+        names = ", ".join(str(p) for p in paths)
+        raise UsageError(f"{names}: no feed files ({', '.join(FEED_SUFFIXES)}) found")
+
+
 def _ingest(paths: list[Path], db: Path, force: bool) -> int:
+    _check_inputs(paths, db)
     started = time.perf_counter()
     try:
         summaries = ingest(paths, db, force=force, echo=print)
@@ -96,10 +138,26 @@ def _audit(db: Path, paths: list[Path], summaries: list[RunSummary]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, duckdb.Error, pl.exceptions.PolarsError) as error:
+        # what a user's file or folder can cause (unreadable, full disk, not a warehouse):
+        # one line that names it, never a traceback
+        detail = " ".join(str(error).split())
+        print(f"error: {type(error).__name__}: {detail}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "generate":
         _generate(args, args.out)
         return 0
     db = warehouse_path(args.db)
+    if db.is_dir():  # before a demo spends minutes generating feeds it cannot load
+        raise UsageError(f"{db}: is a folder, not a warehouse file")
     if args.command == "ingest":
         return _ingest(args.paths, db, args.force)
     feeds = args.feeds or db.parent / f"{db.stem}_feeds"

@@ -48,6 +48,13 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> N
         raise
 
 
+def _sha_or_blank(path: Path) -> str:
+    try:
+        return sha256_of(path)
+    except OSError:
+        return ""  # unreadable: the run record still says which file and why
+
+
 def _failed_run(con: duckdb.DuckDBPyConnection, feed: str, path: Path, error: str) -> RunSummary:
     run_id = int(con.execute("select nextval('ingestion_run_id')").fetchall()[0][0])
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -58,7 +65,7 @@ def _failed_run(con: duckdb.DuckDBPyConnection, feed: str, path: Path, error: st
             "run_id": run_id,
             "feed": feed,
             "file": str(path),
-            "sha": sha256_of(path),
+            "sha": _sha_or_blank(path),
             "now": now,
             "error": error,
         },
@@ -68,7 +75,10 @@ def _failed_run(con: duckdb.DuckDBPyConnection, feed: str, path: Path, error: st
 
 def _parse(path: Path, reference: Reference) -> FeedBatch | tuple[str, str]:
     """The parsed file, or (feed, reason) when no source recognises or can read it."""
-    source = source_for(path)
+    try:
+        source = source_for(path)
+    except (OSError, RuntimeError) as error:
+        return "unknown", f"could not open: {error}"
     if source is None:
         return "unknown", "no source recognises this file's format"
     try:

@@ -31,11 +31,14 @@ class RunSummary:
     unchanged: int = 0
     quarantined: int = 0
     error: str | None = None
+    loaded: int = 0  # records merged: distinct ids of the feed's record table
+    superseded: int = 0  # older versions (and exact repeats) of an id in the same file
 
     def line(self) -> str:
         counts = (
             f"read {self.records_read:,}  inserted {self.inserted:,}  updated {self.updated:,}  "
-            f"unchanged {self.unchanged:,}  quarantined {self.quarantined:,}"
+            f"unchanged {self.unchanged:,}  superseded {self.superseded:,}  "
+            f"quarantined {self.quarantined:,}"
         )
         detail = f"  ({self.error})" if self.error else ""
         return f"{self.status:<9} {self.feed:<16} {self.file}  {counts}{detail}"
@@ -61,9 +64,29 @@ def _content_hash(alias: str, columns: list[str]) -> str:
 def _newest_per_key(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     key = list(canonical.KEYS[table])
     # Exact repeats collapse; conflicting same-time duplicates were quarantined by the source.
-    return frame.sort("updated_at", descending=True, nulls_last=True).unique(
-        subset=key, keep="first", maintain_order=False
-    )
+    newest = frame.sort("updated_at", descending=True, nulls_last=True)
+    if table == "order_refunds":
+        newest = newest.with_columns(_earliest_refund_times(key))
+    return newest.unique(subset=key, keep="first", maintain_order=False)
+
+
+def _earliest_refund_times(key: list[str]) -> list[pl.Expr]:
+    """A refund was requested (and, once succeeded, completed) when it was first seen so: a
+    refund read from a trade carries the trade's update time, a later version must not move
+    those times forward (REFUND_TIMES applies the same rule against the table)."""
+    return [
+        pl.col("requested_at").min().over(key).alias("requested_at"),
+        pl.when(pl.col("status") == "succeeded")
+        .then(pl.col("refunded_at").min().over(key))
+        .alias("refunded_at"),
+    ]
+
+
+# For order_refunds, in SQL: the earliest request and completion times win over newer versions.
+REFUND_TIMES = {
+    "requested_at": "least(t.requested_at, s.requested_at)",
+    "refunded_at": "case when s.status = 'succeeded' then least(t.refunded_at, s.refunded_at) end",
+}
 
 
 def _merge_table(
@@ -77,11 +100,13 @@ def _merge_table(
     staged = _newest_per_key(frame, table).with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     columns = [*canonical.SCHEMAS[table], "run_id"]
     on = " and ".join(f"t.{k} = s.{k}" for k in key)
-    newer = (
+    rules = REFUND_TIMES if table == "order_refunds" else {}
+    compared = [c for c in content if c not in rules]  # the earliest-time columns are not
+    newer = (  # a version's content: comparing them would reorder equal versions on every load
         f"s.updated_at > t.updated_at or (s.updated_at = t.updated_at and "
-        f"{_content_hash('s', content)} > {_content_hash('t', content)})"
+        f"{_content_hash('s', compared)} > {_content_hash('t', compared)})"
     )
-    assignments = ", ".join(f"{c} = s.{c}" for c in [*content, "run_id"])
+    assignments = ", ".join(f"{c} = {rules.get(c, f's.{c}')}" for c in [*content, "run_id"])
     con.register("staged_batch", staged.select(columns))
     try:
         # Update, then insert what is still missing: two set-based statements are ~2x faster
@@ -92,6 +117,20 @@ def _merge_table(
                 f"where {on} and ({newer})"
             )
         )
+        if rules:  # an older version that saw the refund earlier still dates it
+            updated += _changed_rows(
+                con.execute(
+                    f"update {table} as t set requested_at = s.requested_at from staged_batch s "
+                    f"where {on} and not ({newer}) and s.requested_at < t.requested_at"
+                )
+            )
+            updated += _changed_rows(
+                con.execute(
+                    f"update {table} as t set refunded_at = s.refunded_at from staged_batch s "
+                    f"where {on} and not ({newer}) and t.status = 'succeeded' "
+                    f"and s.refunded_at < t.refunded_at"
+                )
+            )
         inserted = _changed_rows(
             con.execute(
                 f"insert into {table} by name select s.* from staged_batch as s "
@@ -123,9 +162,11 @@ def _next_run_id(con: duckdb.DuckDBPyConnection) -> int:
 def _record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, **extra: object) -> None:
     con.execute(
         "insert into ingestion_runs (run_id, feed, file, file_sha256, started_at, finished_at,"
-        " records_read, inserted, updated, unchanged, quarantined, watermark, status, error)"
+        " records_read, inserted, updated, unchanged, quarantined, watermark, status, error,"
+        " loaded, superseded)"
         " values ($run_id, $feed, $file, $sha, $started_at, $finished_at, $records_read,"
-        " $inserted, $updated, $unchanged, $quarantined, $watermark, $status, $error)",
+        " $inserted, $updated, $unchanged, $quarantined, $watermark, $status, $error,"
+        " $loaded, $superseded)",
         {
             "run_id": summary.run_id,
             "feed": summary.feed,
@@ -137,6 +178,8 @@ def _record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, **extra: ob
             "quarantined": summary.quarantined,
             "status": summary.status,
             "error": summary.error,
+            "loaded": summary.loaded,
+            "superseded": summary.superseded,
             "finished_at": _now(),
             **extra,
         },
@@ -173,6 +216,15 @@ def _store_quarantine(con: duckdb.DuckDBPyConnection, batch: FeedBatch, run_id: 
     return int(batch.quarantine["record_number"].n_unique())
 
 
+def _record_counts(batch: FeedBatch) -> tuple[int, int]:
+    """(loaded, superseded) records: each good record is one row of the batch's record table."""
+    frame = batch.tables.get(batch.record_table)
+    if frame is None or frame.is_empty():
+        return 0, 0
+    loaded = frame.select(canonical.KEYS[batch.record_table]).n_unique()
+    return loaded, frame.height - loaded
+
+
 def load_batch(
     con: duckdb.DuckDBPyConnection, batch: FeedBatch, *, force: bool = False
 ) -> RunSummary:
@@ -198,6 +250,7 @@ def load_batch(
             i, u, n = _merge_table(con, table, canonical.conform(frame, table), run_id)
             inserted, updated, unchanged = inserted + i, updated + u, unchanged + n
         quarantined = _store_quarantine(con, batch, run_id)
+        loaded, superseded = _record_counts(batch)
         summary = RunSummary(
             run_id,
             batch.feed,
@@ -208,6 +261,8 @@ def load_batch(
             updated,
             unchanged,
             quarantined,
+            loaded=loaded,
+            superseded=superseded,
         )
         _record_run(con, summary, **extra)
         con.execute("commit")

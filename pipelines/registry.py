@@ -6,6 +6,7 @@ Every package under ``pipelines/sources/`` exposes ``SOURCES``, the readers it p
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from collections.abc import Iterable, Iterator
 from functools import cache
@@ -14,7 +15,8 @@ from pathlib import Path
 import pipelines.sources
 from pipelines.sources.base import Source
 
-HEAD_BYTES = 1 << 16  # enough for the longest first record of any feed
+HEAD_BYTES = 1 << 16  # a CSV header, or where a JSON-lines file's search for a record starts
+SCAN_BYTES = 1 << 26  # how far into a JSON-lines file to look for its first readable record
 FEED_SUFFIXES = (".csv", ".jsonl", ".json")
 
 
@@ -29,9 +31,27 @@ def sources() -> tuple[Source, ...]:
     return tuple(found)
 
 
-def source_for(path: Path, available: Iterable[Source] | None = None) -> Source | None:
+def _head(path: Path) -> bytes:
+    """What ``detect`` sees: a JSON-lines file's first readable record (a broken or oversized
+    first line must not hide the file's kind), otherwise the file's first bytes."""
     with path.open("rb") as handle:
-        head = handle.read(HEAD_BYTES)
+        if path.suffix != ".jsonl":
+            return handle.read(HEAD_BYTES)
+        scanned = 0
+        for line in handle:
+            scanned += len(line)
+            try:
+                if isinstance(json.loads(line), dict):
+                    return line
+            except ValueError:
+                pass
+            if scanned > SCAN_BYTES:
+                break
+    return b""
+
+
+def source_for(path: Path, available: Iterable[Source] | None = None) -> Source | None:
+    head = _head(path)
     matching = [source for source in (available or sources()) if source.detect(path, head)]
     if len(matching) > 1:
         names = ", ".join(source.name for source in matching)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,9 @@ class FeedBatch:
     """One source file parsed and mapped: canonical rows that passed, and the records that did not.
 
     ``tables`` maps canonical table names to frames of exactly that schema (``canonical.conform``).
-    ``records_read`` counts data records in the file (not header lines); every one of them is in a
-    table row or in ``quarantine`` (possibly both for none: a record is either good or quarantined).
+    ``records_read`` counts data records in the file (not header lines); each is either one row of
+    ``record_table`` (the first table: tickets, orders or order_refunds) or has quarantine rows,
+    never both. Other tables hold what records carry besides (e.g. refunds inside a trade).
     """
 
     feed: str
@@ -31,6 +31,10 @@ class FeedBatch:
     quarantine: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=canonical.QUARANTINE)
     )
+
+    @property
+    def record_table(self) -> str:
+        return next(iter(self.tables))
 
 
 class Source(Protocol):
@@ -70,17 +74,23 @@ class Check:
     value: pl.Expr
 
 
-def split_valid(frame: pl.DataFrame, checks: Sequence[Check]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_valid(
+    frame: pl.DataFrame, checks: Sequence[Check], *, locate: pl.Expr | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split ``frame`` into records passing every check and quarantine rows (one per failed check).
 
     ``frame`` must carry ``record_number`` (1-based) and ``raw_record`` (the record as read).
     A null ``bad`` counts as bad: a check that cannot decide must not let a record through.
+    ``locate`` (text per row, e.g. ``refund_order[1].``) prefixes each field: rows of a list
+    inside a record name the element they came from.
     """
     if not checks:
         return frame, pl.DataFrame(schema=canonical.QUARANTINE)
+    prefix = pl.lit("") if locate is None else locate.cast(pl.String)
     flags = frame.select(
         pl.col("record_number"),
         pl.col("raw_record"),
+        prefix.alias("__where"),
         *[check.bad.fill_null(True).alias(f"__bad{i}") for i, check in enumerate(checks)],
         *[check.value.cast(pl.String).alias(f"__val{i}") for i, check in enumerate(checks)],
     )
@@ -89,7 +99,7 @@ def split_valid(frame: pl.DataFrame, checks: Sequence[Check]) -> tuple[pl.DataFr
         [
             flags.filter(pl.col(f"__bad{i}")).select(
                 pl.col("record_number").cast(pl.Int64),
-                pl.lit(check.field).alias("field"),
+                (pl.col("__where") + pl.lit(check.field)).alias("field"),
                 pl.col(f"__val{i}").alias("value"),
                 pl.lit(check.reason).alias("reason"),
                 pl.col("raw_record"),
@@ -142,6 +152,15 @@ def normalize_noisy_records(frame: pl.DataFrame, columns: list[str]) -> pl.DataF
     return pl.concat([frame.filter(~noisy), fixed]).sort("record_number")
 
 
+# Ids are digits or codes; "4.01e18", "1.5", "true" are not ids, whatever the sender meant.
+ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]*$"
+
+
+def is_plain_id(text: pl.Expr) -> pl.Expr:
+    """Digits or a code with a digit in it: every feed's ids have one ("true" has none)."""
+    return text.str.contains(ID_PATTERN) & text.str.contains(r"\d")
+
+
 def normalized(expr: pl.Expr) -> pl.Expr:
     """Full-width digits and letters to ASCII (NFKC) and stray whitespace trimmed."""
     return expr.str.normalize("NFKC").str.strip_chars()
@@ -153,65 +172,3 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _numbered_lines(path: Path) -> pl.DataFrame:
-    """Each line of ``path`` as one string, numbered from 1; blank lines are not records."""
-    return (
-        pl.scan_lines(path, name="raw_record", row_index_name="record_number", row_index_offset=1)
-        .with_columns(pl.col("record_number").cast(pl.Int64))
-        .filter(pl.col("raw_record").str.strip_chars() != "")
-        .collect()
-    )
-
-
-def _is_json_object(line: str) -> bool:
-    try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
-        return False
-
-
-def decode_json_lines(lines: pl.DataFrame, dtype: pl.Struct) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decoded records, quarantine rows for lines that are not JSON objects)."""
-    try:
-        decoded = lines.with_columns(pl.col("raw_record").str.json_decode(dtype).alias("record"))
-        return decoded, pl.DataFrame(schema=canonical.QUARANTINE)
-    except pl.exceptions.ComputeError:
-        pass
-    # Rare path: find the broken lines one by one, then decode the rest in bulk.
-    valid = pl.Series([_is_json_object(line) for line in lines["raw_record"]])
-    broken = lines.filter(~valid).select(
-        "record_number",
-        pl.lit("<record>").alias("field"),
-        pl.col("raw_record").str.slice(0, 200).alias("value"),
-        pl.lit("not valid JSON").alias("reason"),
-        "raw_record",
-    )
-    decoded = lines.filter(valid).with_columns(
-        pl.col("raw_record").str.json_decode(dtype).alias("record")
-    )
-    return decoded, broken
-
-
-def first_record_keys(path: Path, head: bytes) -> frozenset[str]:
-    """Top-level keys of a JSON-lines file's first record (empty if it is not one)."""
-    if path.suffix != ".jsonl":
-        return frozenset()
-    try:
-        first = json.loads(head.split(b"\n", 1)[0])
-    except ValueError:
-        return frozenset()
-    return frozenset(first) if isinstance(first, dict) else frozenset()
-
-
-def read_json_lines(
-    path: Path, dtype: pl.Struct
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(every line, decoded records with ``record``, quarantine rows for lines not JSON objects).
-
-    Records keep ``record_number`` (the 1-based line number) and ``raw_record`` (the line).
-    """
-    lines = _numbered_lines(path)
-    decoded, broken = decode_json_lines(lines, dtype)
-    return lines, decoded, broken

@@ -22,11 +22,12 @@ from pipelines.sources.base import (
     Check,
     FeedBatch,
     conflicting_duplicates,
+    is_plain_id,
     normalized,
-    read_json_lines,
     sha256_of,
     split_valid,
 )
+from pipelines.sources.json_lines import read_json_lines
 
 BEIJING = pl.duration(hours=8)
 AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
@@ -53,6 +54,23 @@ def order_versions(orders: pl.DataFrame) -> pl.DataFrame:
     return order_state_at(versions, month_end(pl.col("file_month"))).with_columns(
         paid_at=pl.col("paid_at")
     )
+
+
+def order_versions_with_refunds(orders: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
+    """``order_versions``, plus the order as it stood at the end of each month in which only
+    one of its refunds changed: a platform that keeps refunds on the trade re-sends it then."""
+    versions = order_versions(orders)
+    refund_months = refunds.select(
+        "order_id",
+        file_month=(pl.concat_list("requested_at", "updated_at")).list.eval(
+            (pl.element() + BEIJING).dt.strftime("%Y%m")
+        ),
+    ).explode("file_month")
+    extra = refund_months.unique().join(
+        versions.select("order_id", "file_month"), on=["order_id", "file_month"], how="anti"
+    )
+    again = order_state_at(extra.join(orders, on="order_id"), month_end(pl.col("file_month")))
+    return pl.concat([versions, again.select(versions.columns)])
 
 
 def refund_versions(refunds: pl.DataFrame) -> pl.DataFrame:
@@ -95,6 +113,17 @@ def place_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         .otherwise(pl.col("province_full")),
         city_name=pl.when(short_city).then(pl.col("city_short")).otherwise(pl.col("city_full")),
     ).drop("city_full", "city_short", "province_code_", "province_full", "province_short")
+
+
+def word_variety(canonical: pl.Expr, words: Mapping[str, tuple[str, ...]], key: pl.Expr) -> pl.Expr:
+    """The platform's word for a canonical value, varied over every word that means it (chosen
+    by ``key``'s last digit, so the same data always writes the same words)."""
+    digit = key.str.slice(-1).cast(pl.Int64, strict=False).fill_null(0)
+    expr = pl.lit(None, pl.String)
+    for value, options in words.items():
+        pick = pl.lit(pl.Series(list(options), dtype=pl.String)).get(digit % len(options))
+        expr = pl.when(canonical == value).then(pick).otherwise(expr)
+    return expr
 
 
 def yuan_text(cents: pl.Expr) -> pl.Expr:
@@ -140,8 +169,46 @@ def parse_unix(text: pl.Expr) -> pl.Expr:
 
 
 def attach_places(frame: pl.DataFrame) -> pl.DataFrame:
-    """Resolve ``province_name``/``city_name`` to codes (null when unknown)."""
-    return attach_city_codes(frame, "province_name", "city_name")
+    """Resolve ``province_name``/``city_name`` to codes (null when unknown); a blank name is
+    null, and ``has_address`` tells orders that carry a place (virtual and self-pickup orders
+    carry none, and load with a null place)."""
+    blank_is_null = [
+        pl.when(normalized(pl.col(c)) != "").then(pl.col(c)).alias(c)
+        for c in ("province_name", "city_name")
+    ]
+    named = frame.with_columns(blank_is_null).with_columns(
+        has_address=pl.col("province_name").is_not_null() | pl.col("city_name").is_not_null()
+    )
+    return attach_city_codes(named, "province_name", "city_name")
+
+
+def id_checks(field: str, column: str, what: str) -> list[Check]:
+    """An id must be there and be a plain digit or code string."""
+    return [
+        Check(field, pl.col(column).is_null(), f"missing {what}", pl.col(column)),
+        Check(
+            field,
+            pl.col(column).is_not_null() & ~is_plain_id(pl.col(column)),
+            f"{what} is not a plain digit or code string",
+            pl.col(column),
+        ),
+    ]
+
+
+def vocabulary_checks(field: str, column: str, what: str, *, required: bool = True) -> list[Check]:
+    """A word must be one the platform documents: ``unknown <what> value`` marks a value the
+    platform may have added (counted on Data health), apart from a missing one."""
+    checks = [
+        Check(
+            field,
+            pl.col(column).is_not_null() & pl.col(f"{column}__parsed").is_null(),
+            f"unknown {what} value",
+            pl.col(column),
+        )
+    ]
+    if required:
+        checks.append(Check(field, pl.col(column).is_null(), f"missing {what}", pl.col(column)))
+    return checks
 
 
 def vocabulary(column: str, words: Mapping[str, str]) -> pl.Expr:
@@ -160,15 +227,8 @@ def order_checks(fields: Mapping[str, str], time_fields: list[str]) -> list[Chec
     ``<role>`` (text) plus ``<role>__parsed``.
     """
     checks = [
-        Check(
-            fields["order_id"], pl.col("order_id").is_null(), "missing order id", pl.col("order_id")
-        ),
-        Check(
-            fields["status"],
-            pl.col("status__parsed").is_null(),
-            "unknown or missing status",
-            pl.col("status"),
-        ),
+        *id_checks(fields["order_id"], "order_id", "order id"),
+        *vocabulary_checks(fields["status"], "status", "status"),
         Check(
             fields["total"],
             pl.col("total_cents").is_null(),
@@ -177,7 +237,7 @@ def order_checks(fields: Mapping[str, str], time_fields: list[str]) -> list[Chec
         ),
         Check(
             fields["city"],
-            pl.col("city_code").is_null(),
+            pl.col("has_address") & pl.col("city_code").is_null(),
             "unknown province or city",
             pl.concat_str(
                 pl.col("province_name").fill_null(""),
@@ -216,21 +276,9 @@ def refund_frame(
     (+ ``status__parsed``), ``amount`` (+ ``refund_cents``), ``created``/``modified`` (+ parsed
     ``requested_at``/``updated_at``); ``fields`` names each in the source's words."""
     checks = [
-        Check(
-            fields["refund_id"],
-            pl.col("refund_id").is_null(),
-            "missing refund id",
-            pl.col("refund_id"),
-        ),
-        Check(
-            fields["order_id"], pl.col("order_id").is_null(), "missing order id", pl.col("order_id")
-        ),
-        Check(
-            fields["status"],
-            pl.col("status__parsed").is_null(),
-            "unknown or missing status",
-            pl.col("status"),
-        ),
+        *id_checks(fields["refund_id"], "refund_id", "refund id"),
+        *id_checks(fields["order_id"], "order_id", "order id"),
+        *vocabulary_checks(fields["status"], "status", "refund status"),
         Check(
             fields["amount"],
             pl.col("refund_cents").is_null(),
@@ -270,6 +318,40 @@ def refund_frame(
         updated_at=pl.col("updated_at"),
     )
     return canonical.conform(refunds, "order_refunds"), quarantine
+
+
+def list_rows(parsed: pl.DataFrame, column: str) -> pl.DataFrame:
+    """One row per element of the list ``column`` of each record, with ``__index`` (0-based) and
+    the record's ``record_number``, ``raw_record``, ``order_id`` and ``updated_at__parsed``."""
+    return (
+        parsed.select(
+            "record_number",
+            "raw_record",
+            "order_id",
+            "updated_at__parsed",
+            pl.col(column).fill_null([]),
+            pl.int_ranges(pl.col(column).fill_null([]).list.len()).alias("__index"),
+        )
+        .explode(column, "__index")
+        .drop_nulls("__index")
+        .unnest(column)
+    )
+
+
+def element(path: str) -> pl.Expr:
+    """``path[i].`` for rows of ``list_rows``: the element a nested check names."""
+    return pl.format(f"{path}[{{}}].", pl.col("__index"))
+
+
+def positive_count(text: pl.Expr) -> pl.Expr:
+    """A sub-order quantity: a whole number above 0, else null (never 0 by omission)."""
+    count = normalized(text).cast(pl.Int32, strict=False)
+    return pl.when(count > 0).then(count)
+
+
+def reject(frame: pl.DataFrame, quarantine: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without the records ``quarantine`` names."""
+    return frame.filter(~pl.col("record_number").is_in(quarantine["record_number"].implode()))
 
 
 def _value(key: str) -> str:
@@ -328,13 +410,21 @@ def spoil_json_lines(
 
 
 def write_monthly(
-    frame: pl.DataFrame, folder: Path, stem: str, rng: np.random.Generator, **spoil: object
+    frame: pl.DataFrame,
+    folder: Path,
+    stem: str,
+    rng: np.random.Generator,
+    reshape_lines: Callable[[pl.Series], pl.Series] | None = None,
+    **spoil: object,
 ) -> list[Path]:
-    """One ``<stem>_YYYYMM.jsonl`` per ``file_month``, each with its share of dirty lines."""
+    """One ``<stem>_YYYYMM.jsonl`` per ``file_month``, each with its share of dirty lines;
+    ``reshape_lines`` renders shapes a frame cannot hold (a key that is a list on some lines)."""
     written = []
     for (month,), group in frame.sort("file_month").group_by("file_month", maintain_order=True):
-        body = group.drop("file_month").write_ndjson()
-        lines = spoil_json_lines(pl.Series(body.splitlines()), rng, **spoil)  # type: ignore[arg-type]
+        body = pl.Series(group.drop("file_month").write_ndjson().splitlines(), dtype=pl.String)
+        if reshape_lines is not None:
+            body = reshape_lines(body)
+        lines = spoil_json_lines(body, rng, **spoil)  # type: ignore[arg-type]
         path = folder / f"{stem}_{month}.jsonl"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         written.append(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,15 +14,25 @@ from pipelines.sources.base import (
     FeedBatch,
     ReferenceLike,
     conflicting_duplicates,
-    first_record_keys,
-    read_json_lines,
     sha256_of,
     split_valid,
 )
 from pipelines.sources.fsm import settings
 from pipelines.sources.fsm.mapping import parse_records, ticket_checks
+from pipelines.sources.json_lines import BAD_UTF8, first_record_keys, read_json_lines
 
 RAW_PART = pl.Struct({"part_code": pl.String, "quantity": pl.String})
+# A change-log record as decoded: every field text, spare parts a list of {code, qty}.
+CHANGE_RECORD = pl.Struct(
+    {
+        key: (
+            pl.List(pl.Struct({"code": pl.String, "qty": pl.String}))
+            if name == "parts"
+            else pl.String
+        )
+        for name, key in settings.JSONL_FIELDS.items()
+    }
+)
 
 
 def to_tickets(
@@ -75,6 +86,49 @@ def to_tickets(
     return canonical.conform(tickets, "tickets"), quarantine
 
 
+def _read_csv(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(every readable row as text with ``record_number``, quarantine rows for the others).
+
+    Polars reads a clean export in bulk; if it cannot (a row with more fields than the header,
+    an unclosed quote, bytes that are not UTF-8), the file is read row by row so that only the
+    broken rows are lost to quarantine.
+    """
+    try:
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8", quote_char='"')
+        return frame.with_row_index("record_number", offset=1).with_columns(
+            pl.col("record_number").cast(pl.Int64)
+        ), pl.DataFrame(schema=canonical.QUARANTINE)
+    except pl.exceptions.PolarsError:
+        pass
+    # One physical line per row (the export has no multi-line fields): an unclosed quote then
+    # costs its own line, not every line after it.
+    lines = path.read_bytes().decode("utf-8-sig", errors="replace").split("\n")
+    header = next(csv.reader([lines[0].rstrip("\r")]), [])
+    good: list[list[str]] = []
+    numbers: list[int] = []
+    broken = []
+    number = 0  # data rows, numbered as the bulk reader numbers them (blank lines skipped)
+    for text in lines[1:]:
+        line = text.rstrip("\r")
+        if not line.strip():
+            continue
+        number += 1
+        row = next(csv.reader([line]))
+        if len(row) != len(header):
+            why = f"row has {len(row)} fields, the header {len(header)}"
+            broken.append((number, "<record>", line[:200], why, line))
+        elif BAD_UTF8 in line:
+            broken.append((number, "<record>", line[:200], "not valid UTF-8", line))
+        else:
+            good.append(row)
+            numbers.append(number)
+    frame = pl.DataFrame(good, schema=dict.fromkeys(header, pl.String), orient="row").with_columns(
+        pl.when(pl.all() != "").then(pl.all()).name.keep()  # blank is missing, as read_csv has it
+    )
+    frame = frame.with_columns(pl.Series("record_number", numbers, pl.Int64))
+    return frame, pl.DataFrame(broken, schema=canonical.QUARANTINE, orient="row")
+
+
 class FsmCsv:
     """``fsm_export_YYYYMM.csv``: the monthly export, Chinese headers, UTF-8 with BOM."""
 
@@ -86,13 +140,15 @@ class FsmCsv:
 
     def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
         headers = {source: canonical_name for canonical_name, source in settings.CSV_FIELDS.items()}
-        frame = pl.read_csv(path, infer_schema=False, encoding="utf8", quote_char='"')
+        frame, broken = _read_csv(path)
         missing = sorted(set(headers) - set(frame.columns))
         if missing:
             raise ValueError(f"{path}: ticket export lacks columns {missing}")
         raw = frame.select(
-            (pl.int_range(pl.len(), dtype=pl.Int64) + 1).alias("record_number"),
-            pl.concat_str(pl.all().fill_null(""), separator=",").alias("raw_record"),
+            pl.col("record_number"),
+            pl.concat_str(pl.all().exclude("record_number").fill_null(""), separator=",").alias(
+                "raw_record"
+            ),
             *(pl.col(source).alias(name) for source, name in headers.items()),
         ).with_columns(
             pl.col("parts")
@@ -117,7 +173,12 @@ class FsmCsv:
             aware=False,
         )
         return FeedBatch(
-            self.name, path, sha256_of(path), raw.height, {"tickets": tickets}, quarantine
+            self.name,
+            path,
+            sha256_of(path),
+            raw.height + broken.height,
+            {"tickets": tickets},
+            pl.concat([broken, quarantine]).sort("record_number"),
         )
 
 
@@ -130,12 +191,8 @@ class FsmJsonl:
         return {"ticketNo", "state"} <= first_record_keys(path, head)
 
     def read(self, path: Path, reference: ReferenceLike) -> FeedBatch:
-        part = pl.Struct({"code": pl.String, "qty": pl.String})
         keys = settings.JSONL_FIELDS
-        dtype = pl.Struct(
-            {key: (pl.List(part) if name == "parts" else pl.String) for name, key in keys.items()}
-        )
-        lines, decoded, broken = read_json_lines(path, dtype)
+        lines, decoded, broken = read_json_lines(path, CHANGE_RECORD)
         raw = decoded.select(
             "record_number",
             "raw_record",

@@ -9,6 +9,7 @@ import polars as pl
 from pipelines.sources.base import (
     Check,
     ReferenceLike,
+    is_plain_id,
     normalize_noisy_records,
 )
 
@@ -105,12 +106,36 @@ def ticket_checks(fields: Mapping[str, str], reference: ReferenceLike) -> list[C
         pl.element().struct.field("part_code").is_in(parts).not_()
         | (pl.element().struct.field("quantity").fill_null(0) <= 0)
     )
+
+    def required(column: str, what: str) -> Check:
+        # every column the warehouse holds NOT NULL is checked here, so a blank value costs
+        # its row, never the file's load
+        return Check(fields[column], pl.col(column).is_null(), f"missing {what}", raw(column))
+
     return [
         Check(
             fields["ticket_id"],
             pl.col("ticket_id").is_null(),
             "missing ticket id",
             raw("ticket_id"),
+        ),
+        Check(
+            fields["ticket_id"],
+            pl.col("ticket_id").is_not_null() & ~is_plain_id(pl.col("ticket_id")),
+            "ticket id is not a plain digit or code string",
+            raw("ticket_id"),
+        ),
+        *(
+            Check(
+                fields[column],
+                pl.col(column).is_not_null() & ~is_plain_id(pl.col(column)),
+                f"{what} is not a plain digit or code string",
+                raw(column),
+            )
+            for column, what in (
+                ("order_id", "order id"),
+                ("rework_of", "ticket id"),
+            )
         ),
         Check(
             fields["status"], parsed("status").is_null(), "unknown or missing status", raw("status")
@@ -162,7 +187,9 @@ def ticket_checks(fields: Mapping[str, str], reference: ReferenceLike) -> list[C
             fields["scenario"], pl.col("scenario").is_null(), "missing scenario", raw("scenario")
         ),
         word_check("channel", "channel"),
+        required("channel", "channel"),
         word_check("member_level", "member level"),
+        required("member_level", "member level"),
         word_check("order_platform", "order platform"),
         *(
             Check(fields[c], parsed(c).is_null(), "not a yes/no value", raw(c))

@@ -11,9 +11,10 @@ from pipelines.generate.world import World
 from pipelines.sources.orders_common import (
     beijing_text,
     month_end,
-    order_versions,
+    order_versions_with_refunds,
     place_names,
     refund_versions,
+    word_variety,
     write_monthly,
     yuan_text,
 )
@@ -33,15 +34,23 @@ BAD_TIME = '"2026-02-30 25:61:00"'
 
 def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
     at = month_end(pl.col("file_month"))  # sub-order refund status as of the file's month end
-    latest_refund = refunds.select("order_id", "status", "requested_at", "updated_at").rename(
-        {"status": "refund_state", "updated_at": "refund_updated_at"}
-    )
+    latest_refund = refunds.select(
+        "order_id", "refund_id", "refund_cents", "status", "requested_at", "updated_at"
+    ).rename({"status": "refund_state", "updated_at": "refund_updated_at"})
     with_refund = versions.join(latest_refund, on="order_id", how="left").with_columns(
         refund_status=pl.when(pl.col("requested_at").is_null() | (pl.col("requested_at") > at))
         .then(pl.lit("NO_REFUND"))
         .when(pl.col("refund_updated_at") > at)
         .then(pl.lit(settings.REFUND_WORD["requested"]))
-        .otherwise(pl.col("refund_state").replace_strict(settings.REFUND_WORD))
+        .otherwise(pl.col("refund_state").replace_strict(settings.REFUND_WORD)),
+        # the trade's modified moves with any change to it, its sub-orders' refunds included
+        refund_changed_at=pl.when(pl.col("refund_updated_at") <= at)
+        .then(pl.col("refund_updated_at"))
+        .when(pl.col("requested_at") <= at)
+        .then(pl.col("requested_at")),
+    )
+    with_refund = with_refund.with_columns(
+        updated_at=pl.max_horizontal("updated_at", "refund_changed_at")
     )
     closed_unpaid = (pl.col("status") == "closed") & pl.col("paid_at").is_null()
     stage_word = {"deposit_forfeited": "FRONT_PAID_FINAL_NOPAID"} | {
@@ -53,8 +62,12 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
         tid=pl.col("order_id"),
         status=pl.when(closed_unpaid)
         .then(pl.lit("TRADE_CLOSED_BY_TAOBAO"))
-        .otherwise(pl.col("status").replace_strict(settings.TRADE_WORD)),
-        type=pl.when(pl.col("is_presale")).then(pl.lit("step")).otherwise(pl.lit("fixed")),
+        .otherwise(word_variety(pl.col("status"), settings.TRADE_WORDS, pl.col("order_id"))),
+        type=pl.when(pl.col("is_presale"))
+        .then(pl.lit(settings.PRESALE_TYPE))
+        .otherwise(
+            word_variety(pl.lit("plain"), {"plain": settings.PLAIN_TYPES}, pl.col("order_id"))
+        ),
         step_trade_status=pl.col("presale_stage").replace_strict(stage_word, default=None),
         step_paid_fee=pl.when(
             pl.col("is_presale") & (pl.col("presale_stage") != "deposit_pending")
@@ -81,11 +94,31 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
                     num=pl.col("item_count"),
                     payment=payment,
                     refund_status=pl.col("refund_status"),
+                    # the sub-order names its latest refund, as trade.fullinfo.get does
+                    refund_id=pl.when(pl.col("refund_status") != "NO_REFUND").then(
+                        pl.col("refund_id")
+                    ),
+                    refund_fee=pl.when(pl.col("refund_status") != "NO_REFUND").then(
+                        yuan_text(pl.col("refund_cents"))
+                    ),
                 )
             )
         ),
         file_month=pl.col("file_month"),
     )
+
+
+def bare_sub_orders(lines: pl.Series) -> pl.Series:
+    """Trades whose id ends in an odd digit list their sub-orders bare (``"orders":[…]``), as
+    the Java SDK serialises them, with the sub-order ids as JSON numbers; the others as the
+    API's ``{"order":[…]}`` with ids as strings."""
+    odd = lines.str.contains(r'"tid":"[^"]*[13579]"')
+    bare = (
+        lines.str.replace(r'"orders":\{"order":(\[.*\])\}\}$', r'"orders":$1}')
+        .str.replace(r'"oid":"(\d+)"', r'"oid":$1')
+        .str.replace(r'"num_iid":"(\d+)"', r'"num_iid":$1')
+    )
+    return pl.select(pl.when(odd).then(bare).otherwise(lines)).to_series()
 
 
 def refund_lines(refunds: pl.DataFrame) -> pl.DataFrame:
@@ -107,10 +140,11 @@ def write(world: World, out_dir: Path, seed: int) -> list[Path]:
     rng = np.random.default_rng([seed, 201])
     orders = world.orders.filter(pl.col("platform") == "taobao")
     refunds = world.order_refunds.filter(pl.col("platform") == "taobao")
-    versions = place_names(order_versions(orders).sort("order_id", "file_month"), rng)
+    versions = order_versions_with_refunds(orders, refunds).sort("order_id", "file_month")
+    versions = place_names(versions, rng)
     trades = trade_lines(versions, refunds)
     written = write_monthly(
-        trades, folder, "trades", rng,
+        trades, folder, "trades", rng, reshape_lines=bare_sub_orders,
         id_key="tid", amount_key="payment", amount_is_text=True,
         time_key="modified", bad_time=BAD_TIME, city_key="receiver_city",
     )  # fmt: skip

@@ -10,21 +10,24 @@ from pipelines.sources.base import (
     Check,
     FeedBatch,
     ReferenceLike,
-    first_record_keys,
     normalized,
-    read_json_lines,
     sha256_of,
     split_valid,
 )
+from pipelines.sources.json_lines import first_record_keys, read_json_lines
 from pipelines.sources.orders_common import (
     RefundFeed,
     attach_places,
     canonical_orders,
     duplicate_check,
+    element,
+    list_rows,
     order_checks,
     parse_fen,
     parse_unix,
+    positive_count,
     read_refund_file,
+    reject,
     unparsed,
     vocabulary,
 )
@@ -128,10 +131,10 @@ class WechatOrders:
             paid_at=detail.struct.field("pay_info").struct.field("pay_time"),
             updated_at=record.struct.field("update_time"),
             item_count=detail.struct.field("product_infos")
-            .list.eval(
-                normalized(pl.element().struct.field("sku_cnt")).cast(pl.Int32, strict=False)
-            )
+            .fill_null([])
+            .list.eval(positive_count(pl.element().struct.field("sku_cnt")))
             .list.sum(),
+            products=detail.struct.field("product_infos"),
         ).with_columns(
             _paid_time("paid_at").alias("paid_at"),
             _paid_time("deposit_paid_at").alias("deposit_paid_at"),
@@ -169,6 +172,19 @@ class WechatOrders:
             duplicate_check("order_id", "updated_at", ["status", "total", "city_name", "paid_at"]),
         ]
         good, quarantine = split_valid(parsed, checks)
+        products = list_rows(parsed, "products").with_columns(
+            quantity=positive_count(pl.col("sku_cnt"))
+        )
+        count_check = Check(
+            "sku_cnt",
+            pl.col("quantity").is_null(),
+            "quantity is not a positive whole number",
+            pl.col("sku_cnt"),
+        )
+        _, product_quarantine = split_valid(
+            products, [count_check], locate=element("order_detail.product_infos")
+        )
+        good = reject(good, product_quarantine)
         deposit_paid = pl.col("deposit_paid_at__parsed").is_not_null()
         balance_paid = pl.col("balance_paid_at__parsed").is_not_null()
         orders = canonical_orders(
@@ -197,7 +213,7 @@ class WechatOrders:
             sha256_of(path),
             lines.height,
             {"orders": orders},
-            pl.concat([broken, quarantine]),
+            pl.concat([broken, quarantine, product_quarantine]),
         )
 
 

@@ -13,6 +13,7 @@ from pipelines.sources.orders_common import (
     place_names,
     refund_versions,
     unix_seconds,
+    word_variety,
     write_monthly,
 )
 from pipelines.sources.wechat import settings
@@ -64,11 +65,14 @@ def order_lines(versions: pl.DataFrame) -> pl.DataFrame:
 
 
 def aftersale_lines(refunds: pl.DataFrame) -> pl.DataFrame:
+    status = word_variety(pl.col("status"), settings.AFTERSALE_WORDS, pl.col("refund_id"))
     return refund_versions(refunds).select(
         after_sale_order_id=pl.col("refund_id"),
         order_id=pl.col("order_id"),
-        status=pl.col("status").replace_strict(settings.AFTERSALE_WORD),
-        type=pl.lit("REFUND"),
+        status=status,
+        type=pl.when(status.is_in(settings.RETURN_STATUSES))
+        .then(pl.lit("RETURN"))
+        .otherwise(pl.lit("REFUND")),
         refund_info=pl.struct(amount=pl.col("refund_cents")),
         create_time=unix_seconds(pl.col("requested_at")),
         update_time=unix_seconds(pl.col("updated_at")),

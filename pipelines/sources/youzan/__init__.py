@@ -11,29 +11,46 @@ from pipelines.sources.base import (
     Check,
     FeedBatch,
     ReferenceLike,
-    first_record_keys,
     normalized,
-    read_json_lines,
     sha256_of,
     split_valid,
 )
+from pipelines.sources.json_lines import first_record_keys, read_json_lines
 from pipelines.sources.orders_common import (
     attach_places,
     canonical_orders,
     duplicate_check,
+    element,
+    id_checks,
+    list_rows,
     order_checks,
     parse_beijing,
     parse_yuan,
-    refund_frame,
-    unparsed,
+    positive_count,
+    reject,
     vocabulary,
+    vocabulary_checks,
 )
 from pipelines.sources.youzan import settings
 
 S = pl.String
-PHASE = pl.Struct({"phase": S, "real_price": S, "pay_time": S})
+# pay_info.phase_payments[] as the SDK models it: a phase is paid once it has a payment
+# transaction (outer_transaction_no); pay_start_time/pay_end_time are the window to pay in.
+PHASE = pl.Struct(
+    {
+        n: S
+        for n in ("phase", "real_price", "pay_start_time", "pay_end_time", "outer_transaction_no")
+    }
+)
+# refund_order[] as youzan.trade.get 4.0.0 sends it: no times of its own (created/modified are
+# read when a feed adds them).
 REFUND = pl.Struct(
-    {"refund_id": S, "refund_fee": S, "refund_state": S, "created": S, "modified": S}
+    {
+        **{n: S for n in ("refund_type", "refund_fee", "refund_id", "refund_state")},
+        "oids": pl.List(pl.Struct({"oid": S})),
+        "created": S,
+        "modified": S,
+    }
 )
 TRADE = pl.Struct(
     {
@@ -76,14 +93,6 @@ FIELDS = {
     "paid_at": "full_order_info.order_info.pay_time",
     "updated_at": "full_order_info.order_info.update_time",
 }
-REFUND_FIELDS = {
-    "refund_id": "refund_order.refund_id",
-    "order_id": "full_order_info.order_info.tid",
-    "status": "refund_order.refund_state",
-    "amount": "refund_order.refund_fee",
-    "created": "refund_order.created",
-    "modified": "refund_order.modified",
-}
 
 
 class YouzanTrades:
@@ -99,11 +108,12 @@ class YouzanTrades:
         info, pay = full.struct.field("order_info"), full.struct.field("pay_info")
         address, items = full.struct.field("address_info"), full.struct.field("orders")
         phases = pay.struct.field("phase_payments")
+        items = items.fill_null([])
 
         def phase(number: str, field: str) -> pl.Expr:
             return phases.list.eval(
                 pl.element()
-                .filter(pl.element().struct.field("phase") == number)
+                .filter(normalized(pl.element().struct.field("phase")) == number)
                 .struct.field(field)
             ).list.first()
 
@@ -114,48 +124,34 @@ class YouzanTrades:
             status=info.struct.field("status"),
             total=pay.struct.field("total_fee"),
             payment=pay.struct.field("payment"),
-            is_presale=items.list.eval(pl.element().struct.field("is_pre_sale") == "1").list.any(),
+            is_presale=items.list.eval(
+                normalized(pl.element().struct.field("is_pre_sale")) == "1"
+            ).list.any(),
             deposit=phase("1", "real_price"),
             balance=phase("2", "real_price"),
-            deposit_paid_at=phase("1", "pay_time"),
-            balance_paid_at=phase("2", "pay_time"),
+            deposit_paid=normalized(phase("1", "outer_transaction_no")).fill_null("") != "",
+            balance_paid=normalized(phase("2", "outer_transaction_no")).fill_null("") != "",
             province_name=address.struct.field("delivery_province"),
             city_name=address.struct.field("delivery_city"),
             created_at=info.struct.field("created"),
             paid_at=info.struct.field("pay_time"),
             updated_at=info.struct.field("update_time"),
             order_refund_state=normalized(info.struct.field("refund_state")),
-            item_count=items.list.eval(
-                normalized(pl.element().struct.field("num")).cast(pl.Int32, strict=False)
-            ).list.sum(),
+            item_count=items.list.eval(positive_count(pl.element().struct.field("num"))).list.sum(),
+            items=items,
             refunds=pl.col("record").struct.field("refund_order").fill_null([]),
         )
         parsed = attach_places(raw).with_columns(
             vocabulary("status", settings.TRADE_STATUS),
+            vocabulary("order_refund_state", settings.ORDER_REFUND_STATE),
             total_cents=parse_yuan(pl.col("total")),
             payment_cents=parse_yuan(pl.col("payment")),
             deposit_cents=parse_yuan(pl.col("deposit")),
             balance_cents=parse_yuan(pl.col("balance")),
             **{
                 f"{c}__parsed": parse_beijing(pl.col(c))
-                for c in (
-                    "created_at",
-                    "paid_at",
-                    "updated_at",
-                    "deposit_paid_at",
-                    "balance_paid_at",
-                )
+                for c in ("created_at", "paid_at", "updated_at")
             },
-        )
-        refunds_ok = (
-            pl.col("refunds")
-            .list.eval(
-                pl.element().struct.field("refund_state").is_in(list(settings.REFUND_STATE))
-                & parse_yuan(pl.element().struct.field("refund_fee")).is_not_null()
-                & parse_beijing(pl.element().struct.field("created")).is_not_null()
-                & parse_beijing(pl.element().struct.field("modified")).is_not_null()
-            )
-            .list.all()
         )
         presale = pl.col("is_presale")
         checks = [
@@ -168,28 +164,15 @@ class YouzanTrades:
             ),
             Check(
                 "full_order_info.pay_info.phase_payments",
-                presale
-                & (
-                    pl.col("deposit_cents").is_null()
-                    | pl.col("balance_cents").is_null()
-                    | unparsed("deposit_paid_at")
-                    | unparsed("balance_paid_at")
-                ),
+                presale & (pl.col("deposit_cents").is_null() | pl.col("balance_cents").is_null()),
                 "pre-sale phases incomplete or not parseable",
                 pl.col("deposit").fill_null("") + "/" + pl.col("balance").fill_null(""),
             ),
-            Check(
+            *vocabulary_checks(
                 "full_order_info.order_info.refund_state",
-                pl.col("order_refund_state").is_not_null()
-                & ~pl.col("order_refund_state").is_in(list(settings.ORDER_REFUND_STATE)),
-                "unknown refund state",
-                pl.col("order_refund_state"),
-            ),
-            Check(
-                "refund_order",
-                ~refunds_ok,
-                "refund with unknown state, bad amount or bad time",
-                pl.col("refunds").list.len().cast(pl.String),
+                "order_refund_state",
+                "refund state",
+                required=False,
             ),
             duplicate_check(
                 FIELDS["order_id"],
@@ -198,8 +181,11 @@ class YouzanTrades:
             ),
         ]
         good, quarantine = split_valid(parsed, checks)
-        deposit_paid = pl.col("deposit_paid_at__parsed").is_not_null()
-        balance_paid = pl.col("balance_paid_at__parsed").is_not_null()
+        item_quarantine = _item_checks(parsed)
+        refunds, refund_quarantine = _refunds(parsed)
+        good = reject(reject(good, item_quarantine), refund_quarantine)
+        refunds = refunds.filter(pl.col("record_number").is_in(good["record_number"].implode()))
+        deposit_paid, balance_paid = pl.col("deposit_paid"), pl.col("balance_paid")
         closed = pl.col("status__parsed") == "closed"
         orders = canonical_orders(
             good,
@@ -223,28 +209,6 @@ class YouzanTrades:
             .fill_null(0),
             deposit_cents=pl.when(presale).then(pl.col("deposit_cents")).otherwise(0),
         )
-        refund_rows = (
-            good.select("record_number", "raw_record", "order_id", "refunds")
-            .explode("refunds")
-            .drop_nulls("refunds")
-            .select(
-                "record_number",
-                "raw_record",
-                "order_id",
-                refund_id=normalized(pl.col("refunds").struct.field("refund_id")),
-                status=pl.col("refunds").struct.field("refund_state"),
-                amount=pl.col("refunds").struct.field("refund_fee"),
-                created=pl.col("refunds").struct.field("created"),
-                modified=pl.col("refunds").struct.field("modified"),
-            )
-            .with_columns(
-                vocabulary("status", settings.REFUND_STATE),
-                refund_cents=parse_yuan(pl.col("amount")),
-                requested_at=parse_beijing(pl.col("created")),
-                updated_at=parse_beijing(pl.col("modified")),
-            )
-        )
-        refunds, refund_quarantine = refund_frame(refund_rows, "youzan", REFUND_FIELDS)
         return FeedBatch(
             self.name,
             path,
@@ -252,10 +216,75 @@ class YouzanTrades:
             lines.height,
             {
                 "orders": canonical.conform(orders, "orders"),
-                "order_refunds": refunds.unique(maintain_order=True),
+                "order_refunds": canonical.conform(refunds.drop("record_number"), "order_refunds"),
             },
-            pl.concat([broken, quarantine, refund_quarantine]),
+            pl.concat([broken, quarantine, item_quarantine, refund_quarantine]),
         )
+
+
+def _item_checks(parsed: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine rows for items whose ``num`` is not a positive whole number."""
+    rows = list_rows(parsed, "items").with_columns(quantity=positive_count(pl.col("num")))
+    check = Check(
+        "num",
+        pl.col("quantity").is_null(),
+        "quantity is not a positive whole number",
+        pl.col("num"),
+    )
+    return split_valid(rows, [check], locate=element("full_order_info.orders"))[1]
+
+
+def _refunds(parsed: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Canonical refunds (with ``record_number``) from ``refund_order[]``, and quarantine rows
+    naming the refund (``refund_order[i].field``). A refund without times takes the trade's
+    ``update_time`` for its request and its last change (and its completion, once succeeded)."""
+    rows = (
+        list_rows(parsed, "refunds")
+        .with_columns(
+            normalized(pl.col("refund_id")).alias("refund_id"),
+            normalized(pl.col("refund_state")).alias("refund_state"),
+            normalized(pl.col("refund_type")).alias("refund_type"),
+            requested_at=parse_beijing(pl.col("created")),
+            changed_at=parse_beijing(pl.col("modified")),
+            refund_cents=parse_yuan(pl.col("refund_fee")),
+        )
+        .with_columns(
+            vocabulary("refund_state", settings.REFUND_STATE),
+            vocabulary("refund_type", settings.REFUND_TYPE),
+        )
+    )
+    bad_time = "missing or not a valid timestamp"
+    checks = [
+        *id_checks("refund_id", "refund_id", "refund id"),
+        *vocabulary_checks("refund_state", "refund_state", "refund status"),
+        *vocabulary_checks("refund_type", "refund_type", "refund type", required=False),
+        Check(
+            "refund_fee",
+            pl.col("refund_cents").is_null(),
+            "amount is not a non-negative number",
+            pl.col("refund_fee"),
+        ),
+        Check("created", unparsed_time("created", "requested_at"), bad_time, pl.col("created")),
+        Check("modified", unparsed_time("modified", "changed_at"), bad_time, pl.col("modified")),
+    ]
+    good, quarantine = split_valid(rows, checks, locate=element("refund_order"))
+    updated = pl.coalesce("changed_at", "updated_at__parsed")
+    refunds = good.select(
+        "record_number",
+        platform=pl.lit("youzan"),
+        refund_id=pl.col("refund_id"),
+        order_id=pl.col("order_id"),
+        status=pl.col("refund_state__parsed"),
+        refund_cents=pl.col("refund_cents"),
+        requested_at=pl.coalesce("requested_at", "updated_at__parsed"),
+        refunded_at=pl.when(pl.col("refund_state__parsed") == "succeeded").then(updated),
+        updated_at=updated,
+    ).unique(maintain_order=True)
+    return refunds, quarantine
+
+
+def unparsed_time(text: str, parsed: str) -> pl.Expr:
+    return pl.col(text).is_not_null() & pl.col(parsed).is_null()
 
 
 SOURCES = (YouzanTrades(),)

@@ -31,6 +31,13 @@ REFUND_STATE: dict[str, str] = {
 }
 REFUND_CODE: dict[str, int] = {"requested": 1, "rejected": 10, "succeeded": 60}
 
+# refund_order[].refund_type (youzan.trade.get 4.0.0).
+REFUND_TYPE: dict[str, str] = {
+    "1": "buyer_requested",  # 退款 - 买家申请退款
+    "2": "seller_initiated",  # 退款 - 商家主动退款
+    "3": "one_click",  # 退款 - 一键退款
+}
+
 # order_info.refund_state: the refund summary on the whole trade (trades.sold.get). Orders carry
 # no refund column canonically, so the reader only checks the word; refunds come from refund_order.
 ORDER_REFUND_STATE: dict[str, str] = {

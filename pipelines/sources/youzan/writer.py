@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.generate.world import World, order_state_at
+from pipelines.generate.world import World
 from pipelines.sources.orders_common import (
     beijing_text,
     month_end,
-    order_versions,
+    order_versions_with_refunds,
     place_names,
     write_monthly,
     yuan_text,
@@ -42,13 +42,17 @@ def _refunds_as_of(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFram
     return listed.group_by("order_id", "file_month").agg(
         pending_cents=pl.col("refund_cents").filter(pending).sum(),
         refunded_cents=pl.col("refund_cents").filter(refunded).sum(),
+        refund_changed_at=pl.col("modified").max(),
         refund_order=pl.struct(
+            refund_type=pl.lit(1),  # 买家申请退款
+            # the SDK declares a float: real payloads send it either way
+            refund_fee=pl.when(pl.col("refund_cents") % 2 == 0)
+            .then(yuan_text(pl.col("refund_cents")))
+            .otherwise(pl.format("{}", pl.col("refund_cents") / 100)),
             refund_id=pl.col("refund_id"),
-            refund_fee=yuan_text(pl.col("refund_cents")),
             refund_state=pl.col("state"),
-            created=beijing_text(pl.col("requested_at")),
-            modified=beijing_text(pl.col("modified")),
-        ),
+            oids=pl.concat_list(pl.struct(oid=pl.col("order_id").str.slice(1, 17))),
+        ),  # as the API sends it: no times (the trade's update_time moves with each change)
     )
 
 
@@ -66,27 +70,46 @@ def order_refund_state(total: pl.Expr, pending: pl.Expr, refunded: pl.Expr) -> p
     )
 
 
+def is_virtual(order_id: pl.Expr) -> pl.Expr:
+    """Orders the demo sends as virtual or self-pickup (no delivery address): ids ending in 7."""
+    return order_id.str.ends_with("7")
+
+
 def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
     with_refunds = versions.join(
         _refunds_as_of(versions, refunds), on=["order_id", "file_month"], how="left"
+    ).with_columns(
+        # Youzan's update_time moves when a refund on the trade changes, as the order's own
+        updated_at=pl.max_horizontal("updated_at", "refund_changed_at")
     )
+    virtual = is_virtual(pl.col("order_id"))
     refund_state = order_refund_state(
         pl.col("total_cents"),
         pl.col("pending_cents").fill_null(0),
         pl.col("refunded_cents").fill_null(0),
     )
     balance_paid = pl.col("final_paid_at").is_not_null()
+    created = pl.col("created_at")
+    # Phases as the SDK models them: a window to pay in, and a transaction once paid.
     phases = pl.when(pl.col("is_presale")).then(
         pl.concat_list(
             pl.struct(
                 phase=pl.lit(1),
                 real_price=yuan_text(pl.col("deposit_cents")),
-                pay_time=beijing_text(pl.col("paid_at")),
+                pay_start_time=beijing_text(created),
+                pay_end_time=beijing_text(created + pl.duration(days=3)),
+                outer_transaction_no=pl.when(pl.col("paid_at").is_not_null()).then(
+                    pl.format("4200{}", pl.col("order_id").str.slice(1, 16))
+                ),
             ),
             pl.struct(
                 phase=pl.lit(2),
                 real_price=yuan_text(pl.col("total_cents") - pl.col("deposit_cents")),
-                pay_time=beijing_text(pl.when(balance_paid).then(pl.col("final_paid_at"))),
+                pay_start_time=beijing_text(created + pl.duration(days=10)),
+                pay_end_time=beijing_text(created + pl.duration(days=40)),
+                outer_transaction_no=pl.when(balance_paid).then(
+                    pl.format("4201{}", pl.col("order_id").str.slice(1, 16))
+                ),
             ),
         )
     )
@@ -110,7 +133,8 @@ def trade_lines(versions: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
                 phase_payments=phases,
             ),
             address_info=pl.struct(
-                delivery_province=pl.col("province_name"), delivery_city=pl.col("city_name")
+                delivery_province=pl.when(virtual).then(pl.lit("")).otherwise("province_name"),
+                delivery_city=pl.when(virtual).then(pl.lit("")).otherwise("city_name"),
             ),
             orders=pl.concat_list(
                 pl.struct(
@@ -134,19 +158,7 @@ def write(world: World, out_dir: Path, seed: int) -> list[Path]:
     rng = np.random.default_rng([seed, 301])
     orders = world.orders.filter(pl.col("platform") == "youzan")
     refunds = world.order_refunds.filter(pl.col("platform") == "youzan")
-    versions = order_versions(orders)
-    # A refund changing in a month the order did not: the trade is sent again that month.
-    refund_months = refunds.select(
-        "order_id",
-        file_month=(pl.concat_list("requested_at", "updated_at")).list.eval(
-            (pl.element() + pl.duration(hours=8)).dt.strftime("%Y%m")
-        ),
-    ).explode("file_month")
-    extra = refund_months.unique().join(
-        versions.select("order_id", "file_month"), on=["order_id", "file_month"], how="anti"
-    )
-    again = order_state_at(extra.join(orders, on="order_id"), month_end(pl.col("file_month")))
-    versions = pl.concat([versions, again.select(versions.columns)])
+    versions = order_versions_with_refunds(orders, refunds)
     versions = place_names(versions.sort("order_id", "file_month"), rng)
     return write_monthly(
         trade_lines(versions, refunds), folder, "trades", rng,

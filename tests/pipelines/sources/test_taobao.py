@@ -97,15 +97,32 @@ def test_every_sub_order_refund_status_loads(
     write_lines: WriteLines, reference: Reference, word: str
 ) -> None:
     record = trade()
-    record["orders"]["order"][0]["refund_status"] = word
+    sub_order = record["orders"]["order"][0]
+    sub_order["refund_status"] = word
+    if word != "NO_REFUND":  # trade.fullinfo.get names the sub-order's latest refund
+        sub_order |= {"refund_id": "12345678901", "refund_fee": "0.10"}
     batch = TaobaoTrades().read(write_lines("trades_202601.jsonl", [record]), reference)
     assert batch.quarantine.is_empty() and batch.tables["orders"].height == 1
+    refunds = batch.tables["order_refunds"].rows(named=True)
+    if word == "NO_REFUND":
+        assert refunds == []
+    else:
+        (row,) = refunds
+        status = settings.REFUND_STATUS[word]
+        assert (row["refund_id"], row["status"], row["refund_cents"]) == (
+            "12345678901",
+            status,
+            10,
+        )
+        # the sub-order has no refund times: the trade's modified stands for them
+        assert row["requested_at"] == row["updated_at"] == batch.tables["orders"]["updated_at"][0]
+        assert (row["refunded_at"] is not None) == (status == "succeeded")
 
 
 @pytest.mark.parametrize(
     ("record", "field", "reason", "value"),
     [
-        (refund(status="REFUND_ON_THE_MOON"), "status", "unknown or missing status", None),
+        (refund(status="REFUND_ON_THE_MOON"), "status", "unknown refund status value", None),
         (refund(refund_fee="-0.10"), "refund_fee", "amount is not a non-negative number", None),
         (refund(refund_fee="待定"), "refund_fee", "amount is not a non-negative number", None),
         (
@@ -144,7 +161,7 @@ def test_each_bad_refund_is_quarantined_with_its_field(
         ({"payment": "-1299.50"}, "payment", "amount is not a non-negative number"),
         ({"pay_time": "2026/01/01 07:45"}, "pay_time", "missing or not a valid timestamp"),
         ({"created": None}, "created", "missing or not a valid timestamp"),
-        ({"type": "auction"}, "type", "unknown trade type"),
+        ({"type": "moon_trade"}, "type", "unknown trade type value"),
         ({"type": "step", "step_trade_status": "FRONT_SOMETHING"}, "step_trade_status", None),
         (
             {"type": "step", "step_trade_status": "FRONT_PAID_FINAL_NOPAID"},  # deposit unsaid
@@ -175,7 +192,7 @@ def test_an_unknown_sub_order_refund_status_is_quarantined(
     record["orders"]["order"][0]["refund_status"] = "REFUNDING_SOMEHOW"
     batch = TaobaoTrades().read(write_lines("trades_202601.jsonl", [record]), reference)
     assert batch.quarantine.select("field", "value", "reason").rows() == [
-        ("orders.order.refund_status", "REFUNDING_SOMEHOW", "unknown refund status")
+        ("orders.order[0].refund_status", "REFUNDING_SOMEHOW", "unknown refund status value")
     ]
 
 

@@ -128,7 +128,7 @@ def test_every_aftersale_status_maps(
 @pytest.mark.parametrize(
     ("changes", "field", "reason"),
     [
-        ({"status": "MERCHANT_ON_HOLIDAY"}, "status", "unknown or missing status"),
+        ({"status": "MERCHANT_ON_HOLIDAY"}, "status", "unknown refund status value"),
         ({"refund_info": {"amount": -56300}}, "refund_info.amount", None),
         ({"refund_info": {"amount": "563.00"}}, "refund_info.amount", None),
         ({"update_time": "1700000000x"}, "update_time", "missing or not a valid timestamp"),
@@ -149,7 +149,7 @@ def test_each_bad_aftersale_is_quarantined_with_its_field(
 @pytest.mark.parametrize(
     ("record", "field", "reason"),
     [
-        (order(status=15), "status", "unknown or missing status"),
+        (order(status=15), "status", "unknown status value"),
         (order(update_time=-5), "update_time", "missing or not a valid timestamp"),
         (order(create_time="昨天"), "create_time", "missing or not a valid timestamp"),
         (

@@ -58,9 +58,23 @@ def trade(
 
 
 def phases(balance_paid: str | None) -> list[Record]:
+    """pay_info.phase_payments[] as the SDK models it: a phase is paid once it carries the
+    payment's outer_transaction_no; pay_start_time/pay_end_time are the window to pay in."""
     return [
-        {"phase": 1, "real_price": "300.00", "pay_time": "2026-01-01 07:40:00"},
-        {"phase": 2, "real_price": "2299.00", "pay_time": balance_paid},
+        {
+            "phase": 1,
+            "real_price": "300.00",
+            "pay_start_time": "2026-01-01 07:30:00",
+            "pay_end_time": "2026-01-03 07:30:00",
+            "outer_transaction_no": "4200001201202601011234567890",
+        },
+        {
+            "phase": 2,
+            "real_price": "2299.00",
+            "pay_start_time": "2026-01-15 00:00:00",
+            "pay_end_time": "2026-01-25 00:00:00",
+            "outer_transaction_no": balance_paid and "4200001201202601209876543210",
+        },
     ]
 
 
@@ -104,7 +118,7 @@ def test_pre_sale_phases_give_the_stage(
     paid_cents: int,
 ) -> None:
     these = phases(balance_paid)
-    these[0]["pay_time"] = deposit_paid
+    these[0]["outer_transaction_no"] = deposit_paid and these[0]["outer_transaction_no"]
     record = trade(status=status, phases=these, pay_time=deposit_paid)
     order = read_one(write_lines, reference, record)
     assert (order["is_presale"], order["presale_stage"]) == (True, stage)
@@ -147,21 +161,25 @@ def test_refunds_on_the_trade_become_canonical_refunds(
     ("record", "field", "reason"),
     [
         (trade(status="TRADE_CLOSE_ON_MOON"), "full_order_info.order_info.status", None),
-        (trade(refund_state=7), "full_order_info.order_info.refund_state", "unknown refund state"),
+        (
+            trade(refund_state=7),
+            "full_order_info.order_info.refund_state",
+            "unknown refund state value",
+        ),
         (
             trade(update_time="2026-13-01 08:00:00"),
             "full_order_info.order_info.update_time",
             "missing or not a valid timestamp",
         ),
         (
-            trade(refunds=[refund(refund_fee="-1.00")]),
-            "refund_order",
-            "refund with unknown state, bad amount or bad time",
+            trade(refunds=[refund(), refund(refund_id="2", refund_fee="-1.00")]),
+            "refund_order[1].refund_fee",
+            "amount is not a non-negative number",
         ),
         (
             trade(refunds=[refund(refund_state=99)]),
-            "refund_order",
-            "refund with unknown state, bad amount or bad time",
+            "refund_order[0].refund_state",
+            "unknown refund status value",
         ),
         (
             trade(phases=phases(None)[:1]),
@@ -180,7 +198,7 @@ def test_each_bad_trade_is_quarantined_with_its_field(
     assert batch.tables["order_refunds"].is_empty()
     (row,) = batch.quarantine.iter_rows(named=True)
     assert (row["record_number"], row["field"]) == (2, field)
-    assert row["reason"] == (reason or "unknown or missing status")
+    assert row["reason"] == (reason or "unknown status value")
 
 
 @pytest.mark.parametrize(
