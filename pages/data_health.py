@@ -45,6 +45,18 @@ else:
     st.dataframe(records, hide_index=True)
     export_buttons(records, "quarantine", key="quarantine")
 
+st.subheader("New platform values")
+new_values = health["new_values"]
+if new_values.is_empty():
+    st.success("Every status, type and refund state the platforms sent is a known one.")
+else:
+    st.warning(
+        f"{new_values.height:,} value(s) the platforms' documented vocabularies lack: a platform "
+        "may have changed. Each quarantined only its own record."
+    )
+    st.dataframe(new_values, hide_index=True)
+    export_buttons(new_values, "new_platform_values", key="new-values")
+
 st.subheader("Tickets the rules could not price")
 unpriced = health["unpriced"]
 if unpriced.is_empty():

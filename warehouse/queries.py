@@ -169,6 +169,10 @@ def settlement_status(db: Path, scope: Scope) -> pl.DataFrame:
     return _run(db, "settlement_status", scope)
 
 
+def new_platform_values(db: Path, scope: Scope) -> pl.DataFrame:
+    return _run(db, "new_platform_values", scope)
+
+
 def settlement_runs(db: Path, scope: Scope, limit: int = 20) -> pl.DataFrame:
     return _run(db, "settlement_runs", scope, limit=limit)
 

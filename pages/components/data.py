@@ -94,6 +94,7 @@ def health(db: str, version: int, scope: Scope) -> dict[str, pl.DataFrame]:
         "triggers": queries.rule_triggers(path, scope),
         "periods": queries.settlement_status(path, scope),
         "settlement_runs": queries.settlement_runs(path, scope),
+        "new_values": queries.new_platform_values(path, scope),
     }
 
 

@@ -132,3 +132,25 @@ def test_an_empty_warehouse_is_a_message_not_a_traceback(
     at = open_page("overview", "manager")
     assert not at.exception
     assert any("No warehouse yet" in i.value for i in at.info)
+
+
+def test_data_health_names_new_platform_values_and_failed_settlements(app_env: Path) -> None:
+    from warehouse.db import writer
+
+    with writer(app_env) as con:  # publishes the serving snapshot the page reads
+        con.execute(
+            "insert into quarantine values ('youzan_trades', 'trades_202610.jsonl', 'sha', 7,"
+            " 'full_order_info.order_info.status', 'TRADE_NEW_STATE',"
+            " 'unknown order status value', '{}', 1)"
+        )
+        con.execute(
+            "insert into settlement_runs values (nextval('settlement_run_id'), now()::timestamp,"
+            " now()::timestamp, '', '', 0, 0, 0, 'failed', 'ConversionException: out of range')"
+        )
+    at = open_page("data_health", "manager")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("a platform may have changed" in w.value for w in at.warning)
+    tables = [t.value for t in at.dataframe]
+    assert any("TRADE_NEW_STATE" in table["value"].to_list() for table in tables
+               if "value" in table.columns)  # fmt: skip
+    assert any("ConversionException: out of range" in e.value for e in at.error)
