@@ -66,6 +66,10 @@ def query(name: str) -> str:
     return (resources.files("warehouse") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 
 
+class PeriodNotOpen(ValueError):
+    """A run or close asked for a period that is not open: a refused request, not a failure."""
+
+
 class SettlementFailed(RuntimeError):
     """A run that could not write a complete, consistent set of lines; nothing was written and
     the failure is recorded in ``settlement_runs`` with its cause."""
@@ -299,7 +303,7 @@ def _settle_in_transaction(
     statuses = open_periods_for(con, periods)
     if period is not None and statuses.get(period) != "open":
         state = statuses.get(period, "unknown (no completed tickets)")
-        raise ValueError(f"period {period} is {state}; only open periods can be settled")
+        raise PeriodNotOpen(f"period {period} is {state}; only open periods can be settled")
     target_of, to_open = correction_targets(statuses)
 
     result = settle(tickets.lazy(), orders.lazy(), timeline)
@@ -406,6 +410,19 @@ def _record_run(
     )
 
 
+def _first_line(error: Exception) -> str:
+    """The cause in one line; for a rule set that no longer validates, its first problem."""
+    from pydantic import ValidationError
+
+    from settlement.rules import problems_of
+
+    if isinstance(error, ValidationError):
+        problems = problems_of(error)
+        return f"a published rule version is invalid: {problems[0]}" if problems else str(error)
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def _record_failure(con: duckdb.DuckDBPyConnection, started: datetime, cause: str) -> int:
     run_id = int(con.execute("select nextval('settlement_run_id')").fetchall()[0][0])
     failed = SettleSummary(run_id, "failed", [], 0, 0, 0, {})
@@ -427,10 +444,10 @@ def settle_warehouse(
     with writer(primary) as con:
         try:
             summary = settle_into(con, store=app_store.app_store_path(primary), period=period)
-        except ValueError:
-            raise  # a refused request (a period that is not open): nothing was attempted
-        except Exception as error:
-            cause = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        except PeriodNotOpen:
+            raise  # a refused request: nothing was attempted
+        except Exception as error:  # a published rule set gone bad included: record why
+            cause = _first_line(error)
             cause = f"{type(error).__name__}: {cause}" if cause else type(error).__name__
             run_id = _record_failure(con, started, cause)
             failure = SettlementFailed(f"settlement run {run_id} failed: {cause}")

@@ -274,3 +274,30 @@ def test_cli_publish_what_if_and_payee_month(warehouse: Path, tmp_path: Path) ->
     )  # fmt: skip
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "publish it as retroactive" in refused.stderr
+
+
+def test_a_run_that_cannot_settle_writes_nothing_and_records_why(warehouse: Path) -> None:
+    import json
+    import sqlite3
+
+    from warehouse.db import serving_path
+    from warehouse.settle import SettlementFailed
+
+    before = lines(warehouse)
+    poison = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    poison["item_prices"]["INS-AC-01"]["A"] = 2**62  # stored behind the validator's back
+    store = app_store.app_store_path(warehouse)
+    app_store.rule_versions(store)  # creates the store's schema
+    with sqlite3.connect(store) as con:
+        con.execute(
+            "insert into rule_versions values (1, '2026-01-01', ?, 'bad', 'x', '2026-01-01T00:00')",
+            (json.dumps(poison, default=str),),
+        )
+    with pytest.raises(SettlementFailed, match=r"item_prices\.INS-AC-01\.A"):
+        settle_warehouse(warehouse)
+    assert lines(warehouse).equals(before)
+    with connect_read_only(serving_path(warehouse)) as con:  # the dashboard sees the failure
+        status, error = con.sql(
+            "select status, error from settlement_runs order by run_id desc limit 1"
+        ).fetchall()[0]
+    assert status == "failed" and "a published rule version is invalid" in str(error)
