@@ -17,6 +17,7 @@ import yaml
 from pipelines.ingest import ingest
 from settlement.rules import DEFAULT_RULES
 from settlement.timeline import period_start
+from tests.warehouse.test_settle import lines
 from warehouse import app_store
 from warehouse.db import connect_read_only, serving_path, writer
 from warehouse.publish import publish
@@ -44,13 +45,6 @@ def warehouse(settled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     shutil.copy(serving_path(settled), serving_path(db))
     monkeypatch.setenv("TIERBOARD_APP_DB", str(tmp_path / "app.sqlite"))
     return db
-
-
-def lines(db: Path, where: str = "true") -> pl.DataFrame:
-    with connect_read_only(db) as con:
-        return con.sql(
-            f"select * exclude (run_id) from settlement_lines where {where} order by all"
-        ).pl()
 
 
 def sql(db: Path, query: str) -> list[tuple[object, ...]]:
