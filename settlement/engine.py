@@ -13,7 +13,7 @@ import polars as pl
 
 from settlement import lookups
 from settlement.frames import BREAKDOWN, LINES, UNPRICED
-from settlement.money import BP, div_round, pct
+from settlement.money import BP, div_round, pct, scale_round
 from settlement.rules import PayeeType, RuleSet
 from settlement.timeline import VERSION_INDEX, Timeline, as_timeline
 
@@ -563,7 +563,7 @@ def _finish(lines: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     """Amount, payout currency and its amount, flags and rule version, in the LINES schema.
 
     The local amount is the CNY amount divided by the exact rate (CNY per unit, a fraction
-    ``num/den``), rounded once: ``div_round(amount · den, num)``.
+    ``num/den``), rounded once: ``div_round(amount · den, num)`` (computed without overflow).
     """
 
     def currency(rules: RuleSet) -> pl.Expr:
@@ -585,8 +585,9 @@ def _finish(lines: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
             currency=by_version(timeline, currency),
         )
         .with_columns(
-            amount_local_cents=div_round(
-                pl.col("amount_cents") * by_version(timeline, rate_part("denominator")),
+            amount_local_cents=scale_round(
+                pl.col("amount_cents"),
+                by_version(timeline, rate_part("denominator")),
                 by_version(timeline, rate_part("numerator")),
             ),
             is_refunded=pl.col("claw_num").fill_null(0) > 0,

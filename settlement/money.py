@@ -14,6 +14,17 @@ def div_round(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
     return pl.when(numerator < 0).then(-magnitude).otherwise(magnitude).cast(pl.Int64)
 
 
+def scale_round(amount: pl.Expr, multiplier: pl.Expr, divisor: pl.Expr) -> pl.Expr:
+    """``div_round(amount · multiplier, divisor)`` without forming the product, which can pass
+    64 bits for a large amount at a precise rate: |amount| = q · divisor + r, so the result is
+    q · multiplier plus the rounded r · multiplier / divisor (r < divisor keeps that small)."""
+    magnitude = amount.abs()
+    whole = (magnitude // divisor) * multiplier
+    part = (magnitude % divisor) * multiplier
+    rounded = whole + (part * 2 + divisor) // (pl.lit(2, pl.Int64) * divisor)
+    return pl.when(amount < 0).then(-rounded).otherwise(rounded).cast(pl.Int64)
+
+
 def pct(amount: pl.Expr, bp: pl.Expr | int) -> pl.Expr:
     """``amount`` × ``bp`` / 10 000, rounded by the one rule."""
     return div_round(amount * bp, BP)

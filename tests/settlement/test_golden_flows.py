@@ -285,3 +285,18 @@ def test_monthly_terms_are_those_in_force_on_the_periods_last_day() -> None:
     assert only(lines, "T1", "AG1")["rule_version"] == "0"
     monthly = only(lines, None, "AG1", "partner_monthly")
     assert (monthly["guarantee_cents"], monthly["rule_version"]) == (29_000, "1")
+
+
+def test_the_local_amount_is_exact_where_the_product_would_pass_64_bits() -> None:
+    import polars as pl
+
+    from settlement.money import scale_round
+    from settlement.oracle import div_round
+
+    # 10^15 cents at 6.999999 CNY per unit: 10^15 · 10^6 is past 2^63, the result is not.
+    amounts = [10**15, -(10**15), 18, -18, 0, 9_223_372_036_854]
+    frame = pl.DataFrame({"amount": amounts})
+    got = frame.select(
+        scale_round(pl.col("amount"), pl.lit(1_000_000, pl.Int64), pl.lit(6_999_999, pl.Int64))
+    ).to_series()
+    assert got.to_list() == [div_round(a * 1_000_000, 6_999_999) for a in amounts]
