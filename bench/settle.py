@@ -9,14 +9,67 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import time
+from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from bench._machine import describe, peak_rss_mib
 from bench._synthetic import tickets_and_orders
 from settlement.engine import settle
 from settlement.preview import preview
-from settlement.rules import load_rules, parse_rules, to_document
+from settlement.rules import RuleSet, load_rules, parse_rules, to_document
+
+CORE_RULES = Path(__file__).with_name("core_rules.sql")
+
+
+def duckdb_core_rules(tickets: pl.DataFrame, rules: RuleSet) -> tuple[float, int]:
+    """Seconds for DuckDB to settle the core ticket rules over the same frame, and its lines."""
+    ladder = rules.ladders["technician"]
+    tables = {
+        "tickets": tickets.drop("parts"),
+        "tier_map": pl.DataFrame(
+            list(rules.tier_map.items()), schema=["city_tier", "price_tier"], orient="row"
+        ),
+        "city_tiers": pl.DataFrame(
+            list(rules.city_price_tiers.items()), schema=["city_code", "price_tier"], orient="row"
+        ),
+        "item_prices": pl.DataFrame(
+            [(i, t, c) for i, by in rules.item_prices.items() for t, c in by.items()],
+            schema={"item_code": pl.String, "price_tier": pl.String, "price_cents": pl.Int64},
+            orient="row",
+        ),
+        "city_coefficients": pl.DataFrame(
+            list(rules.region_coefficients.cities.items()),
+            schema={"city_code": pl.String, "coef_bp": pl.Int64}, orient="row",
+        ),
+        "province_coefficients": pl.DataFrame(
+            list(rules.region_coefficients.provinces.items()),
+            schema={"province_code": pl.String, "coef_bp": pl.Int64}, orient="row",
+        ),
+        "discounts": pl.DataFrame(
+            list(rules.member_discounts_bp.items()),
+            schema={"member_level": pl.String, "discount_bp": pl.Int64}, orient="row",
+        ),
+        "brackets": pl.DataFrame(
+            [(b.start, b.rate_bp) for b in ladder.brackets],
+            schema={"start": pl.Int64, "rate_bp": pl.Int64}, orient="row",
+        ),
+    }  # fmt: skip
+    con = duckdb.connect()
+    try:
+        for name, frame in tables.items():
+            con.register(name, frame)
+        params = {
+            "urgent_bp": rules.surcharges.urgent_bp,
+            "night_cents": rules.surcharges.night_cents,
+            "window_days": rules.rework.window_days,
+        }
+        started = time.perf_counter()
+        lines, _ = con.sql(CORE_RULES.read_text(encoding="utf-8"), params=params).fetchall()[0]
+        return time.perf_counter() - started, int(lines)
+    finally:
+        con.close()
 
 
 def main(argv: list[str]) -> int:
@@ -43,6 +96,13 @@ def main(argv: list[str]) -> int:
         f"tickets/s  peak {peak_rss_mib():,.0f} MiB (inputs alone {before:,.0f} MiB)"
     )
     del lines, unpriced, result
+    engine_seconds = took
+
+    took, core_lines = duckdb_core_rules(tickets, rules)
+    print(
+        f"duckdb     {core_lines:>12,} lines    {took:6.2f} s  the core ticket rules in one SQL "
+        f"query over the same frame; engine / duckdb = {engine_seconds / took:.2f}"
+    )
 
     if importlib.util.find_spec("settlement.oracle") is not None:
         from settlement.oracle import settle_frames
