@@ -190,7 +190,7 @@ def _mirror_rule_versions(con: duckdb.DuckDBPyConnection, store: Path) -> None:
             json.dumps(shipped.model_dump(mode="json"), ensure_ascii=False),
             "shipped rules: in force from the beginning of the data",
             "tierboard",
-            datetime(2026, 1, 1),
+            datetime.combine(shipped.effective_date, datetime.min.time()),  # as shipped
         ),
         *(
             (
