@@ -19,6 +19,9 @@ from pipelines.reference import Reference, load_reference
 
 SMALL_TICKETS = 4_000
 ROOT = Path(__file__).resolve().parents[1]
+# Demo identities exist only on an explicitly development machine; the suite is one (set before
+# any app, in process or as a subprocess, starts).
+os.environ.setdefault("TIERBOARD_ENV", "test")
 APP = str(ROOT / "app.py")
 
 
