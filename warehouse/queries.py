@@ -191,6 +191,10 @@ def preview_inputs(db: Path, scope: Scope, periods: list[str]) -> tuple[pl.DataF
             orders = con.sql(_sql("settlement_orders")).pl()
     except (WarehouseMissing, duckdb.Error) as error:
         raise WarehouseUnavailable(f"cannot read history for the preview: {error}") from error
+    # Only the orders the scoped tickets serve: the rows returned are limited by scope too, and
+    # settlement reads an order only through a ticket that serves it.
+    served = tickets.select(platform="order_platform", order_id="order_id").drop_nulls().unique()
+    orders = orders.join(served, on=["platform", "order_id"], how="semi")
     return (
         tickets.select(pl.col(n).cast(t) for n, t in TICKETS_IN.items()),
         orders.select(pl.col(n).cast(t) for n, t in ORDERS_IN.items()),
