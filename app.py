@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages.components.context import PAGES
 from pages.components.signin import current_identity
+from warehouse.db import WarehouseError
 
 st.set_page_config(page_title="Tierboard", page_icon=":material/payments:", layout="wide")
 
@@ -31,4 +32,8 @@ page = st.navigation(
         if name in identity.pages
     ]
 )
-page.run()
+try:
+    page.run()
+except WarehouseError as error:
+    # The pages stop with their own message; this is the net for a read no page guarded.
+    st.error(f"The warehouse cannot be read: {error}", icon=":material/error:")
