@@ -56,7 +56,7 @@ class WarehouseTooNew(WarehouseError):
 
 
 class WarehouseDiskFull(WarehouseError):
-    """The disk filled up while writing; what was being written was rolled back."""
+    """The disk filled up while writing; the message says what was kept and what was not."""
 
 
 def _first_line(error: BaseException) -> str:
@@ -66,8 +66,12 @@ def _first_line(error: BaseException) -> str:
 
 def is_disk_full(error: BaseException) -> bool:
     """ENOSPC, whether from Python's own writes or inside DuckDB (which reports it as text)."""
+    # Walk the causes too: DuckDB's "cannot rollback" after a failed commit has the full disk
+    # as its context.
     chain: BaseException | None = error
-    while chain is not None:
+    seen: set[int] = set()
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
         if isinstance(chain, OSError) and chain.errno == errno.ENOSPC:
             return True
         if "No space left on device" in str(chain):
@@ -98,7 +102,9 @@ def unreadable(path: Path, error: BaseException, *, snapshot: bool) -> Warehouse
         what = "cannot be opened by this process (permission denied)"
     else:
         what = f"cannot be read ({_first_line(error)})"
-    if snapshot:
+    if "permission denied" in what:
+        fix = f"give the user running Tierboard access to it and to {path.parent}"
+    elif snapshot:
         fix = "publish a fresh snapshot from the primary with `python -m pipelines publish`"
     else:
         fix = "restore it from a backup, or rebuild it from the feeds into a new file"

@@ -180,3 +180,20 @@ def test_a_full_disk_mid_ingest_is_reported_recorded_and_leaves_nothing_half_wri
     assert (out / "second.rc").read_text().strip() == "0", (out / "second.out").read_text()
     assert "tierboard.serving.duckdb" in (out / "second.files").read_text().split()
     assert not [n for n in (out / "second.files").read_text().split() if n.endswith(".tmp")]
+
+
+def test_messages_name_the_file_the_fault_and_the_fix(tmp_path: Path) -> None:
+    snapshot = tmp_path / "tierboard.serving.duckdb"
+    denied = warehouse_db.unreadable(
+        snapshot, PermissionError(errno.EACCES, "Permission denied"), snapshot=True
+    )
+    assert str(denied) == (
+        f"the serving snapshot {snapshot} cannot be opened by this process (permission denied):"
+        f" give the user running Tierboard access to it and to {tmp_path}."
+    )
+    full = duckdb.TransactionException("cannot rollback - no transaction is active")
+    full.__context__ = duckdb.TransactionException(
+        'Failed to commit: Could not write file "x.wal": No space left on device'
+    )
+    assert warehouse_db.is_disk_full(full)  # the cause is found behind the rollback's error
+    assert not warehouse_db.is_disk_full(duckdb.TransactionException("cannot rollback"))
