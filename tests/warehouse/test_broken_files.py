@@ -118,12 +118,12 @@ def test_a_full_disk_while_publishing_leaves_the_old_snapshot_and_no_partial_fil
     assert serving_path(db).read_bytes() == served
 
 
-# Runs inside a private user and mount namespace: a 1 MiB tmpfs holds the warehouse, and the
-# ingest fills it part-way through the feeds. Everything is checked before the namespace (and
-# the tmpfs with it) goes away, and reported as JSON.
+# Runs inside a private user and mount namespace: a small tmpfs holds the warehouse, and the
+# ingest fills it (768 KiB: part-way through the feeds; 3 MiB: at the final checkpoint).
+# Everything is checked before the namespace (and the tmpfs with it) goes away.
 FULL_DISK = """
 set -eu
-mount -t tmpfs -o size=1m tmpfs "$MOUNT"
+mount -t tmpfs -o size="$SIZE" tmpfs "$MOUNT"
 set +e
 "$PYTHON" -m pipelines ingest "$FEEDS" --db "$MOUNT/tierboard.duckdb" \
     >"$OUT/first.out" 2>"$OUT/first.err"
@@ -143,22 +143,28 @@ ls -A "$MOUNT" >"$OUT/second.files"
 """
 
 
-def test_a_full_disk_mid_ingest_is_reported_recorded_and_leaves_nothing_half_written(
-    feed_dir: Path, tmp_path: Path
-) -> None:
+def fill_the_disk(feed_dir: Path, tmp_path: Path, size: str) -> Path:
+    """Run FULL_DISK with a tmpfs of ``size``; the folder of what it found."""
     mount, out = tmp_path / "disk", tmp_path / "out"
     mount.mkdir()
     out.mkdir()
     env = {
         **os.environ,
         "MOUNT": str(mount), "OUT": str(out), "FEEDS": str(feed_dir), "PYTHON": sys.executable,
-        "TIERBOARD_APP_DB": str(tmp_path / "app.sqlite"),
+        "TIERBOARD_APP_DB": str(tmp_path / "app.sqlite"), "SIZE": size,
     }  # fmt: skip
     done = subprocess.run(
         ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", textwrap.dedent(FULL_DISK)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_a_full_disk_mid_ingest_is_reported_recorded_and_leaves_nothing_half_written(
+    feed_dir: Path, tmp_path: Path
+) -> None:
+    out = fill_the_disk(feed_dir, tmp_path, "768k")
 
     first_err = (out / "first.err").read_text()
     assert (out / "first.rc").read_text().strip() == "2"
@@ -197,3 +203,23 @@ def test_messages_name_the_file_the_fault_and_the_fix(tmp_path: Path) -> None:
     )
     assert warehouse_db.is_disk_full(full)  # the cause is found behind the rollback's error
     assert not warehouse_db.is_disk_full(duckdb.TransactionException("cannot rollback"))
+
+
+def test_a_full_disk_at_the_checkpoint_keeps_the_committed_loads(
+    feed_dir: Path, tmp_path: Path
+) -> None:
+    out = fill_the_disk(feed_dir, tmp_path, "3m")
+    first_err = (out / "first.err").read_text()
+    assert (out / "first.rc").read_text().strip() == "2"
+    assert "Traceback" not in first_err
+    assert "the disk is full (No space left on device); what was committed waits" in first_err
+    runs = json.loads((out / "first.json").read_text())
+    assert runs and {status for status, _ in runs} == {"succeeded"}  # every load committed
+    assert "tierboard.serving.duckdb" not in (out / "first.files").read_text().split()
+    # With room, the same command finds every file loaded already and publishes.
+    assert (out / "second.rc").read_text().strip() == "0"
+    second = (out / "second.out").read_text()
+    assert (
+        "0 rows inserted" in second
+        and "tierboard.serving.duckdb" in (out / "second.files").read_text().split()
+    )
