@@ -92,6 +92,12 @@ def unreadable(path: Path, error: BaseException, *, snapshot: bool) -> Warehouse
     if is_disk_full(error):
         return disk_full(path, "nothing was written")
     text = str(error)
+    if "Could not set lock" in text:
+        # Another process (a DuckDB shell, say) holds the file read-write: a passing state.
+        return WarehouseLocked(
+            f"{path} is held open for writing by another process ({_first_line(error)}); try "
+            "again once it lets go"
+        )
     if "Corrupt database file" in text:
         what = "is damaged (a block's checksum does not match)"
     elif "not a valid DuckDB database file" in text:
@@ -115,6 +121,8 @@ def unreadable(path: Path, error: BaseException, *, snapshot: bool) -> Warehouse
 def is_damage(error: BaseException) -> bool:
     """A DuckDB error that says the file, not the query, is at fault."""
     text = str(error)
+    if "Could not set lock" in text:
+        return False  # held by another process, not damaged
     return isinstance(error, duckdb.IOException | duckdb.FatalException) or any(
         sign in text
         for sign in ("Corrupt database file", "not a valid DuckDB", "database has been invalidated")

@@ -4,6 +4,8 @@ traceback. The files are real DuckDB files broken the way disks and copies break
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -110,3 +112,29 @@ def test_a_newer_schema_is_named_on_every_page(app_env: Path) -> None:
         assert not at.exception
         notices = [w.value for w in at.warning]
         assert any(f"schema version {newer}, newer than" in w for w in notices), (page, notices)
+
+
+def test_a_snapshot_held_by_another_process_is_a_passing_note(app_env: Path) -> None:
+    """Someone opens the snapshot read-write (a DuckDB shell): a note to try again, not an
+    alarm about damage."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(serving_path(app_env))],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        at = open_page("overview")
+        assert not at.exception and not at.error
+        notes = [i.value for i in at.info]
+        assert any("held open for writing by another process" in n for n in notes), notes
+        assert any("Try again in a moment" in n for n in notes)
+    finally:
+        holder.communicate("done\n", timeout=60)
+
+
+HOLD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.readline()
+"""
