@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.components.context import PAGES
+from pages.components.context import DEEP_LINK, PAGES
 from pages.components.signin import current_identity
 from warehouse.db import WarehouseError
 
@@ -25,13 +25,21 @@ assert set(PAGE_SPECS) == set(PAGES)
 identity = current_identity()
 st.session_state["identity"] = identity
 # Only the pages of this role exist for this session: any other URL is not a page at all.
+# A deep link routed through here (context.current) lands on its page if the role has it: that
+# page is the default for this one run, served at the URL the link now has.
+landing = st.session_state.pop(DEEP_LINK, None)
+if landing not in identity.pages:
+    landing = identity.pages[0]
 page = st.navigation(
     [
-        st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=url)
+        st.Page(
+            f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=url,
+            default=name == landing,
+        )
         for name, (title, icon, url) in PAGE_SPECS.items()
         if name in identity.pages
     ]
-)
+)  # fmt: skip
 try:
     page.run()
 except WarehouseError as error:

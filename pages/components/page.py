@@ -33,7 +33,7 @@ def stop(message: str) -> NoReturn:
 
 def open_view(page: str) -> View:
     """The current view, or a clear message (never a traceback) when there is nothing to show."""
-    identity = current()
+    identity = current(page)
     if page not in identity.pages:
         stop("This page is not available to your role.")
     db = database()

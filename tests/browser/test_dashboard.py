@@ -75,13 +75,32 @@ def click_first_row(page: Page, table_index: int = 0) -> None:
     )  # the row's selection cell, below the header
 
 
-def test_a_first_deep_link_goes_through_the_entry_point(page: Page, app: str) -> None:
+@pytest.fixture
+def fresh_app(demo_warehouse: Path, tmp_path: Path) -> Iterator[str]:
+    """A server that has served nothing yet (its first request is the one under test)."""
+    with running_app(tmp_path, demo_warehouse) as url:
+        yield url
+
+
+def test_a_first_deep_link_goes_through_the_entry_point(page: Page, fresh_app: str) -> None:
     # The very first request of a fresh server, straight to a page a technician may not see:
     # it must be routed through app.py (identity, role navigation), never run on its own.
-    page.goto(f"{app}/overview?as=technician")
+    page.goto(f"{fresh_app}/overview?as=technician")
     page.get_by_role("heading", name="My earnings").first.wait_for()
     settled(page)
     assert page.get_by_role("heading", name="Overview").count() == 0
+
+
+def test_a_first_deep_link_lands_on_its_page_with_its_parameters(
+    page: Page, fresh_app: str
+) -> None:
+    # Routed through app.py, the link keeps its page (not the default one) and its filters,
+    # and the identity it names (a lead: no Rules in the menu).
+    page.goto(f"{fresh_app}/regions?as=lead-east&group=华东")
+    page.get_by_role("heading", name="Regions").first.wait_for()
+    page.get_by_role("button", name="Region group: 华东").first.wait_for()
+    settled(page)
+    assert navigation(page) == {"Overview", "Earnings heatmaps", "Regions", "My earnings"}
 
 
 @pytest.mark.parametrize(("path", "title"), list(PAGES.items()))
