@@ -15,14 +15,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-# Builds the demo warehouse on first run, then starts the dashboard.
+# Builds the demo warehouse on first run, then starts the dashboard (a development machine
+# unless TIERBOARD_ENV says otherwise: demo identities are allowed).
 run: install
 	@if [ ! -f "$(DB)" ]; then \
 		echo "No warehouse at $(DB): building a demo one ($(DEMO_TICKETS) tickets)…"; \
 		$(PY) -m pipelines demo --tickets $(DEMO_TICKETS) --db "$(DB)"; \
 	fi
 	@if [ -f app.py ]; then \
-		TIERBOARD_DB="$(DB)" $(PY) -m streamlit run app.py; \
+		TIERBOARD_DB="$(DB)" TIERBOARD_ENV="$${TIERBOARD_ENV:-development}" \
+			$(PY) -m streamlit run app.py; \
 	else \
 		echo "Warehouse ready at $(DB); the dashboard (app.py) is not built yet."; \
 	fi

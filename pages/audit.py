@@ -12,7 +12,7 @@ from pages.components.formatting import export_buttons
 from pages.components.page import stop
 from warehouse import app_store
 
-identity = current()
+identity = current("audit")
 if "audit" not in identity.pages:
     stop("This page is not available to your role.")
 st.title("Audit")

@@ -13,7 +13,7 @@ from pages.components.signin import actor
 from warehouse import app_store, users
 from warehouse.scope import ROLES
 
-identity = current()
+identity = current("users")
 if "users" not in identity.pages:
     stop("This page is not available to your role.")
 st.title("Users")

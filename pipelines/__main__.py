@@ -1,4 +1,4 @@
-"""``python -m pipelines generate | ingest | demo``: demo feeds in, warehouse out."""
+"""``python -m pipelines generate | ingest | publish | demo``: demo feeds in, warehouse out."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pipelines.generate import DEFAULT_END_MONTH, generate
 from pipelines.ingest import ingest
 from pipelines.load import RunSummary
 from pipelines.registry import FEED_SUFFIXES, feed_files
-from warehouse.db import WarehouseLocked, warehouse_path
+from warehouse.db import WarehouseError, WarehouseLocked, publish, warehouse_path
 
 
 class UsageError(Exception):
@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--db", help="warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)")
     ing.add_argument("--force", action="store_true", help="re-merge files loaded before")
 
+    pub = commands.add_parser(
+        "publish", help="publish a fresh serving snapshot from the warehouse (after a failure)"
+    )
+    pub.add_argument("--db", help="warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)")
+
     demo = commands.add_parser("demo", help="generate demo feeds, ingest and settle them")
     demo.add_argument(
         "--db", help="warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)"
@@ -104,6 +109,11 @@ def _ingest(paths: list[Path], db: Path, force: bool) -> int:
     except WarehouseLocked as error:
         print(error, file=sys.stderr)
         return 3
+    except WarehouseError as error:
+        # A full disk, a damaged or newer warehouse: one clear line, and the attempt audited.
+        print(f"ingest stopped: {error}", file=sys.stderr)
+        _audit(db, paths, [], stopped=str(error))
+        return 2
     failed = [s for s in summaries if s.status == "failed"]
     _audit(db, paths, summaries)
     print(
@@ -115,25 +125,36 @@ def _ingest(paths: list[Path], db: Path, force: bool) -> int:
     return 1 if failed else 0
 
 
-def _audit(db: Path, paths: list[Path], summaries: list[RunSummary]) -> None:
+def _audit(
+    db: Path, paths: list[Path], summaries: list[RunSummary], stopped: str | None = None
+) -> None:
     """A manual ingest is an audited change (recorded once the load has committed: the app
-    store must not be held for the length of a load, or dashboard publishes would wait)."""
+    store must not be held for the length of a load, or dashboard publishes would wait).
+    One that stopped part-way is audited too, with why."""
+    import sqlite3
+
     from warehouse import app_store
 
-    with app_store.connect(app_store.app_store_path(db)) as con:
-        app_store.audit(
-            con,
-            actor=getpass.getuser(),
-            action="manual_ingest",
-            subject=", ".join(str(p) for p in paths)[:500],
-            diff=(
-                f"{len(summaries)} files: {sum(s.inserted for s in summaries):,} inserted, "
-                f"{sum(s.updated for s in summaries):,} updated, "
-                f"{sum(s.quarantined for s in summaries):,} quarantined, "
-                f"{sum(1 for s in summaries if s.status == 'failed')} failed"
-            ),
-            reason="python -m pipelines",
-        )
+    diff = (
+        f"stopped: {stopped}"
+        if stopped
+        else f"{len(summaries)} files: {sum(s.inserted for s in summaries):,} inserted, "
+        f"{sum(s.updated for s in summaries):,} updated, "
+        f"{sum(s.quarantined for s in summaries):,} quarantined, "
+        f"{sum(1 for s in summaries if s.status == 'failed')} failed"
+    )
+    try:
+        with app_store.connect(app_store.app_store_path(db)) as con:
+            app_store.audit(
+                con,
+                actor=getpass.getuser(),
+                action="manual_ingest",
+                subject=", ".join(str(p) for p in paths)[:500],
+                diff=diff[:1000],
+                reason="python -m pipelines",
+            )
+    except (sqlite3.Error, OSError) as error:  # the app store may sit on the same full disk
+        print(f"could not write the audit row: {error}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,14 +181,25 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"{db}: is a folder, not a warehouse file")
     if args.command == "ingest":
         return _ingest(args.paths, db, args.force)
+    if args.command == "publish":
+        try:
+            print(f"published {publish(db)}")
+        except WarehouseError as error:
+            print(f"publish failed: {error}", file=sys.stderr)
+            return 2
+        return 0
     feeds = args.feeds or db.parent / f"{db.stem}_feeds"
     _generate(args, feeds)
     status = _ingest([feeds], db, force=False)
     if status == 0:
-        from warehouse.settle import settle_warehouse
+        from warehouse.settle import SettlementFailed, settle_warehouse
 
         started = time.perf_counter()
-        settle_warehouse(db, echo=print)
+        try:
+            settle_warehouse(db, echo=print)
+        except (WarehouseError, SettlementFailed) as error:
+            print(f"settlement stopped: {error}", file=sys.stderr)
+            return 2
         print(f"settled in {time.perf_counter() - started:.1f} s")
     return status
 

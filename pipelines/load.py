@@ -17,6 +17,7 @@ import polars as pl
 
 from pipelines import canonical
 from pipelines.sources.base import FeedBatch
+from warehouse.db import WarehouseDiskFull, is_disk_full
 
 
 @dataclass(frozen=True)
@@ -267,10 +268,30 @@ def load_batch(
         _record_run(con, summary, **extra)
         con.execute("commit")
     except Exception as error:
-        con.execute("rollback")
+        _rollback(con)
         failed = RunSummary(
             run_id, batch.feed, str(batch.file), "failed", batch.records_read, error=str(error)
         )
+        if is_disk_full(error):
+            # No later file can load either: record this one failed (a small row, which fits
+            # once the batch is rolled back) and stop the whole command.
+            try:
+                _record_run(con, failed, **extra)
+                recorded = "recorded failed"
+            except duckdb.Error:
+                recorded = "could not even be recorded failed"
+            raise WarehouseDiskFull(
+                f"the disk is full (No space left on device) while loading {batch.file}: that "
+                f"file was rolled back and {recorded}; the files before it are loaded. Free "
+                "space where the warehouse lives and run the command again."
+            ) from error
         _record_run(con, failed, **extra)
         return failed
     return summary
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll the batch back. When its commit fails (a full disk) DuckDB has already ended the
+    transaction, and a second rollback's "no transaction is active" must not hide the cause."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("rollback")

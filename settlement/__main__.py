@@ -167,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from warehouse.db import WarehouseLocked
+    from warehouse.db import WarehouseError
     from warehouse.settle import SettlementFailed
 
     source = getattr(args, "rules", None)
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:
         for problem in problems_of(error):
             print(f"{source or 'rules'}: {problem}", file=sys.stderr)
-    except (ValueError, OSError, WarehouseLocked, SettlementFailed) as error:
+    except (ValueError, OSError, WarehouseError, SettlementFailed) as error:
         text = str(error) or type(error).__name__
         if isinstance(error, OSError) and error.filename and str(error.filename) not in text:
             text = f"{error.filename}: {text}"

@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -27,6 +28,10 @@ PAGE_HEADINGS = {
     "data-health": "Data health",
     "audit": "Audit",
 }
+# Every wait in a browser test is for a condition, never a fixed sleep, and the limit is generous:
+# a machine busy with other work makes these tests slower, never failing. Only a condition that
+# never comes (a page that does not render) runs into it.
+PATIENCE_MS = 240_000
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -55,6 +60,8 @@ def running_app(home: Path, warehouse: Path, port: int | None = None) -> Iterato
         "TIERBOARD_DB": str(warehouse),
         "TIERBOARD_APP_DB": str(home / "app.sqlite"),
         "PYTHONPATH": str(ROOT),
+        # A test or benchmark run is a development machine: demo identities are allowed.
+        "TIERBOARD_ENV": os.environ.get("TIERBOARD_ENV", "test"),
     }
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
     process = subprocess.Popen(
@@ -66,10 +73,10 @@ def running_app(home: Path, warehouse: Path, port: int | None = None) -> Iterato
     )
     url = f"http://localhost:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        deadline = time.monotonic() + PATIENCE_MS / 1000
+        while True:  # poll the health endpoint until the server answers
             try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=10)
                 break
             except OSError:
                 assert process.poll() is None, "the app process exited"
@@ -78,7 +85,11 @@ def running_app(home: Path, warehouse: Path, port: int | None = None) -> Iterato
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @contextmanager
@@ -93,13 +104,29 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def settled(page: Page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script, and check it raised nothing."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    running = "document.querySelector('[data-testid=\"stStatusWidget\"]')"
-    page.wait_for_function(
-        f"() => !{running} || !{running}.innerText.includes('Running')", timeout=timeout
-    )
+def new_page(browser: Browser, **options: Any) -> Page:
+    """A page in a fresh context whose every wait (actions, navigation) has ``PATIENCE_MS``."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(PATIENCE_MS)
+    context.set_default_navigation_timeout(PATIENCE_MS)
+    return context.new_page()
+
+
+# Streamlit marks its root with the script's state; "notRunning" once a run has finished (a fresh
+# page says "initial" until its first run), and the connection state once the socket is up.
+SCRIPT_DONE = (
+    '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    '[data-test-connection-state="CONNECTED"]'
+)
+
+
+def settled(page: Page) -> None:
+    """Wait until Streamlit has finished running the script, and check it raised nothing.
+
+    Callers first wait for what their action should show (a heading, a breadcrumb), so that
+    this cannot see the state from before the run they caused.
+    """
+    page.wait_for_selector(SCRIPT_DONE)
     assert page.locator('[data-testid="stException"]').count() == 0, page.url
 
 
@@ -109,6 +136,6 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def navigation(page: Page) -> set[str]:
-    page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=60_000)
+    page.wait_for_selector('[data-testid="stSidebarNav"]')
     links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
     return {t.strip().splitlines()[-1].strip() for t in links}  # the icon's name comes first

@@ -17,6 +17,7 @@ store (``warehouse.app_store``), so a load in progress can never block or lose t
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -32,12 +33,100 @@ DEFAULT_DB = Path("data/tierboard.duckdb")
 LOCK_TIMEOUT_SECONDS = 600.0
 
 
-class WarehouseLocked(RuntimeError):
+class WarehouseError(Exception):
+    """A warehouse problem a person must act on. Its message is one line: which file, what is
+    wrong, what to do. Commands print it and exit non-zero; pages show it instead of a page."""
+
+
+class WarehouseLocked(WarehouseError, RuntimeError):
     """Another writer has held the warehouse longer than we are willing to wait."""
 
 
-class WarehouseMissing(FileNotFoundError):
+class WarehouseMissing(FileNotFoundError, WarehouseError):
     """No warehouse (or no serving snapshot) at the expected path."""
+
+
+class WarehouseUnreadable(WarehouseError):
+    """The file exists but cannot be read as a warehouse: damaged, truncated, not DuckDB, or not
+    readable by this process."""
+
+
+class WarehouseTooNew(WarehouseError):
+    """The file was written by a newer Tierboard: its schema has migrations this one lacks."""
+
+
+class WarehouseDiskFull(WarehouseError):
+    """The disk filled up while writing; the message says what was kept and what was not."""
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """ENOSPC, whether from Python's own writes or inside DuckDB (which reports it as text)."""
+    # Walk the causes too: DuckDB's "cannot rollback" after a failed commit has the full disk
+    # as its context.
+    chain: BaseException | None = error
+    seen: set[int] = set()
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
+        if isinstance(chain, OSError) and chain.errno == errno.ENOSPC:
+            return True
+        if "No space left on device" in str(chain):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
+
+
+def disk_full(path: Path, kept: str) -> WarehouseDiskFull:
+    return WarehouseDiskFull(
+        f"{path}: the disk is full (No space left on device); {kept}. Free space on "
+        f"{path.parent} and run the command again."
+    )
+
+
+def unreadable(path: Path, error: BaseException, *, snapshot: bool) -> WarehouseError:
+    """The warehouse problem behind an error from opening or reading ``path``."""
+    if is_disk_full(error):
+        return disk_full(path, "nothing was written")
+    text = str(error)
+    if "Could not set lock" in text:
+        # Another process (a DuckDB shell, say) holds the file read-write: a passing state.
+        return WarehouseLocked(
+            f"{path} is held open for writing by another process ({_first_line(error)}); try "
+            "again once it lets go"
+        )
+    if "Corrupt database file" in text:
+        what = "is damaged (a block's checksum does not match)"
+    elif "not a valid DuckDB database file" in text:
+        what = "is not a DuckDB warehouse file"
+    elif "Could not read enough bytes" in text:
+        what = "is truncated"
+    elif "Permission denied" in text or isinstance(error, PermissionError):
+        what = "cannot be opened by this process (permission denied)"
+    else:
+        what = f"cannot be read ({_first_line(error)})"
+    if "permission denied" in what:
+        fix = f"give the user running Tierboard access to it and to {path.parent}"
+    elif snapshot:
+        fix = "publish a fresh snapshot from the primary with `python -m pipelines publish`"
+    else:
+        fix = "restore it from a backup, or rebuild it from the feeds into a new file"
+    kind = "serving snapshot" if snapshot else "warehouse file"
+    return WarehouseUnreadable(f"the {kind} {path} {what}: {fix}.")
+
+
+def is_damage(error: BaseException) -> bool:
+    """A DuckDB error that says the file, not the query, is at fault."""
+    text = str(error)
+    if "Could not set lock" in text:
+        return False  # held by another process, not damaged
+    return isinstance(error, duckdb.IOException | duckdb.FatalException) or any(
+        sign in text
+        for sign in ("Corrupt database file", "not a valid DuckDB", "database has been invalidated")
+    )
 
 
 def warehouse_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
@@ -79,8 +168,28 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.sql("select coalesce(max(version), 0) from schema_migrations").fetchall()[0][0])
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply every migration newer than the file's recorded version, each in its own transaction."""
+def known_schema_version() -> int:
+    """The newest schema this code knows: the highest migration shipped with it."""
+    return max(version for version, _, _ in migration_files())
+
+
+def too_new(path: Path, found: int) -> WarehouseTooNew:
+    return WarehouseTooNew(
+        f"the warehouse {path} has schema version {found}, newer than this Tierboard's "
+        f"{known_schema_version()}: it was written by a newer release; upgrade Tierboard "
+        "before writing to it."
+    )
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> list[str]:
+    """Apply every migration newer than the file's recorded version, each in its own transaction.
+
+    A file from a newer release is refused before anything is written: migrating it (or writing
+    it with an older idea of its tables) could lose what the newer release keeps there.
+    """
+    found = schema_version(con)
+    if found > known_schema_version():
+        raise too_new(path or Path("the warehouse"), found)
     con.execute(
         "create table if not exists schema_migrations ("
         " version integer primary key, name varchar not null,"
@@ -139,25 +248,78 @@ def writer(
     """
     primary.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(lock_path(primary), timeout):
-        con = duckdb.connect(str(primary))
-        # One checkpoint at the end instead of one per large commit: bulk loads commit often.
-        con.execute("set checkpoint_threshold = '1GB'")
         try:
-            migrate(con)
-            yield con
-            con.execute("checkpoint")
+            con = duckdb.connect(str(primary))
+        except duckdb.Error as error:
+            raise unreadable(primary, error, snapshot=False) from error
+        try:
+            try:
+                # One checkpoint at the end instead of one per large commit: bulk loads commit
+                # often.
+                con.execute("set checkpoint_threshold = '1GB'")
+                migrate(con, primary)
+                yield con
+            except (duckdb.Error, OSError) as error:
+                known = _plainly(primary, error, "the change in progress was rolled back")
+                if known is None:
+                    raise
+                raise known from error
+            try:
+                con.execute("checkpoint")
+            except duckdb.Error as error:
+                known = _plainly(
+                    primary,
+                    error,
+                    "what was committed waits in its write-ahead log for the next command, and "
+                    "the dashboard keeps the previous snapshot",
+                )
+                if known is None:
+                    raise
+                raise known from error
         finally:
             con.close()
         publish_serving_snapshot(primary)
 
 
+def _plainly(primary: Path, error: BaseException, kept: str) -> WarehouseError | None:
+    """A full disk or a damaged file is the warehouse's state, not a bug: say so plainly."""
+    if is_disk_full(error):
+        return disk_full(primary, kept)
+    if isinstance(error, duckdb.Error) and is_damage(error):
+        return unreadable(primary, error, snapshot=False)
+    return None
+
+
 def publish_serving_snapshot(primary: Path) -> Path:
-    """Copy the (closed, checkpointed) primary beside itself, then swap it in atomically."""
+    """Copy the (closed, checkpointed) primary beside itself, then swap it in atomically.
+
+    A copy that fails (a full disk, most likely) is removed: the last good snapshot stays served
+    and no partial file is left behind.
+    """
     target = serving_path(primary)
     staging = target.with_name(target.name + ".tmp")
-    shutil.copyfile(primary, staging)
-    os.replace(staging, target)
+    try:
+        shutil.copyfile(primary, staging)
+        os.replace(staging, target)
+    except OSError as error:
+        staging.unlink(missing_ok=True)
+        if is_disk_full(error):
+            raise WarehouseDiskFull(
+                f"{target}: the disk filled up while publishing the serving snapshot; the "
+                f"previous snapshot is still served and the warehouse {primary} holds the new "
+                "data. Free space, then run `python -m pipelines publish`."
+            ) from error
+        raise
     return target
+
+
+def publish(primary: Path) -> Path:
+    """Publish a fresh serving snapshot of a readable primary (repairs a damaged snapshot)."""
+    if not primary.exists():
+        raise WarehouseMissing(f"no warehouse at {primary}")
+    with writer(primary):
+        pass  # the writer checks the file opens and migrates it, then publishes on exit
+    return serving_path(primary)
 
 
 def connect_serving(primary: Path) -> duckdb.DuckDBPyConnection:
@@ -167,7 +329,10 @@ def connect_serving(primary: Path) -> duckdb.DuckDBPyConnection:
         raise WarehouseMissing(
             f"no warehouse snapshot at {snapshot}: run `python -m pipelines demo`"
         )
-    return duckdb.connect(str(snapshot), read_only=True)
+    try:
+        return duckdb.connect(str(snapshot), read_only=True)
+    except duckdb.Error as error:
+        raise unreadable(snapshot, error, snapshot=True) from error
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:

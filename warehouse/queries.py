@@ -14,14 +14,44 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse.db import WarehouseMissing, connect_serving, serving_path, warehouse_path
+from warehouse.db import (
+    WarehouseError,
+    WarehouseUnreadable,
+    connect_serving,
+    is_damage,
+    known_schema_version,
+    schema_version,
+    serving_path,
+    unreadable,
+    warehouse_path,
+)
 from warehouse.scope import Scope
 
 OPERATIONS_ROLES = ("manager", "analyst", "admin")
 
 
-class WarehouseUnavailable(RuntimeError):
+class WarehouseUnavailable(WarehouseError):
     """The serving snapshot is missing, being replaced, or not yet migrated."""
+
+
+class SnapshotDamaged(WarehouseUnavailable):
+    """The serving snapshot is damaged, truncated or not a warehouse: waiting will not help."""
+
+
+def _unavailable(db: Path, error: Exception) -> WarehouseUnavailable:
+    """What a page can say about a failed read, in one line."""
+    if isinstance(error, WarehouseUnreadable):
+        return SnapshotDamaged(str(error))
+    if isinstance(error, WarehouseError):
+        return WarehouseUnavailable(str(error))
+    if isinstance(error, duckdb.CatalogException):
+        return WarehouseUnavailable(
+            f"the warehouse at {serving_path(db)} is not settled yet ({error})"
+        )
+    if isinstance(error, duckdb.Error) and is_damage(error):
+        damaged = unreadable(serving_path(db), error, snapshot=True)
+        return SnapshotDamaged(str(damaged))
+    return WarehouseUnavailable(f"the warehouse at {serving_path(db)} is unavailable: {error}")
 
 
 @cache
@@ -38,20 +68,40 @@ def _run(db: Path, name: str, scope: Scope, **params: object) -> pl.DataFrame:
     try:
         with connect_serving(db) as con:
             return con.sql(sql, params=used).pl()
-    except WarehouseMissing as error:
-        raise WarehouseUnavailable(str(error)) from error
-    except duckdb.CatalogException as error:
-        raise WarehouseUnavailable(
-            f"the warehouse at {serving_path(db)} is not settled yet ({error})"
-        ) from error
-    except duckdb.IOException as error:
-        raise WarehouseUnavailable(
-            f"the warehouse at {serving_path(db)} is unavailable: {error}"
-        ) from error
+    except (WarehouseError, duckdb.Error) as error:
+        # A damaged block may only show when a query reads it, so every query says so plainly.
+        raise _unavailable(db, error) from error
 
 
 def default_db() -> Path:
     return warehouse_path(None)
+
+
+def schema_notice(db: Path) -> str | None:
+    """What a reader must say about the snapshot's schema, if it is not the one this code knows.
+
+    A newer schema is named, not refused: the dashboard never writes, so it can show what it
+    understands while saying its figures may be incomplete.
+    """
+    try:
+        with connect_serving(db) as con:
+            found = schema_version(con)
+    except (WarehouseError, duckdb.Error) as error:
+        raise _unavailable(db, error) from error
+    known = known_schema_version()
+    if found > known:
+        return (
+            f"This warehouse has schema version {found}, newer than this dashboard's {known}: "
+            "it was written by a newer Tierboard release. Figures may be incomplete or wrong "
+            "until the dashboard is upgraded."
+        )
+    if found < known:
+        return (
+            f"This warehouse has schema version {found}, older than this dashboard's {known}: "
+            "some figures may be missing until the next pipeline or settlement command "
+            "upgrades it (or `python -m pipelines publish`)."
+        )
+    return None
 
 
 def periods(db: Path, scope: Scope) -> list[str]:
@@ -197,8 +247,12 @@ def preview_inputs(db: Path, scope: Scope, periods: list[str]) -> tuple[pl.DataF
         with connect_serving(db) as con:
             tickets = con.sql(tickets_sql, params=params).pl()
             orders = con.sql(_sql("settlement_orders")).pl()
-    except (WarehouseMissing, duckdb.Error) as error:
-        raise WarehouseUnavailable(f"cannot read history for the preview: {error}") from error
+    except (WarehouseError, duckdb.Error) as error:
+        raise _unavailable(db, error) from error
+    # Only the orders the scoped tickets serve: the rows returned are limited by scope too, and
+    # settlement reads an order only through a ticket that serves it.
+    served = tickets.select(platform="order_platform", order_id="order_id").drop_nulls().unique()
+    orders = orders.join(served, on=["platform", "order_id"], how="semi")
     return (
         tickets.select(pl.col(n).cast(t) for n, t in TICKETS_IN.items()),
         orders.select(pl.col(n).cast(t) for n, t in ORDERS_IN.items()),

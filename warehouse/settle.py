@@ -9,6 +9,7 @@ from what was frozen becomes adjustment lines in the first open period after the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from settlement.periods import adjustments
 from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
 from settlement.timeline import Timeline
 from warehouse import app_store
-from warehouse.db import writer
+from warehouse.db import WarehouseDiskFull, is_disk_full, writer
 
 # A line's amount must fit the ledger's DECIMAL(18, 2) yuan column.
 LEDGER_LIMIT_CENTS = 10**16
@@ -285,7 +286,10 @@ def settle_into(
         summary = _settle_in_transaction(con, tickets, orders, timeline, store, period, started)
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        # After a failed commit (a full disk) DuckDB has already ended the transaction: a
+        # second rollback's "no transaction is active" must not hide the cause.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("rollback")
         raise
     return summary
 
@@ -447,6 +451,11 @@ def settle_warehouse(
         except PeriodNotOpen:
             raise  # a refused request: nothing was attempted
         except Exception as error:  # a published rule set gone bad included: record why
+            if is_disk_full(error):
+                raise WarehouseDiskFull(
+                    f"{primary}: the disk is full; the settlement run wrote nothing. Free some"
+                    " space and run it again."
+                ) from error
             cause = _first_line(error)
             cause = f"{type(error).__name__}: {cause}" if cause else type(error).__name__
             run_id = _record_failure(con, started, cause)

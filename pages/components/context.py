@@ -61,15 +61,21 @@ def snapshot_version(db: Path) -> int:
         return 0
 
 
-def current() -> Identity:
+# Where a deep link's page waits while it goes through the entry point (see current()).
+DEEP_LINK = "deep-link"
+
+
+def current(page: str) -> Identity:
     """The identity app.py established for this session.
 
     A page reached without app.py having run (a deep link served before Streamlit switched to
     ``st.navigation``) must not render: it goes through the entry point, which signs in and
-    builds the navigation of the role.
+    builds the navigation of the role, and then opens this page if the role has it (the switch
+    loses the URL's path, so the page's name waits in the session meanwhile).
     """
     identity = st.session_state.get("identity")
     if not isinstance(identity, Identity):
+        st.session_state[DEEP_LINK] = page
         st.switch_page("app.py", query_params=st.query_params.to_dict())
     return identity
 

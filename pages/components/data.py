@@ -16,6 +16,12 @@ from warehouse.settle import live_timeline
 TTL = 600
 
 
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def schema_notice(db: str, version: int) -> str | None:
+    del version
+    return queries.schema_notice(Path(db))
+
+
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
 def periods(db: str, version: int, scope: Scope) -> list[str]:
     del version  # keys the cache: a new snapshot means new data

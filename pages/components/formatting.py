@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import polars as pl
@@ -77,9 +78,43 @@ def _exact_yuan(frame: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
+# OWASP's CSV-injection rule: a cell starting with one of these is read as a formula (or DDE
+# call) by Excel, WPS and LibreOffice; a leading apostrophe makes it text.
+FORMULA_START = r"^[=+\-@\t\r]"
+# A plain decimal number ("-12.50", "+3") is read as a number, never a formula: left as it is,
+# so money and negative amounts stay numeric in a spreadsheet.
+PLAIN_NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+
+
+def neutralised(value: str) -> str:
+    """One text cell made safe for a spreadsheet (the same rule as ``_neutralise``)."""
+    if re.match(FORMULA_START, value) and not re.match(PLAIN_NUMBER, value):
+        return "'" + value
+    return value
+
+
+def _neutralise(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell (and header) neutralised against formulas; other types are untouched."""
+    text = [
+        name
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)
+    ]
+    cells = {name: pl.col(name).cast(pl.String) for name in text}
+    safe = frame.with_columns(
+        pl.when(cell.str.contains(FORMULA_START) & ~cell.str.contains(PLAIN_NUMBER))
+        .then(pl.lit("'") + cell)
+        .otherwise(cell)
+        .alias(name)
+        for name, cell in cells.items()
+    )
+    return safe.rename({name: neutralised(name) for name in safe.columns})
+
+
 def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """UTF-8 with a BOM, so Excel and WPS open Chinese headers and values cleanly."""
-    return "\ufeff".encode() + _exact_yuan(frame).write_csv().encode("utf-8")
+    """UTF-8 with a BOM, so Excel and WPS open Chinese headers and values cleanly; every text
+    cell neutralised against formula injection."""
+    return "\ufeff".encode() + _neutralise(_exact_yuan(frame)).write_csv().encode("utf-8")
 
 
 def excel_bytes(frame: pl.DataFrame, sheet: str = "data") -> bytes:

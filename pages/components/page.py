@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages.components import data
 from pages.components.context import Identity, current, database, snapshot_version
-from warehouse.queries import WarehouseUnavailable
+from warehouse.queries import SnapshotDamaged, WarehouseUnavailable
 from warehouse.scope import Scope
 
 
@@ -33,7 +33,7 @@ def stop(message: str) -> NoReturn:
 
 def open_view(page: str) -> View:
     """The current view, or a clear message (never a traceback) when there is nothing to show."""
-    identity = current()
+    identity = current(page)
     if page not in identity.pages:
         stop("This page is not available to your role.")
     db = database()
@@ -44,9 +44,12 @@ def open_view(page: str) -> View:
             "with `python -m pipelines ingest` and settle them with `python -m settlement run`."
         )
     try:
+        notice = data.schema_notice(str(db), version)
         periods = data.periods(str(db), version, identity.scope)
     except WarehouseUnavailable as error:
-        stop(f"The warehouse cannot be read right now: {error}. Try again in a moment.")
+        unavailable(error)
+    if notice:
+        st.warning(notice, icon=":material/warning:")
     if not periods:
         stop("No settled tickets are visible to you yet.")
     return View(str(db), version, identity, periods)
@@ -61,12 +64,24 @@ def choose_period(view: View, label: str = "Period") -> str:
     return choice or view.periods[0]
 
 
+def unavailable(error: WarehouseUnavailable, what: str | None = None) -> NoReturn:
+    """Stop the page with what is wrong with the warehouse: an error for a damaged snapshot
+    (waiting will not mend it), a note for a passing state (being replaced, not settled yet)."""
+    prefix = f"Could not load {what}: " if what else "The warehouse cannot be read: "
+    if isinstance(error, SnapshotDamaged):
+        st.error(prefix + str(error), icon=":material/error:")
+        st.stop()
+        raise AssertionError("unreachable")
+    stop(f"{prefix}{error}. Try again in a moment.")
+
+
 def safely(what: str, load):  # type: ignore[no-untyped-def]
-    """Run a query; a warehouse that vanished mid-session is a message, not a traceback."""
+    """Run a query; a warehouse that vanished or broke mid-session is a message, not a
+    traceback."""
     try:
         return load()
     except WarehouseUnavailable as error:
-        stop(f"Could not load {what}: {error}")
+        unavailable(error, what)
 
 
 def url_choice(key: str, options: list[Any] | None, fallback: Any) -> Any:

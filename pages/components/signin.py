@@ -52,13 +52,37 @@ def signed_in() -> Identity:
     return Identity(user.email, user.name, user.scope)
 
 
+# TIERBOARD_ENV: where this app runs. Demo identities (anyone may pick any role) only where it
+# is explicitly a development value; unset, misspelt or unknown counts as not development.
+DEVELOPMENT_ENVS = ("development", "test")
+DEPLOYED_ENVS = ("staging", "production")
+
+
+def demo_mode_refusal(env: str | None) -> str | None:
+    """Why local demo mode may not run under ``TIERBOARD_ENV=env``; None when it may."""
+    value = (env or "").strip().lower()
+    if value in DEVELOPMENT_ENVS:
+        return None
+    allowed = " or ".join(DEVELOPMENT_ENVS)
+    if value in DEPLOYED_ENVS:
+        why = f"TIERBOARD_ENV={value}"
+    elif not value:
+        why = "TIERBOARD_ENV is not set"
+    else:
+        known = ", ".join((*DEVELOPMENT_ENVS, *DEPLOYED_ENVS))
+        why = f"TIERBOARD_ENV={env!r} is not one of {known}"
+    return (
+        f"Tierboard refuses to run in local demo mode: {why}. Configure an OpenID Connect "
+        f"provider in .streamlit/secrets.toml (see the README), or set TIERBOARD_ENV={allowed} "
+        "on a development machine."
+    )
+
+
 def demo_identity() -> Identity:
-    """Local demo mode: no provider configured; refused outright in production."""
-    if os.environ.get("TIERBOARD_ENV", "").lower() == "production":
-        st.error(
-            "Tierboard refuses to run in local demo mode with TIERBOARD_ENV=production: configure "
-            "an OpenID Connect provider in .streamlit/secrets.toml (see the README)."
-        )
+    """Local demo mode: no provider configured; only on an explicitly development machine."""
+    refusal = demo_mode_refusal(os.environ.get("TIERBOARD_ENV"))
+    if refusal:
+        st.error(refusal)
         st.stop()
     names = {identity.key: identity for identity in DEMO_IDENTITIES}
     keys = list(names)

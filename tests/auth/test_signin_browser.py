@@ -11,10 +11,19 @@ import pytest
 from oidc_provider_mock import User, run_server_in_thread
 from playwright.sync_api import Browser, Page
 
-from tests.browser_support import chromium, free_port, navigation, running_app, screenshot
+from tests.browser_support import (
+    chromium,
+    free_port,
+    navigation,
+    new_page,
+    running_app,
+    screenshot,
+    settled,
+)
 from warehouse.db import connect_read_only
 
-pytestmark = pytest.mark.e2e
+# Room for several patient waits in one test on a loaded machine (see browser_support).
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 PEOPLE = {
     "ana": {"email": "ana@example.com", "name": "Ana", "tierboard_role": "analyst"},
     "lin": {
@@ -85,14 +94,15 @@ def browser() -> Iterator[Browser]:
 
 
 def sign_in(browser: Browser, app: str, who: str) -> Page:
-    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page = new_page(browser, viewport={"width": 1400, "height": 900})
     page.goto(app)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/oauth2/authorize"))
     page.locator("input[name=sub]").fill(who)
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(re.compile(re.escape(app)))
-    page.wait_for_selector('[data-testid="stSidebar"]', timeout=60_000)
+    page.wait_for_selector('[data-testid="stSidebar"]')
+    settled(page)
     return page
 
 
@@ -101,11 +111,11 @@ def test_each_role_sees_exactly_its_pages(browser: Browser, app: str, who: str) 
     page = sign_in(browser, app, who)
     if NAVIGATION[who] == {"My earnings"}:
         # One page: Streamlit shows no navigation; the page itself is the proof.
-        page.get_by_text("T00042 ·").first.wait_for(timeout=60_000)
+        page.get_by_text("T00042 ·").first.wait_for()
         assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0
     else:
         assert navigation(page) == NAVIGATION[who]
-    page.get_by_text(f"Signed in as {PEOPLE[who]['name']}").wait_for(timeout=30_000)
+    page.get_by_text(f"Signed in as {PEOPLE[who]['name']}").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, f"signin-{who}")
     page.context.close()
@@ -122,18 +132,19 @@ def test_a_regional_lead_sees_only_their_rows(
     page = sign_in(browser, app, "lin")
     page.goto(f"{app}/overview?period={period}")
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Tickets").first
-    metric.wait_for(timeout=60_000)
+    metric.wait_for()
+    settled(page)
     assert f"{tickets:,}" in metric.inner_text()
     page.context.close()
 
 
 def test_someone_without_a_role_gets_no_data(browser: Browser, app: str) -> None:
-    page = browser.new_context().new_page()
+    page = new_page(browser)
     page.goto(app)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/oauth2/authorize"))
     page.locator("input[name=sub]").fill("nobody")
     page.get_by_role("button", name="Authorize").click()
-    page.get_by_text("have no Tierboard role yet").wait_for(timeout=60_000)
+    page.get_by_text("have no Tierboard role yet").wait_for()
     assert page.locator('[data-testid="stMetric"]').count() == 0
     page.context.close()

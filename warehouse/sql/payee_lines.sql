@@ -1,15 +1,22 @@
--- Every line paid to one technician in one period.
+-- Every line paid to one technician in one period that the caller may see. The scope limits the
+-- lines themselves, by the place of each line's ticket: a regional lead sees a technician's lines
+-- of tickets in their regions only, never the same technician's work elsewhere (a line with no
+-- ticket has no place, so only an all-regions scope sees it).
 with
+
+lines as (
+    select * from settlement_lines
+    where payee_type = 'technician' and payee_id = $payee and period = $period
+        and ($technician_id is null or payee_id = $technician_id)
+),
+
+places as (select ticket_id, region_group, province_code from ticket_facts),
 
 final as (
     select l.* exclude (run_id)
-    from settlement_lines as l
-    where l.payee_type = 'technician' and l.payee_id = $payee and l.period = $period
-        and ($technician_id is null or l.payee_id = $technician_id)
-        and ($all_regions or l.payee_id in (
-            select technician_id from ticket_economics
-            where region_group = any($region_groups) or province_code = any($provinces)
-        ))
+    from lines as l
+    left join places as p on p.ticket_id = l.ticket_id
+    where $all_regions or p.region_group = any($region_groups) or p.province_code = any($provinces)
 )
 
 select * from final order by ticket_id

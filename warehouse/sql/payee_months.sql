@@ -1,14 +1,21 @@
--- A technician's months: every line paid to them (tickets, chargebacks, adjustments).
+-- A technician's months: every line paid to them (tickets, chargebacks, adjustments) that the
+-- caller may see. As in payee_lines, the scope limits the lines by their ticket's place, so a
+-- regional lead's totals hold only the technician's work in the lead's regions.
 with
 
 lines as (
     select * from settlement_lines
     where payee_type = 'technician' and payee_id = $payee
         and ($technician_id is null or payee_id = $technician_id)
-        and ($all_regions or payee_id in (
-            select technician_id from ticket_economics
-            where region_group = any($region_groups) or province_code = any($provinces)
-        ))
+),
+
+places as (select ticket_id, region_group, province_code from ticket_facts),
+
+visible as (
+    select l.*
+    from lines as l
+    left join places as p on p.ticket_id = l.ticket_id
+    where $all_regions or p.region_group = any($region_groups) or p.province_code = any($provinces)
 ),
 
 final as (
@@ -21,7 +28,7 @@ final as (
         sum(chargeback_cents) as chargeback_cents,
         sum(clawback_cents) as clawback_cents,
         sum(amount_cents) filter (where line_kind = 'adjustment') as adjustment_cents
-    from lines
+    from visible
     group by period
 )
 

@@ -12,7 +12,7 @@ final as (
     select l.* exclude (run_id)
     from settlement_lines as l
     inner join visible as v on v.ticket_id = l.ticket_id
-    where $technician_id is null or l.payee_id = $technician_id
+    where $technician_id is null or (l.payee_type = 'technician' and l.payee_id = $technician_id)
 )
 
 select * from final order by ticket_id, line_kind, payee_type, payee_id
