@@ -161,7 +161,7 @@ def test_scopes_of_every_kind(
         for health in (
             queries.feed_freshness, queries.recent_runs, queries.quarantine,
             queries.quarantine_reasons, queries.unpriced, queries.rule_triggers,
-            queries.settlement_status,
+            queries.settlement_status, queries.settlement_runs, queries.new_platform_values,
         ):  # fmt: skip
             frame = health(db, scope)
             assert operations or frame.is_empty(), health.__name__
@@ -206,7 +206,7 @@ SCOPED_QUERIES_CHECKED = {
     "periods", "overview", "trend", "region_ranking", "heatmap", "tickets", "drill",
     "ticket_lines", "payee_months", "payee_lines", "feed_freshness", "recent_runs",
     "quarantine", "quarantine_reasons", "unpriced", "rule_triggers", "settlement_status",
-    "preview_inputs",
+    "preview_inputs", "settlement_runs", "new_platform_values",
 }  # fmt: skip
 
 
