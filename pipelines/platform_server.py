@@ -202,6 +202,8 @@ def _route(shop: Shop, path: str, query: dict[str, str], raw: bytes, headers: An
     if path == "/cgi-bin/token":
         return path, query, lambda: _wechat_token(shop, query)
     body = json.loads(raw or b"{}")
+    if path == "/cgi-bin/webhook/send":  # a 企业微信 group robot, for the watch's alerts
+        return path, body, lambda: {"errcode": 0, "errmsg": "ok"}
     return path, body, lambda: _wechat(shop, path, query.get("access_token", ""), body)
 
 
@@ -402,7 +404,7 @@ def serving(shop: Shop, port: int = 0) -> Iterator[str]:
     """Serve ``shop`` on 127.0.0.1 in a thread; yields the base URL."""
     handler = type("ShopHandler", (_Handler,), {"shop": shop})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
