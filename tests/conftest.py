@@ -17,6 +17,8 @@ from pipelines.generate.simulate import simulate_world
 from pipelines.generate.world import World
 from pipelines.reference import Reference, load_reference
 
+pytest_plugins = ["tests.platform_server_fixtures"]
+
 SMALL_TICKETS = 4_000
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

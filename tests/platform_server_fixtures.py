@@ -1,4 +1,4 @@
-"""A local platform server (a real socket, real HTTP) and the connector settings pointing at it."""
+"""Fixtures: a local platform server (a real socket, real HTTP) and connector settings for it."""
 
 from __future__ import annotations
 
