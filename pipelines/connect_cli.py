@@ -42,6 +42,10 @@ def connect_commands(commands: Any) -> None:
     demo.add_argument("--feeds", type=Path, required=True, help="a folder of demo feeds")
     demo.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
     demo.add_argument("--write-config", type=Path, help="write a connectors file pointing here")
+    demo.add_argument(
+        "--speed", type=float, default=0.0,
+        help="replay the history at this many times real time (1440: a day a minute)",
+    )  # fmt: skip
 
 
 def _settings(args: argparse.Namespace, db: Path) -> dict[str, dict[str, str]]:
@@ -91,6 +95,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.feeds.is_dir():
         raise ConfigError(f"{args.feeds}: no such folder of demo feeds")
     shop = demo_shop(args.feeds)
+    if args.speed > 0:
+        shop.replay(args.speed)
     counts = ", ".join(f"{feed} {len(records):,}" for feed, records in shop.records.items())
     with serving(shop, args.port) as url:
         print(f"serving {counts} on {url} (Ctrl-C stops)")

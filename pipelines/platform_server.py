@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pipelines.sources.http_api import BEIJING_OFFSET, Record
+from pipelines.sources.http_api import BEIJING_OFFSET, Record, beijing_now
 from pipelines.sources.taobao.api import response_key, sign
 
 DEMO_CREDENTIALS: dict[str, dict[str, str]] = {
@@ -83,6 +83,20 @@ class Shop:
     tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _serial: Iterator[int] = field(default_factory=itertools.count)
+    # Replay: with speed > 0 the shop's history unfolds at that many times real time from
+    # ``origin`` (demo time at the moment replay began), so a watch sees new changes each round.
+    speed: float = 0.0
+    origin: datetime | None = None
+    began: datetime = field(default_factory=beijing_now)
+
+    def replay(self, speed: float) -> None:
+        stamps = [t for feed in FEEDS for r in self.records[feed] if (t := updated(feed, r))]
+        self.speed, self.origin, self.began = speed, min(stamps, default=None), beijing_now()
+
+    def demo_time(self, real: datetime) -> datetime:
+        if self.speed <= 0 or self.origin is None:
+            return real
+        return self.origin + (real - self.began) * self.speed
 
     def add(self, feed: str, record: Record) -> None:
         self.records[feed].append(record)
@@ -100,6 +114,7 @@ class Shop:
 
     def changed(self, feed: str, start: datetime, end: datetime) -> list[Record]:
         """Records updated in ``[start, end]``, oldest change first (the order lists page in)."""
+        start, end = self.demo_time(start), self.demo_time(end)
         hits = [(t, r) for r in self.records[feed] if (t := updated(feed, r)) and start <= t <= end]
         return [r for _, r in sorted(hits, key=lambda pair: pair[0])]
 
