@@ -140,6 +140,13 @@ def fetch(
             records = connector.pull(window.start, window.end)
     except ApiError as error:
         return Fetched(platform, window, {}, str(error))
+    except httpx.InvalidURL as error:
+        return Fetched(platform, window, {}, f"{platform}: base_url is not a URL: {error}")
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
+        # a reply of an unexpected shape (a count that is not a number, a list that is not
+        # one): that platform stops with what was wrong; the others still load
+        detail = f"{type(error).__name__}: {error}"
+        return Fetched(platform, window, {}, f"{platform}: unexpected reply ({detail})")
     return Fetched(platform, window, records)
 
 

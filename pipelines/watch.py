@@ -36,7 +36,9 @@ def parse_every(text: str) -> float:
     return seconds
 
 
-def problems(db: Path, platforms: list[str], round_runs: list[RunSummary], limit: float) -> dict:
+def problems(
+    db: Path, platforms: list[str], round_runs: list[RunSummary], limit: float
+) -> dict[str, str]:
     """Per platform in trouble, why: its pull failed this round, or it lags past ``limit``."""
     ends = last_window_ends(db)
     now = beijing_now()

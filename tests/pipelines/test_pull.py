@@ -174,3 +174,21 @@ def test_watch_runs_two_rounds_settles_what_changed_and_alerts_once(
     assert alerts[0]["msgtype"] == "text"
     assert "Tierboard: taobao pull failed: taobao:" in alerts[0]["text"]["content"]
     assert "Invalid signature" in alerts[0]["text"]["content"]
+
+
+def test_an_unreachable_or_garbled_platform_fails_alone_with_its_reason(
+    shop: Shop, settings: Settings, tmp_path: Path
+) -> None:
+    shop.add("youzan_trades", yz.trade())
+    settings["wechat"]["base_url"] = "http://127.0.0.1:9"  # nothing listens: refused
+    shop.fail_next("taobao.trades.sold.increment.get", {"trades_sold_increment_get_response": {
+        "total_results": "many"}})  # fmt: skip
+    db = tmp_path / "tierboard.duckdb"
+    runs = pull(db, settings, since=datetime(2026, 1, 10), until=datetime(2026, 1, 11), retry=quick)
+    errors = {r.feed: r.error for r in runs if r.status == "failed"}
+    assert errors["taobao_trades"] == (
+        "taobao: unexpected reply (ValueError: invalid literal for int() with base 10: 'many')"
+    )
+    assert errors["wechat_orders"].startswith("wechat: ConnectError")
+    assert errors["wechat_orders"].endswith("gave up after 5 attempts")
+    assert rows(db, "select order_id from orders") == [(yz.TID,)]

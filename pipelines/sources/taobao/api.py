@@ -54,6 +54,7 @@ REFUND_FIELDS = ",".join(REFUND.to_schema())
 # isp.top-remote-connection-timeout). Everything else (25 invalid signature, 27 invalid
 # session, 40/41 missing or invalid parameters, isv.* errors) will not heal by asking again.
 THROTTLED = 7
+SESSION_CODES = {"26", "27"}  # Missing session, Invalid session: only the seller can renew it
 BAN = re.compile(r"ban will last for (\d+) more seconds", re.IGNORECASE)
 
 
@@ -81,6 +82,8 @@ def unwrap(method: str, body: Record) -> Record:
         if code == str(THROTTLED) or sub_code.startswith("isp."):
             ban = BAN.search(str(error.get("sub_msg", "")))
             raise Transient(PLATFORM, message, wait=float(ban.group(1)) if ban else None)
+        if code in SESSION_CODES:
+            message += " (the shop's session is invalid or expired: authorise the app again)"
         raise Permanent(PLATFORM, message)
     payload = body.get(response_key(method))
     if not isinstance(payload, dict):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -236,3 +237,26 @@ def test_wechat_minute_quota_is_retried_with_back_off(
     pulled = connector.pull(*_times("2026-01-02 00:00:00", "2026-01-03 00:00:00"))
     assert [o["order_id"] for o in pulled["wechat_orders"]] == [wx.ORDER_ID]
     assert len(waits) == 2 and waits[1] > waits[0] * 1.0  # exponential, jittered
+
+
+def test_tokens_are_renewed_before_they_expire(
+    shop: Shop, settings: Settings, client: httpx.Client, waits: list[float]
+) -> None:
+    youzan = YouzanConnector(settings["youzan"], client, retry("youzan", waits))
+    wechat = WechatConnector(settings["wechat"], client, retry("wechat", waits))
+    first = youzan.access_token(), wechat.access_token()
+    assert (youzan.access_token(), wechat.access_token()) == first  # cached
+    youzan.expires_at = wechat.expires_at = time.time() + 120  # inside the 5-minute margin
+    renewed = youzan.access_token(), wechat.access_token()
+    assert renewed[0] != first[0] and renewed[1] != first[1]
+    assert all(token in shop.tokens for token in renewed)
+    assert len(shop.called("auth/token")) == len(shop.called("/cgi-bin/token")) == 2
+
+
+def test_an_invalid_taobao_session_says_the_shop_must_authorise_again(
+    shop: Shop, settings: Settings, client: httpx.Client, waits: list[float]
+) -> None:
+    stale = {**settings["taobao"], "session": "expired-session"}
+    connector = TaobaoConnector(stale, client, retry("taobao", waits))
+    with pytest.raises(Permanent, match=r"error 27 Invalid session .*authorise the app again"):
+        connector.pull(*_times("2026-01-08 00:00:00", "2026-01-09 00:00:00"))
