@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import signal
 import sys
 import time
 from datetime import datetime
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.connectors import REQUIRED, ConfigError, connectors_path, platform_settings
+from pipelines.load import RunSummary
 from warehouse.db import WarehouseLocked, warehouse_path
 
 DB_HELP = "warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)"
@@ -60,6 +63,11 @@ def _settings(args: argparse.Namespace, db: Path) -> dict[str, dict[str, str]]:
     return settings
 
 
+def _stop(signum: int, frame: object) -> None:
+    del signum, frame
+    raise KeyboardInterrupt  # an open load rolls back (its transaction never commits)
+
+
 def run_connect(args: argparse.Namespace) -> int:
     if args.command == "serve-demo-platforms":
         return _serve(args)
@@ -75,11 +83,13 @@ def run_connect(args: argparse.Namespace) -> int:
             summaries = pull(
                 db, _settings(args, db), since=args.since, until=args.until, echo=print
             )
+            _audit(db, args.platform, summaries)
             return 1 if any(s.status == "failed" for s in summaries) else 0
         from pipelines.watch import parse_every, watch
 
         every = parse_every(args.every)
         platform_settings(connectors_path(db))  # a broken file fails now, not in a round
+        signal.signal(signal.SIGTERM, _stop)  # systemd's stop: end like Ctrl-C, nothing half-done
         return watch(db, connectors_path(db), every, rounds=args.rounds)
     except WarehouseLocked as error:
         print(error, file=sys.stderr)
@@ -87,6 +97,27 @@ def run_connect(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130
+
+
+def _audit(db: Path, platform: str, summaries: list[RunSummary]) -> None:
+    """A manual pull is an audited change, as a manual ingest is (``watch`` is the schedule)."""
+    from warehouse import app_store
+
+    failed = [s.feed for s in summaries if s.status == "failed"]
+    with app_store.connect(app_store.app_store_path(db)) as con:
+        app_store.audit(
+            con,
+            actor=getpass.getuser(),
+            action="manual_pull",
+            subject=f"{platform}: " + ", ".join(sorted({s.file for s in summaries}))[:480],
+            diff=(
+                f"{len(summaries)} runs: {sum(s.inserted for s in summaries):,} inserted, "
+                f"{sum(s.updated for s in summaries):,} updated, "
+                f"{sum(s.quarantined for s in summaries):,} quarantined, "
+                f"failed: {', '.join(failed) or 'none'}"
+            ),
+            reason="python -m pipelines pull",
+        )
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -6,6 +6,10 @@ recorded (and alerted) while the others load."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,9 @@ from pipelines.platform_server import Shop, demo_shop
 from pipelines.pull import OVERLAP, pull
 from pipelines.sources.http_api import Retry, beijing_now, beijing_text
 from pipelines.watch import watch
+from tests.conftest import ROOT
 from tests.pipelines.sources import test_youzan_payloads as yz
+from warehouse.app_store import app_store_path, audit_entries
 from warehouse.db import connect_read_only
 
 Settings = dict[str, dict[str, str]]
@@ -134,6 +140,10 @@ def test_the_pull_command_loads_and_says_so_in_lines(
     out = capsys.readouterr().out
     assert "succeeded taobao_trades    api:taobao_trades 2025-11-01 00:00:00 .. 2026-05-01" in out
     assert main(["pull", "wechat", *window]) == 0
+    (entry, _) = audit_entries(app_store_path(db), "admin", action="manual_pull")
+    assert entry["subject"] == f"wechat: api:wechat_aftersales {window[1]} .. {window[3]}, " \
+        f"api:wechat_orders {window[1]} .. {window[3]}"  # fmt: skip
+    assert str(entry["diff"]).endswith("failed: none")
     assert rows(db, "select count(*) from ingestion_runs where feed like 'wechat%'") == [(4,)]
     connectors_file.write_text("[youzan]\nbase_url = 'http://127.0.0.1:9'\n", encoding="utf-8")
     assert main(["pull", "youzan", *window]) == 2
@@ -191,4 +201,28 @@ def test_an_unreachable_or_garbled_platform_fails_alone_with_its_reason(
     )
     assert errors["wechat_orders"].startswith("wechat: ConnectError")
     assert errors["wechat_orders"].endswith("gave up after 5 attempts")
+    assert rows(db, "select order_id from orders") == [(yz.TID,)]
+
+
+def test_watch_under_a_service_manager_stops_cleanly_on_sigterm(
+    shop: Shop, connectors_file: Path, tmp_path: Path
+) -> None:
+    shop.add("youzan_trades", yz.trade(update_time=beijing_text(beijing_now())))
+    db = tmp_path / "tierboard.duckdb"
+    env = {**os.environ, "TIERBOARD_APP_DB": str(tmp_path / "app.sqlite")}
+    command = [sys.executable, "-m", "pipelines", "watch", "--every", "1h", "--db", str(db)]
+    watcher = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert watcher.stdout is not None
+        for line in watcher.stdout:  # the first round: pull, settle, publish
+            if line.startswith("round 1 done"):
+                break
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(timeout=30) == 130
+        assert watcher.stderr is not None and watcher.stderr.read() == "stopped\n"
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
     assert rows(db, "select order_id from orders") == [(yz.TID,)]
