@@ -38,21 +38,25 @@ PLATFORM = "youzan"
 LONGEST_WINDOW = timedelta(days=1)  # keeps a window's pages well under the list's depth limit
 PAGE_SIZE = 100
 REFRESH_BEFORE_SECONDS = 300
-# Gateway codes for a token that is missing, invalid or expired: fetch a new one. A 429, a 5xx
-# or the gateway's rate-limit refusal is retried; any other refusal stops the pull.
+# Gateway refusals: a token that is missing, invalid or expired (these codes, or a message
+# naming the token: the codes are not in a public reference we could check) gets a new token
+# once; a rate limit (these codes, or a message about call frequency), a 429 or a 5xx is
+# retried; any other refusal stops the pull.
 TOKEN_CODES = {"4201", "4202", "4203"}
 THROTTLE_CODES = {"429", "4001", "4002"}
+TOKEN_WORDS = ("token",)
+THROTTLE_WORDS = ("频", "rate limit")  # 调用频率 / 频次超限
 
 
 def unwrap(api: str, body: Record) -> Any:
     """The ``data`` of a Youzan reply, or its refusal as TokenExpired, Transient or Permanent."""
     refusal = body.get("gw_err_resp")
     if isinstance(refusal, dict):
-        code = str(refusal.get("err_code", ""))
-        message = f"{api}: gateway error {code} {refusal.get('err_msg', '')}".strip()
-        if code in TOKEN_CODES:
+        code, words = str(refusal.get("err_code", "")), str(refusal.get("err_msg", ""))
+        message = f"{api}: gateway error {code} {words}".strip()
+        if code in TOKEN_CODES or any(w in words.lower() for w in TOKEN_WORDS):
             raise TokenExpired(PLATFORM, message)
-        if code in THROTTLE_CODES:
+        if code in THROTTLE_CODES or any(w in words.lower() for w in THROTTLE_WORDS):
             raise Transient(PLATFORM, message)
         raise Permanent(PLATFORM, message)
     if body.get("success") is not True:

@@ -260,3 +260,14 @@ def test_an_invalid_taobao_session_says_the_shop_must_authorise_again(
     connector = TaobaoConnector(stale, client, retry("taobao", waits))
     with pytest.raises(Permanent, match=r"error 27 Invalid session .*authorise the app again"):
         connector.pull(*_times("2026-01-08 00:00:00", "2026-01-09 00:00:00"))
+
+
+def test_youzan_gateway_throttling_is_retried(
+    shop: Shop, settings: Settings, client: httpx.Client, waits: list[float]
+) -> None:
+    shop.add("youzan_trades", yz.trade())
+    busy: Record = {"gw_err_resp": {"err_code": 4003, "err_msg": "调用频率超过限制"}}
+    shop.fail_next("youzan.trade.get", busy)
+    connector = YouzanConnector(settings["youzan"], client, retry("youzan", waits))
+    pulled = connector.pull(*_times("2026-01-10 00:00:00", "2026-01-10 12:00:00"))
+    assert len(pulled["youzan_trades"]) == 1 and len(waits) == 1
