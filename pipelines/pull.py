@@ -17,6 +17,7 @@ import dataclasses
 import json
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -199,11 +200,16 @@ def pull(
 ) -> list[RunSummary]:
     """Pull every platform in ``settings`` and load what each answered; publishes the snapshot."""
     ends = last_window_ends(db)
-    fetched = []
-    for platform, values in settings.items():
-        window = window_for(platform, since, until, ends)
+    windows = {platform: window_for(platform, since, until, ends) for platform in settings}
+    for platform, window in windows.items():
         echo(f"pulling  {platform:<16} {window.label} (Beijing)")
-        fetched.append(fetch(platform, values, window, retry(platform)))
+    # The platforms are independent and the wait is the network's: ask them at once.
+    with ThreadPoolExecutor(max_workers=len(settings) or 1) as pool:
+        asked = [
+            pool.submit(fetch, platform, settings[platform], window, retry(platform))
+            for platform, window in windows.items()
+        ]
+        fetched = [answer.result() for answer in asked]
     reference = load_reference()
     summaries: list[RunSummary] = []
     with writer(db) as con:
