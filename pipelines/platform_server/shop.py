@@ -6,7 +6,7 @@ import itertools
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,6 +64,9 @@ class Shop:
     credentials: dict[str, dict[str, str]] = field(default_factory=lambda: DEMO_CREDENTIALS)
     faults: dict[str, list[tuple[int, Record]]] = field(default_factory=lambda: defaultdict(list))
     calls: list[tuple[str, Record]] = field(default_factory=list)
+    # Called after each page a list API serves (feed, page): lets a test change the shop
+    # between pages, as sellers do while a pull is paging.
+    after_page: Callable[[str, int], None] | None = None
     tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _serial: Iterator[int] = field(default_factory=itertools.count)

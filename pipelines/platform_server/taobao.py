@@ -58,6 +58,8 @@ def _top_list(shop: Shop, form: dict[str, str], feed: str) -> Record:
         else ("refunds", "refund", "refund_id")
     )
     listed = [{key: r.get(key), "modified": r.get("modified")} for r in page(found, number, size)]
+    if shop.after_page is not None:
+        shop.after_page(feed, number)
     return {
         "total_results": len(found),
         "has_next": number * size < len(found),

@@ -118,6 +118,27 @@ def test_taobao_pages_from_the_last_page_backwards_and_fetches_each_trade_once(
         "2.0", "json", "12345678", "demo-session")  # fmt: skip
 
 
+def test_paging_backwards_misses_no_trade_when_one_changes_mid_pull(
+    shop: Shop, settings: Settings, client: httpx.Client, waits: list[float]
+) -> None:
+    # Pages list trades oldest change first. Had the pull walked forwards, a trade of page 1
+    # changing after page 1 was read would shift trade 100 onto page 1 and lose it for good.
+    for n in range(250):
+        stamp = f"2026-01-09 {10 + n // 60}:{n % 60:02d}:00"  # a distinct minute each
+        shop.add("taobao_trades", tb.trade(tid=tb.TID + 10 * n, modified=stamp))
+    moved = shop.records["taobao_trades"][50]
+
+    def seller_edits(feed: str, page: int) -> None:
+        if len(shop.called("taobao.trades.sold.increment.get")) == 2:  # after the first page
+            moved["modified"] = "2026-01-10 12:00:00"  # now changes in a later window
+
+    shop.after_page = seller_edits
+    connector = TaobaoConnector(settings["taobao"], client, retry("taobao", waits))
+    pulled = connector.pull(*_times("2026-01-09 00:00:00", "2026-01-10 00:00:00"))
+    tids = {t["tid"] for t in pulled["taobao_trades"]}
+    assert tids == {tb.TID + 10 * n for n in range(250)} - {moved["tid"]}
+
+
 def test_a_trade_modified_exactly_on_a_window_edge_is_fetched_once(
     shop: Shop, settings: Settings, client: httpx.Client, waits: list[float]
 ) -> None:
