@@ -23,6 +23,7 @@ from pipelines.pull import OVERLAP, pull
 from pipelines.sources.http_api import Retry, beijing_now, beijing_text
 from pipelines.watch import watch
 from tests.conftest import ROOT
+from tests.pipelines.sources import test_taobao_payloads as tb
 from tests.pipelines.sources import test_youzan_payloads as yz
 from warehouse.app_store import app_store_path, audit_entries
 from warehouse.db import connect_read_only
@@ -226,3 +227,23 @@ def test_watch_under_a_service_manager_stops_cleanly_on_sigterm(
         if watcher.poll() is None:
             watcher.kill()
     assert rows(db, "select order_id from orders") == [(yz.TID,)]
+
+
+def test_watch_rereads_the_connectors_file_and_announces_a_recovery(
+    shop: Shop, shop_url: str, connectors_file: Path, tmp_path: Path
+) -> None:
+    shop.add("taobao_trades", tb.trade(modified=beijing_text(beijing_now() - timedelta(hours=1))))
+    good = connectors_file.read_text(encoding="utf-8").split("[youzan]")[0]
+    webhook = f'\n[alert]\nwebhook = "{shop_url}/cgi-bin/webhook/send?key=robot"\n'
+    connectors_file.write_text(good.replace("demo-top-secret", "old") + webhook)
+
+    def rotate_secret(seconds: float) -> None:  # between the rounds, someone fixes the file
+        connectors_file.write_text(good + webhook)
+
+    db = tmp_path / "tierboard.duckdb"
+    watch(db, connectors_file, 300, rounds=2, sleep=rotate_secret, settle=lambda _: None,
+          echo=lambda _: None)  # fmt: skip
+    said = [a["text"]["content"] for a in shop.called("/cgi-bin/webhook/send")]
+    assert len(said) == 2 and "taobao pull failed" in said[0]
+    assert said[1] == "Tierboard: taobao is up to date again"
+    assert rows(db, "select order_id from orders") == [(str(tb.TID),)]
