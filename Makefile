@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DB ?= $(or $(TIERBOARD_DB),data/tierboard.duckdb)
 DEMO_TICKETS ?= 200000
 
-.PHONY: run test install lint demo bench clean
+.PHONY: run run-live test install lint demo bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,17 @@ demo: install
 
 clean:
 	rm -rf $(VENV) data/*.duckdb* .pytest_cache .mypy_cache .ruff_cache
+
+# The dashboard fed live: ticket exports loaded once, orders and refunds pulled from a local
+# stand-in for the three shops' APIs (replaying the demo history, a day a minute) by `watch`.
+LIVE := data/live
+run-live: install
+	@mkdir -p $(LIVE)
+	@if [ ! -d $(LIVE)/feeds ]; then $(PY) -m pipelines generate --out $(LIVE)/feeds --tickets $(DEMO_TICKETS); fi
+	@if [ ! -f $(LIVE)/tierboard.duckdb ]; then $(PY) -m pipelines ingest $(LIVE)/feeds/tickets --db $(LIVE)/tierboard.duckdb; fi
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+	rm -f $(LIVE)/connectors.toml; \
+	$(PY) -m pipelines serve-demo-platforms --feeds $(LIVE)/feeds --speed 1440 --write-config $(LIVE)/connectors.toml & \
+	while [ ! -f $(LIVE)/connectors.toml ]; do sleep 0.2; done; \
+	TIERBOARD_CONNECTORS=$(LIVE)/connectors.toml $(PY) -m pipelines watch --every 1m --db $(LIVE)/tierboard.duckdb & \
+	TIERBOARD_DB=$(LIVE)/tierboard.duckdb $(PY) -m streamlit run app.py

@@ -82,6 +82,20 @@ if not failed.is_empty():
 st.dataframe(settlement_runs, hide_index=True)
 export_buttons(settlement_runs, "settlement_runs", key="settlement-runs")
 
+st.subheader("Shop connectors")
+lag = data.connector_lag(view.db, view.version, view.scope)
+if lag.is_empty():
+    st.info("No shop is connected by API yet (`python -m pipelines pull`, see the README).")
+else:
+    for row in lag.filter(lag["is_behind"]).iter_rows(named=True):
+        lag_text = f"{row['lag_minutes']:g} min behind" if row["lag_minutes"] is not None else ""
+        st.error(
+            f"{row['platform']}: {lag_text or 'never pulled successfully'} "
+            f"(limit {row['max_lag_minutes']:g} min); "
+            f"last error: {row['last_error'] or 'none'}"
+        )
+    st.dataframe(lag, hide_index=True)
+
 st.subheader("Recent ingestion runs")
 st.dataframe(health["runs"], hide_index=True)
 export_buttons(health["runs"], "ingestion_runs", key="runs")

@@ -1,4 +1,5 @@
-"""``python -m pipelines generate | ingest | publish | demo``: demo feeds in, warehouse out."""
+"""``python -m pipelines generate | ingest | publish | demo | pull | watch |
+serve-demo-platforms``: feeds in (files or the shops' APIs), warehouse out."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.connect_cli import connect_commands, run_connect
+from pipelines.connectors import ConfigError
 from pipelines.generate import DEFAULT_END_MONTH, generate
 from pipelines.ingest import ingest
 from pipelines.load import RunSummary
@@ -74,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--feeds", type=Path, help="where to keep the feeds (default: beside the db)")
     world_options(demo)
+    connect_commands(commands)
     return parser
 
 
@@ -161,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except UsageError as error:
+    except (UsageError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (OSError, ValueError, duckdb.Error, pl.exceptions.PolarsError) as error:
@@ -176,6 +180,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "generate":
         _generate(args, args.out)
         return 0
+    if args.command in ("pull", "watch", "serve-demo-platforms"):
+        return run_connect(args)
     db = warehouse_path(args.db)
     if db.is_dir():  # before a demo spends minutes generating feeds it cannot load
         raise UsageError(f"{db}: is a folder, not a warehouse file")

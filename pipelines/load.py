@@ -164,11 +164,14 @@ def _record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, **extra: ob
     con.execute(
         "insert into ingestion_runs (run_id, feed, file, file_sha256, started_at, finished_at,"
         " records_read, inserted, updated, unchanged, quarantined, watermark, status, error,"
-        " loaded, superseded)"
+        " loaded, superseded, source, window_start, window_end)"
         " values ($run_id, $feed, $file, $sha, $started_at, $finished_at, $records_read,"
         " $inserted, $updated, $unchanged, $quarantined, $watermark, $status, $error,"
-        " $loaded, $superseded)",
+        " $loaded, $superseded, $source, $window_start, $window_end)",
         {
+            "source": "file",
+            "window_start": None,
+            "window_end": None,
             "run_id": summary.run_id,
             "feed": summary.feed,
             "file": summary.file,
@@ -246,26 +249,7 @@ def load_batch(
         return skipped
     con.execute("begin transaction")
     try:
-        inserted = updated = unchanged = 0
-        for table, frame in batch.tables.items():
-            i, u, n = _merge_table(con, table, canonical.conform(frame, table), run_id)
-            inserted, updated, unchanged = inserted + i, updated + u, unchanged + n
-        quarantined = _store_quarantine(con, batch, run_id)
-        loaded, superseded = _record_counts(batch)
-        summary = RunSummary(
-            run_id,
-            batch.feed,
-            str(batch.file),
-            "succeeded",
-            batch.records_read,
-            inserted,
-            updated,
-            unchanged,
-            quarantined,
-            loaded=loaded,
-            superseded=superseded,
-        )
-        _record_run(con, summary, **extra)
+        summary = _merge_batch(con, batch, run_id, extra)
         con.execute("commit")
     except Exception as error:
         _rollback(con)
@@ -295,3 +279,60 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     transaction, and a second rollback's "no transaction is active" must not hide the cause."""
     with contextlib.suppress(duckdb.Error):
         con.execute("rollback")
+
+
+def _merge_batch(
+    con: duckdb.DuckDBPyConnection, batch: FeedBatch, run_id: int, extra: dict[str, object]
+) -> RunSummary:
+    """Merge ``batch`` and record its run inside the caller's transaction."""
+    inserted = updated = unchanged = 0
+    for table, frame in batch.tables.items():
+        i, u, n = _merge_table(con, table, canonical.conform(frame, table), run_id)
+        inserted, updated, unchanged = inserted + i, updated + u, unchanged + n
+    quarantined = _store_quarantine(con, batch, run_id)
+    loaded, superseded = _record_counts(batch)
+    summary = RunSummary(
+        run_id,
+        batch.feed,
+        str(batch.file),
+        "succeeded",
+        batch.records_read,
+        inserted,
+        updated,
+        unchanged,
+        quarantined,
+        loaded=loaded,
+        superseded=superseded,
+    )
+    _record_run(con, summary, **extra)
+    return summary
+
+
+def load_pulled(
+    con: duckdb.DuckDBPyConnection, batches: list[FeedBatch], **run: object
+) -> list[RunSummary]:
+    """Merge the batches of one pull (a platform's trades and refunds over one window) in a
+    single transaction: all of them commit with their run records, or none does. ``run`` holds
+    the run columns a pull adds (``source``, ``window_start``, ``window_end``). Never skipped:
+    a window pulled again merges to the same state (only a newer version wins)."""
+    started_at = _now()
+    runs = [(batch, _next_run_id(con)) for batch in batches]
+
+    def extra(batch: FeedBatch) -> dict[str, object]:
+        return {"sha": batch.file_sha256, "started_at": started_at,
+                "watermark": _watermark(batch), **run}  # fmt: skip
+
+    con.execute("begin transaction")
+    try:
+        summaries = [_merge_batch(con, batch, run_id, extra(batch)) for batch, run_id in runs]
+        con.execute("commit")
+    except Exception as error:
+        _rollback(con)
+        failed = [
+            RunSummary(run_id, b.feed, str(b.file), "failed", b.records_read, error=str(error))
+            for b, run_id in runs
+        ]
+        for summary, (batch, _) in zip(failed, runs, strict=True):
+            _record_run(con, summary, **extra(batch))
+        return failed
+    return summaries

@@ -19,6 +19,8 @@ from pipelines.reference import Reference, load_reference
 from warehouse.db import writer
 from warehouse.settle import settle_warehouse
 
+pytest_plugins = ["tests.platform_server_fixtures"]
+
 SMALL_TICKETS = 4_000
 ROOT = Path(__file__).resolve().parents[1]
 # Demo identities exist only on an explicitly development machine; the suite is one (set before

@@ -257,3 +257,15 @@ def preview_inputs(db: Path, scope: Scope, periods: list[str]) -> tuple[pl.DataF
         tickets.select(pl.col(n).cast(t) for n, t in TICKETS_IN.items()),
         orders.select(pl.col(n).cast(t) for n, t in ORDERS_IN.items()),
     )
+
+
+def connector_lag(db: Path, scope: Scope, max_lag_minutes: float) -> pl.DataFrame:
+    """Each API-connected platform's last pull, data reach and lag against now (UTC); empty on
+    a snapshot from before pulls were recorded (it has none to show)."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        return _run(db, "connector_lag", scope, now=now, max_lag_minutes=max_lag_minutes)
+    except duckdb.BinderException:
+        return pl.DataFrame()

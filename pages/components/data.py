@@ -134,3 +134,17 @@ def period_statuses(db: str, version: int, scope: Scope) -> dict[str, str]:
     del version
     frame = queries.settlement_status(Path(db), scope)
     return dict(frame.select("period", "status").iter_rows())
+
+
+@st.cache_data(ttl=30, max_entries=16, show_spinner=False)
+def connector_lag(db: str, version: int, scope: Scope) -> pl.DataFrame:
+    """Per API-connected platform, its lag; the limit is the connectors file's (default 5 min)."""
+    from pipelines.connectors import DEFAULT_MAX_LAG_MINUTES, ConfigError, connectors_path
+    from pipelines.connectors import max_lag_minutes as configured
+
+    del version  # the lag moves with the clock: the short ttl keeps it current
+    try:
+        limit = configured(connectors_path(Path(db)))
+    except ConfigError:
+        limit = DEFAULT_MAX_LAG_MINUTES  # the watch command reports a broken file itself
+    return queries.connector_lag(Path(db), scope, limit)

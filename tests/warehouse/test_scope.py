@@ -165,6 +165,8 @@ def test_scopes_of_every_kind(
         ):  # fmt: skip
             frame = health(db, scope)
             assert operations or frame.is_empty(), health.__name__
+        lag = queries.connector_lag(db, scope, max_lag_minutes=5)
+        assert operations or lag.is_empty()
 
     check()
 
@@ -206,7 +208,7 @@ SCOPED_QUERIES_CHECKED = {
     "periods", "overview", "trend", "region_ranking", "heatmap", "tickets", "drill",
     "ticket_lines", "payee_months", "payee_lines", "feed_freshness", "recent_runs",
     "quarantine", "quarantine_reasons", "unpriced", "rule_triggers", "settlement_status",
-    "preview_inputs", "settlement_runs", "new_platform_values",
+    "preview_inputs", "settlement_runs", "new_platform_values", "connector_lag",
 }  # fmt: skip
 
 
