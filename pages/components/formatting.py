@@ -31,10 +31,14 @@ def money(label: str, **kwargs: Any) -> Any:
 
 
 def yuan_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every ``*_cents`` column as yuan (for display: the grid formats, the data stays cents)."""
+    """Every ``*_cents`` column as yuan (for display: the grid formats, the data stays cents).
+
+    DuckDB's sums arrive as DECIMAL(38, 0), and Polars keeps a Decimal's scale when dividing:
+    cents go through Int64 first, so the yuan keep their fen (exact as doubles below 2**53).
+    """
     cents = [c for c in frame.columns if c.endswith("_cents")]
     return frame.with_columns(
-        (pl.col(c) / 100).alias(c.removesuffix("_cents")) for c in cents
+        (pl.col(c).cast(pl.Int64) / 100).alias(c.removesuffix("_cents")) for c in cents
     ).drop(cents)
 
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pages.components import charts
-from pages.components.formatting import csv_bytes, excel_bytes, yuan
+from pages.components.formatting import csv_bytes, excel_bytes, yuan, yuan_columns
 
 MATRIX = pl.DataFrame(
     {
@@ -86,3 +86,9 @@ def test_excel_export_holds_the_exact_values() -> None:
     assert "xl/worksheets/sheet1.xml" in names
     for text in ("城市", "amount_yuan", "北京", "上海", "10.50", "0.07"):
         assert f">{text}<" in strings
+
+
+def test_table_yuan_keep_their_fen_when_duckdb_sums_arrive_as_decimals() -> None:
+    # A DuckDB sum of BIGINT cents is DECIMAL(38, 0): dividing that in Polars kept scale 0.
+    frame = pl.DataFrame({"revenue_cents": [283_186_690, -757]}).cast(pl.Decimal(38, 0))
+    assert yuan_columns(frame)["revenue"].to_list() == [2_831_866.90, -7.57]
