@@ -5,30 +5,42 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.components.context import PAGES
+from pages.components.i18n import _, language_switch
 from pages.components.signin import current_identity
 
 st.set_page_config(page_title="Tierboard", page_icon=":material/payments:", layout="wide")
+language_switch()
 
 PAGE_SPECS = {  # name: (title, icon, url path)
-    "overview": ("Overview", "dashboard", "overview"),
-    "heatmaps": ("Earnings heatmaps", "grid_on", "heatmaps"),
-    "regions": ("Regions", "map", "regions"),
-    "rules": ("Rules", "rule", "rules"),
-    "my_earnings": ("My earnings", "person", "my-earnings"),
-    "data_health": ("Data health", "monitor_heart", "data-health"),
-    "audit": ("Audit", "history", "audit"),
-    "users": ("Users", "group", "users"),
+    "overview": (_("Overview"), "dashboard", "overview"),
+    "heatmaps": (_("Earnings heatmaps"), "grid_on", "heatmaps"),
+    "regions": (_("Regions"), "map", "regions"),
+    "rules": (_("Rules"), "rule", "rules"),
+    "my_earnings": (_("My earnings"), "person", "my-earnings"),
+    "data_health": (_("Data health"), "monitor_heart", "data-health"),
+    "audit": (_("Audit"), "history", "audit"),
+    "users": (_("Users"), "group", "users"),
 }
 assert set(PAGE_SPECS) == set(PAGES)
 
 identity = current_identity()
 st.session_state["identity"] = identity
 # Only the pages of this role exist for this session: any other URL is not a page at all.
-page = st.navigation(
-    [
-        st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=url)
-        for name, (title, icon, url) in PAGE_SPECS.items()
-        if name in identity.pages
-    ]
-)
+pages = [
+    st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=url)
+    for name, (title, icon, url) in PAGE_SPECS.items()
+    if name in identity.pages
+]
+
+
+def home() -> None:
+    """The app's root: the role's first page, by its own path, with the link's parameters.
+
+    Streamlit serves its default page only at the root; a hidden default page that forwards
+    lets every real page (the first included) open by its own path, e.g. ``/overview?as=…``.
+    """
+    st.switch_page(pages[0], query_params=st.query_params.to_dict())
+
+
+page = st.navigation([st.Page(home, title="Tierboard", default=True, visibility="hidden"), *pages])
 page.run()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from pages.components.i18n import _, current_lang
+
 # Provincial capitals (longitude, latitude), rounded: enough to lay provinces out as tiles on a
 # map of China without shipping or fetching any geometry.
 PROVINCE_TILES: dict[str, tuple[float, float]] = {
@@ -18,11 +20,35 @@ PROVINCE_TILES: dict[str, tuple[float, float]] = {
     "63": (101.8, 36.6), "64": (106.3, 38.5), "65": (87.6, 43.8),
 }  # fmt: skip
 
-MEASURES = {
+MEASURES = {  # measure: (column, English label; shown through _())
     "payout": ("payout_cents", "Payouts"),
     "payout_per_ticket": ("payout_per_ticket", "Payout per ticket"),
     "margin": ("margin_cents", "Margin"),
 }
+
+
+def measure_label(measure: str) -> str:
+    return _(MEASURES[measure][1])
+
+
+def yuan_ticks(values: list[float]) -> dict[str, list]:
+    """Axis ticks in yuan read the Chinese way (万 / 亿), since Plotly only knows k / M / G."""
+    top = max((abs(v) for v in values if v is not None), default=0.0)
+    if top < 1e4:
+        return {}
+    if current_lang() == "zh":
+        size, unit = (1e8, "亿") if top >= 1e8 else (1e4, "万")
+    else:
+        size, unit = (1e6, "M") if top >= 1e6 else (1e3, "K")
+    raw = top / 4
+    step = 10 ** len(str(int(raw))) / 10
+    step = next(s * step for s in (1, 2, 5, 10) if s * step >= raw)
+    low = min(min(v for v in values if v is not None), 0.0)
+    ticks, tick = [], (low // step) * step
+    while tick <= top + step:
+        ticks.append(tick)
+        tick += step
+    return {"tickvals": ticks, "ticktext": [f"¥{t / size:,.4g}{unit}" for t in ticks]}
 
 
 def with_rates(frame: pl.DataFrame) -> pl.DataFrame:
@@ -44,12 +70,14 @@ def trend_figure(trend: pl.DataFrame, split_label: str) -> go.Figure:
                 y=rows["revenue_per_ticket"].to_list(),
                 mode="lines+markers",
                 name=str(segment),
-                hovertemplate="%{x}<br>¥%{y:,.2f} per ticket<extra>%{fullData.name}</extra>",
+                hovertemplate="%{x}<br>¥%{y:,.2f} "
+                + _("per ticket")
+                + "<extra>%{fullData.name}</extra>",
             )
         )
     figure.update_layout(
-        title=f"Revenue per ticket by {split_label}",
-        yaxis_title="¥ per ticket",
+        title=_("Revenue per ticket by {split}").format(split=split_label),
+        yaxis_title=_("¥ per ticket"),
         yaxis_tickprefix="¥",
         legend_title=split_label,
         margin={"t": 50, "b": 30},
@@ -59,8 +87,8 @@ def trend_figure(trend: pl.DataFrame, split_label: str) -> go.Figure:
 
 def ranking_figure(ranking: pl.DataFrame, measure: str, title: str) -> go.Figure:
     data = with_rates(ranking)
-    column, label = MEASURES[measure]
-    values = data[column] / (100 if column.endswith("_cents") else 1)
+    column, label = MEASURES[measure][0], measure_label(measure)
+    values = data[column].cast(pl.Float64) / (100 if column.endswith("_cents") else 1)
     figure = go.Figure(
         go.Bar(
             x=values.to_list(),
@@ -71,7 +99,9 @@ def ranking_figure(ranking: pl.DataFrame, measure: str, title: str) -> go.Figure
         )
     )
     figure.update_layout(
-        title=title, xaxis_title=f"{label} (¥)", xaxis_tickprefix="¥", margin={"t": 50}
+        title=title,
+        xaxis={"title": f"{label} (¥)", "tickprefix": "¥", **yuan_ticks(values.to_list())},
+        margin={"t": 50},
     )
     return figure
 
@@ -81,12 +111,18 @@ def heatmap_figure(
 ) -> go.Figure:
     """A matrix of the measure; cells without tickets stay empty."""
     data = with_rates(matrix)
-    column, label = MEASURES[measure]
+    column, label = MEASURES[measure][0], measure_label(measure)
     scale = 100 if column.endswith("_cents") else 1
     rows = sorted(data["row_key"].unique().to_list())
-    columns = sorted(data["column_key"].unique().to_list())
+    if "column_rank" in data.columns:  # region group, then province: the order people read
+        ranked = data.group_by("column_key").agg(pl.col("column_rank").min()).sort("column_rank")
+        columns = ranked["column_key"].to_list()
+    else:
+        columns = sorted(data["column_key"].unique().to_list())
     lookup = {
-        (r, c): v / scale for r, c, v in data.select("row_key", "column_key", column).iter_rows()
+        (r, c): float(v) / scale
+        for r, c, v in data.select("row_key", "column_key", column).iter_rows()
+        if v is not None
     }
     z = [[lookup.get((r, c)) for c in columns] for r in rows]
     figure = go.Figure(
@@ -94,7 +130,10 @@ def heatmap_figure(
             z=z,
             x=columns,
             y=rows,
-            colorscale="YlOrRd",
+            # Margin diverges around zero: losses red, gains blue, zero white.
+            colorscale="RdBu" if measure == "margin" else "YlOrRd",
+            zmid=0 if measure == "margin" else None,
+            texttemplate="%{z:,.0f}",
             colorbar_title="¥",
             hovertemplate=(
                 f"{row_label} %{{y}}<br>{column_label} %{{x}}<br>{label}: ¥%{{z:,.2f}}"
@@ -103,7 +142,9 @@ def heatmap_figure(
         )
     )
     figure.update_layout(
-        title=f"{label} by {row_label} × {column_label}",
+        title=_("{measure} by {rows} × {columns}").format(
+            measure=label, rows=row_label, columns=column_label
+        ),
         height=max(360, 22 * len(rows) + 160),
         margin={"t": 50},
     )
@@ -113,7 +154,7 @@ def heatmap_figure(
 def china_tiles(by_province: pl.DataFrame, measure: str) -> go.Figure:
     """Provinces as square tiles at their capitals; colour is the measure; tiles are selectable."""
     data = with_rates(by_province).filter(pl.col("province_code").is_in(list(PROVINCE_TILES)))
-    column, label = MEASURES[measure]
+    column, label = MEASURES[measure][0], measure_label(measure)
     scale = 100 if column.endswith("_cents") else 1
     codes = data["province_code"].to_list()
     figure = go.Figure(
@@ -135,7 +176,7 @@ def china_tiles(by_province: pl.DataFrame, measure: str) -> go.Figure:
         )
     )
     figure.update_layout(
-        title=f"{label} by province",
+        title=_("{measure} by province").format(measure=label),
         xaxis={"visible": False},
         yaxis={"visible": False, "scaleanchor": "x"},
         height=460,
@@ -155,4 +196,4 @@ def change_per_ticket(lines: pl.DataFrame) -> go.Figure | None:
     if per_ticket.is_empty():
         return None
     figure = go.Figure(go.Histogram(x=(per_ticket["delta_cents"] / 100).to_list(), nbinsx=40))
-    return figure.update_layout(title="Change per ticket (¥)", xaxis_title="¥", bargap=0.05)
+    return figure.update_layout(title=_("Change per ticket (¥)"), xaxis_title="¥", bargap=0.05)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import streamlit as st
 
 from pages.components import data
 from pages.components.context import Identity, current, database, snapshot_version
+from pages.components.i18n import _
+from pages.components.urls import bound, index_of, url_choice
 from warehouse.queries import WarehouseUnavailable
 from warehouse.scope import Scope
 
@@ -35,30 +37,34 @@ def open_view(page: str) -> View:
     """The current view, or a clear message (never a traceback) when there is nothing to show."""
     identity = current()
     if page not in identity.pages:
-        stop("This page is not available to your role.")
+        stop(_("This page is not available to your role."))
     db = database()
     version = snapshot_version(db)
     if version == 0:
         stop(
-            f"No warehouse yet at {db}. Build the demo one with `make run`, or load feeds "
-            "with `python -m pipelines ingest` and settle them with `python -m settlement run`."
+            _(
+                "No warehouse yet at {db}. Build the demo one with `make run`, or load feeds "
+                "with `python -m pipelines ingest` and settle them with `python -m settlement run`."
+            ).format(db=db)
         )
     try:
         periods = data.periods(str(db), version, identity.scope)
     except WarehouseUnavailable as error:
-        stop(f"The warehouse cannot be read right now: {error}. Try again in a moment.")
+        stop(
+            _("The warehouse cannot be read right now: {error}. Try again in a moment.").format(
+                error=error
+            )
+        )
     if not periods:
-        stop("No settled tickets are visible to you yet.")
+        stop(_("No settled tickets are visible to you yet."))
     return View(str(db), version, identity, periods)
 
 
-def choose_period(view: View, label: str = "Period") -> str:
+def choose_period(view: View, label: str | None = None) -> str:
     """The period picker, kept in the URL (``?period=YYYY-MM``) so a view is a shareable link."""
-    start = url_choice("period", view.periods, view.periods[0])
-    choice = st.sidebar.selectbox(
-        label, view.periods, index=index_of(view.periods, start), key="period", bind="query-params"
+    return bound(
+        st.sidebar.selectbox, label or _("Period"), view.periods, "period", view.periods[0]
     )
-    return choice or view.periods[0]
 
 
 def safely(what: str, load):  # type: ignore[no-untyped-def]
@@ -66,23 +72,9 @@ def safely(what: str, load):  # type: ignore[no-untyped-def]
     try:
         return load()
     except WarehouseUnavailable as error:
-        stop(f"Could not load {what}: {error}")
+        stop(_("Could not load {what}: {error}").format(what=_(what), error=error))
 
 
-def url_choice(key: str, options: list[Any] | None, fallback: Any) -> Any:
-    """A URL-bound widget's starting value: the URL's, if it is one of ``options``.
-
-    ``bind="query-params"`` keeps the URL in step with the widget in the browser; reading the
-    URL here as well makes a shared link open the same view in every client (and in AppTest),
-    and a hand-edited URL cannot pick a value that is not offered.
-    """
-    raw = st.query_params.get(key)
-    if raw is None:
-        return fallback
-    if options is None:
-        return raw
-    return next((option for option in options if str(option) == raw), fallback)
-
-
-def index_of(options: list[Any], value: Any) -> int:
-    return options.index(value) if value in options else 0
+__all__ = [
+    "View", "bound", "choose_period", "index_of", "open_view", "safely", "stop", "url_choice",
+]  # fmt: skip

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from datetime import date
+from decimal import Decimal
 
 import polars as pl
 import pytest
 
-from pages.components import charts
+from pages.components import charts, formatting
 from pages.components.formatting import csv_bytes, excel_bytes, yuan, yuan_columns
 
 MATRIX = pl.DataFrame(
@@ -78,17 +81,78 @@ def test_csv_export_has_a_bom_and_exact_yuan() -> None:
     ]
 
 
-def test_excel_export_holds_the_exact_values() -> None:
-    frame = pl.DataFrame({"城市": ["北京", "上海"], "amount_cents": [1050, 7]})
-    with zipfile.ZipFile(io.BytesIO(excel_bytes(frame, "城市"))) as book:
-        names = book.namelist()
+def test_excel_export_holds_numbers_in_a_yuan_format_with_chinese_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(formatting, "current_lang", lambda: "zh")
+    frame = pl.DataFrame(
+        {
+            "city_name": ["北京", "上海"],
+            "scenario": ["in_sale", "after_sale"],
+            "completed_date": [date(2026, 10, 31), date(2026, 10, 1)],
+            "amount_cents": [1050, -7],
+        }
+    ).with_columns(pl.col("amount_cents").cast(pl.Decimal(38, 0)))
+    with zipfile.ZipFile(io.BytesIO(excel_bytes(frame, "城市", "zh"))) as book:
         strings = book.read("xl/sharedStrings.xml").decode("utf-8")
-    assert "xl/worksheets/sheet1.xml" in names
-    for text in ("城市", "amount_yuan", "北京", "上海", "10.50", "0.07"):
+        sheet = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        styles = book.read("xl/styles.xml").decode("utf-8")
+    for text in ("城市", "场景", "完成日期", "金额", "北京", "售中", "售后"):
         assert f">{text}<" in strings
+    assert ">10.50<" not in strings and "in_sale" not in strings  # amounts are not text
+    assert re.search(r'<c r="D2" s="\d+"><v>10.50?</v>', sheet)  # a number cell
+    assert re.search(r'<c r="D3" s="\d+"><v>-0.07</v>', sheet)
+    assert 'state="frozen"' in sheet and 'ySplit="1"' in sheet
+    assert "¥" in styles and "yyyy-mm-dd" in styles
+
+
+def test_csv_export_has_translated_headers_words_and_exact_yuan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(formatting, "current_lang", lambda: "zh")
+    frame = pl.DataFrame(
+        {"line_kind": ["partner_monthly"], "is_rework": [True], "amount_cents": [-123_456_789]}
+    )
+    text = csv_bytes(formatting.export_frame(frame, "zh")).decode("utf-8-sig")
+    assert text.splitlines() == ["明细类型,是否返工,金额", "合作方月结,是,-1234567.89"]
+    english = csv_bytes(formatting.export_frame(frame, "en")).decode("utf-8-sig")
+    assert english.splitlines() == ["Line kind,Rework?,Amount", "Partner monthly,yes,-1234567.89"]
 
 
 def test_table_yuan_keep_their_fen_when_duckdb_sums_arrive_as_decimals() -> None:
     # A DuckDB sum of BIGINT cents is DECIMAL(38, 0): dividing that in Polars kept scale 0.
     frame = pl.DataFrame({"revenue_cents": [283_186_690, -757]}).cast(pl.Decimal(38, 0))
     assert yuan_columns(frame)["revenue"].to_list() == [2_831_866.90, -7.57]
+
+
+@pytest.mark.parametrize(
+    ("lang", "cents", "text"),
+    [
+        ("zh", 103_815_140, "¥103.82万"),
+        ("zh", 1_234_567_890_12, "¥12.35亿"),
+        ("zh", -756_914_600, "-¥756.91万"),
+        ("zh", 999_999, "¥9,999.99"),
+        ("en", 98_580_770, "¥985.81K"),
+        ("en", 283_186_690, "¥2.83M"),
+        ("en", -150, "-¥1.50"),
+    ],
+)
+def test_card_figures_are_short_in_each_language(
+    lang: str, cents: int, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(formatting, "current_lang", lambda: lang)
+    assert formatting.short_yuan(cents) == text
+
+
+def test_a_bulk_price_change_scales_one_tier_of_chosen_items_to_the_fen() -> None:
+    from pages.components.rule_bulk import price_changes, scaled_prices
+
+    draft = {"item_prices": {"INS-1": {"A": 14_505, "B": 12_000}, "REP-1": {"B": 999}}}
+    after = scaled_prices(draft, "B", {"INS-1"}, 10)
+    assert after["item_prices"] == {"INS-1": {"A": 14_505, "B": 13_200}, "REP-1": {"B": 999}}
+    everything = scaled_prices(draft, "B", None, Decimal("-12.5"))
+    assert everything["item_prices"]["REP-1"]["B"] == 874  # 874.125 rounds half up to 874
+    assert scaled_prices(draft, "A", None, 5)["item_prices"]["INS-1"]["A"] == 15_230  # 15 230.25
+    assert draft["item_prices"]["INS-1"]["B"] == 12_000  # the draft itself is untouched
+    changes = price_changes(draft, after, {"INS-1": "空调安装"})
+    assert changes.rows() == [("INS-1", "空调安装", "B", 12_000, 13_200, pytest.approx(0.1))]

@@ -24,9 +24,10 @@ TITLES = {
 }
 
 
-def open_page(page: str, identity: str = "analyst", **params: str) -> AppTest:
+def open_page(page: str, identity: str = "analyst", lang: str = "en", **params: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["as"] = identity
+    at.query_params["lang"] = lang
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
@@ -56,11 +57,18 @@ def test_overview_numbers_are_the_warehouse_numbers(app_env: Path) -> None:
     at = open_page("overview", "manager", period=period)
     metrics = {m.label: m.value for m in at.metric}
     tickets = scalar(app_env, "select count(*) from ticket_economics where period = $p", p=period)
+    # Payouts are every settlement line of the period, partner monthly lines included.
     payouts = scalar(
-        app_env, "select sum(payout_cents) from ticket_economics where period = $p", p=period
+        app_env, "select sum(amount_cents) from settlement_lines where period = $p", p=period
     )
+    revenue = scalar(
+        app_env, "select sum(revenue_cents) from ticket_economics where period = $p", p=period
+    )
+    helps = {m.label: m.help for m in at.metric}
     assert metrics["Tickets"] == f"{tickets:,}"
-    assert metrics["Payouts"] == yuan(int(payouts))  # type: ignore[arg-type]
+    assert helps["Payouts"] == yuan(int(payouts))  # type: ignore[arg-type]
+    assert helps["Revenue"] == yuan(int(revenue))  # type: ignore[arg-type]
+    assert helps["Margin"] == yuan(int(revenue) - int(payouts))  # type: ignore[arg-type]
 
 
 def test_a_regional_lead_sees_only_their_region(app_env: Path) -> None:
@@ -85,6 +93,8 @@ def test_drill_down_follows_the_url(app_env: Path) -> None:
     at = open_page("regions", "manager", period=period, group="华东", province=province)
     labels = [b.label for b in at.button]
     assert f"Province: {province}" in labels and "Region group: 华东" in labels
+    zh = open_page("regions", "manager", lang="zh", period=period, group="华东", province=province)
+    assert f"省份: {province}" in [b.label for b in zh.button]
     tickets = scalar(
         app_env,
         "select count(*) from ticket_economics where period = $p and province_name = $province",
@@ -117,7 +127,7 @@ def test_a_technician_sees_only_my_earnings_and_only_their_own(app_env: Path) ->
     assert not at.exception
     # The URL cannot change whose earnings a technician sees.
     assert at.subheader[0].value.startswith("T00042 · ")
-    with pytest.raises(ValueError, match=r"Known pages: \['[^']*my_earnings\.py'\]"):
+    with pytest.raises(ValueError, match=r"Known pages: \['Tierboard', '[^']*my_earnings\.py'\]"):
         open_page("overview", "technician")  # not in a technician's navigation at all
 
 
@@ -151,6 +161,6 @@ def test_data_health_names_new_platform_values_and_failed_settlements(app_env: P
     assert not at.exception, [e.value for e in at.exception]
     assert any("a platform may have changed" in w.value for w in at.warning)
     tables = [t.value for t in at.dataframe]
-    assert any("TRADE_NEW_STATE" in table["value"].to_list() for table in tables
-               if "value" in table.columns)  # fmt: skip
+    assert any("TRADE_NEW_STATE" in table["Value"].to_list() for table in tables
+               if "Value" in table.columns)  # fmt: skip
     assert any("ConversionException: out of range" in e.value for e in at.error)
