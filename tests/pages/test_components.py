@@ -33,19 +33,25 @@ def test_heatmap_cells_hold_the_measure_and_missing_cells_stay_empty() -> None:
     assert heat.z[1][0] == pytest.approx(100.0) and heat.z[1][1] is None
 
 
-def test_province_tiles_place_every_province_at_its_capital() -> None:
+def test_the_province_map_draws_all_of_china_and_colours_the_measured_provinces() -> None:
     frame = pl.DataFrame(
         {
-            "province_code": ["11", "44", "99"],
-            "province_name": ["北京市", "广东省", "nowhere"],
-            "tickets": [1, 2, 3],
-            "revenue_cents": [100, 200, 300],
-            "payout_cents": [50, 50, 50],
+            "province_code": ["11", "44"],
+            "province_name": ["北京市", "广东省"],
+            "tickets": [1, 2],
+            "revenue_cents": [100, 200],
+            "payout_cents": [50, 250],
         }
     )
-    tiles = charts.china_tiles(frame, "margin").data[0]
-    assert list(tiles.customdata) == ["11", "44"]  # an unknown code gets no tile
-    assert list(tiles.x) == [116.4, 113.3] and list(tiles.marker.color) == [0.5, 1.5]
+    base, measured = charts.china_map(frame, "margin").data
+    # Every province of the standard map is drawn, 台湾 (71), 香港 (81), 澳门 (82) included.
+    assert {"71", "81", "82", "46", "65"} <= set(base.locations) and len(base.locations) == 34
+    assert list(measured.locations) == ["11", "44"] and list(measured.customdata) == ["11", "44"]
+    assert list(measured.z) == [0.5, -0.5] and measured.zmid == 0  # diverging around zero
+    shapes = {f["id"]: f for f in base.geojson["features"]}
+    lowest = min(y for poly in shapes["46"]["geometry"]["coordinates"] for ring in poly
+                 for _x, y in ring)  # fmt: skip
+    assert lowest < 4.5  # 海南 carries the 南海诸岛 down to 曾母暗沙
 
 
 def test_trend_has_one_line_per_segment() -> None:

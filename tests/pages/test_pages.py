@@ -164,3 +164,25 @@ def test_data_health_names_new_platform_values_and_failed_settlements(app_env: P
     assert any("TRADE_NEW_STATE" in table["Value"].to_list() for table in tables
                if "Value" in table.columns)  # fmt: skip
     assert any("ConversionException: out of range" in e.value for e in at.error)
+
+
+def test_the_map_drills_into_a_province_on_the_regions_page(app_env: Path) -> None:
+    period = str(scalar(app_env, "select max(period) from ticket_economics"))
+    at = open_page("heatmaps", "manager", hperiod=period)
+    assert not at.exception, [e.value for e in at.exception]
+    code, name, group = scalar(
+        app_env,
+        "select [province_code, province_name, region_group] from ticket_economics"
+        " where period = $p group by all order by count(*) desc limit 1",
+        p=period,
+    )  # type: ignore[misc]
+    at.selectbox(key="map-drill").set_value(code).run()
+    assert at.title[0].value == "Regions"
+    assert at.query_params["province"] == name and at.query_params["group"] == group
+    tickets = scalar(
+        app_env,
+        "select count(*) from ticket_economics where period = $p and province_code = $c",
+        p=period,
+        c=code,
+    )
+    assert {m.label: m.value for m in at.metric}["Tickets"] == f"{tickets:,}"
