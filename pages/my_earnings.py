@@ -14,7 +14,8 @@ from pages.components import breakdown, data
 from pages.components.context import store_version
 from pages.components.formatting import export_buttons, money_text, short_yuan, show_table, yuan
 from pages.components.i18n import _
-from pages.components.page import bound, open_view, safely, stop, url_choice
+from pages.components.page import bound, open_view, safely, stop
+from pages.components.urls import bound_text
 
 view = open_view("my_earnings")
 st.title(_("My earnings"))
@@ -26,11 +27,10 @@ else:
         lambda: data.drill(view.db, view.version, view.scope, view.periods[0], "technician"),
     )
     fallback = str(busiest["child"][0]) if not busiest.is_empty() else ""
-    technician = st.sidebar.text_input(
-        _("Technician"), value=url_choice("tech", None, fallback), key="tech",
-        bind="query-params",
+    technician = bound_text(
+        st.sidebar.text_input, _("Technician"), "tech", fallback,
         help=_("Managers, leads and analysts may look at any technician in their scope."),
-    ).strip()  # fmt: skip
+    )  # fmt: skip
     if not technician:
         stop(_("Enter a technician id."))
 

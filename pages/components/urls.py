@@ -35,9 +35,26 @@ def bound(widget: Any, label: str, options: list[Any], key: str, fallback: Any, 
     choice = widget(label, options, key=f"{key}~{generation}" if generation else key, **kw)
     # None (a segmented control clicked off) keeps the value shown: a view always has one.
     value = start if choice is None or choice not in options else choice
-    if st.query_params.get(key) != str(value):
-        st.query_params[key] = str(value)
+    # Written on every run: the browser takes a session's URL only from its later runs.
+    st.query_params[key] = str(value)
     st.session_state[f"url-{key}"] = str(value)
+    return value
+
+
+def bound_text(widget: Any, label: str, key: str, fallback: str, **kw: Any) -> str:
+    """A text input whose value is in the URL as ``key``, like ``bound``'s choices."""
+    raw = st.query_params.get(key)
+    last = st.session_state.get(f"url-{key}")
+    generation = int(st.session_state.get(f"gen-{key}", 0))
+    if raw is not None and last is not None and raw != last:
+        generation += 1
+        st.session_state[f"gen-{key}"] = generation
+    start = raw if raw is not None else (last if last is not None else fallback)
+    text = widget(label, value=start, key=f"{key}~{generation}" if generation else key, **kw)
+    value = str(text or "").strip()
+    # Written on every run: the browser takes a session's URL only from its later runs.
+    st.query_params[key] = value
+    st.session_state[f"url-{key}"] = value
     return value
 
 

@@ -186,3 +186,60 @@ def test_the_map_drills_into_a_province_on_the_regions_page(app_env: Path) -> No
         c=code,
     )
     assert {m.label: m.value for m in at.metric}["Tickets"] == f"{tickets:,}"
+
+
+def widget_values(at: AppTest) -> dict[str, object]:
+    widgets = [*at.selectbox, *at.button_group, *at.text_input]
+    return {w.key.split("~")[0]: w.value for w in widgets if w.key}
+
+
+def test_every_page_opens_from_a_link_with_its_filters(app_env: Path) -> None:
+    earlier = str(scalar(app_env, "select min(period) from ticket_economics"))
+    technician, month = scalar(
+        app_env,
+        "select [payee_id, min(period)] from settlement_lines where payee_type = 'technician'"
+        " group by payee_id order by count(*) desc limit 1",
+    )  # type: ignore[misc]
+    links = {
+        "overview": {"period": earlier, "split": "channel"},
+        "heatmaps": {"hperiod": earlier, "rows": "item", "cols": "province", "measure": "margin"},
+        "my_earnings": {"tech": technician, "month": month},
+        "data_health": {"qfeed": "fsm_csv"},
+    }
+    for page, params in links.items():
+        at = open_page(page, "analyst", **params)
+        assert not at.exception, [e.value for e in at.exception]
+        shown = widget_values(at)
+        assert {k: str(shown.get(k)) for k in params} == params, (page, shown)
+        assert {k: at.query_params[k] for k in params} == params, page  # still in the URL
+
+
+def test_tables_show_the_ledgers_cents(app_env: Path) -> None:
+    period = str(scalar(app_env, "select max(period) from ticket_economics"))
+    at = open_page("regions", "manager", period=period)
+    groups = at.dataframe[0].value
+    for group, payouts in zip(groups["Region group"], groups["Payouts"], strict=True):
+        cents = scalar(
+            app_env,
+            "select sum(payout_cents) from ticket_economics where period = $p"
+            " and region_group = $g",
+            p=period,
+            g=group,
+        )
+        assert round(payouts * 100) == cents and payouts * 100 == pytest.approx(cents, abs=1e-6)
+    assert any(round(v * 100) % 100 for v in groups["Payouts"])  # fen are shown, not rounded off
+
+    technician = str(scalar(
+        app_env,
+        "select payee_id from settlement_lines where payee_type = 'technician'"
+        " group by 1 order by count(*) desc limit 1",
+    ))  # fmt: skip
+    months = open_page("my_earnings", "manager", tech=technician).dataframe[-1].value
+    for month, amount in zip(months["Period"], months["Amount"], strict=True):
+        cents = scalar(
+            app_env,
+            "select sum(amount_cents) from settlement_lines where payee_id = $t and period = $p",
+            t=technician,
+            p=month,
+        )
+        assert round(amount * 100) == cents
