@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import streamlit as st
 
 from pages.components.context import PAGES
@@ -40,12 +38,8 @@ def home() -> None:
 
     Streamlit serves its default page only at the root; a hidden default page that forwards
     lets every real page (the first included) open by its own path, e.g. ``/overview?as=…``.
-    A fresh server's very first request can land here for a page path it has not registered
-    yet: the address bar's path then still names the page meant.
     """
-    path = urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
-    meant = next((p for p in pages if p.url_path == path), pages[0])
-    st.switch_page(meant, query_params=st.query_params.to_dict())
+    st.switch_page(pages[0], query_params=st.query_params.to_dict())
 
 
 page = st.navigation([st.Page(home, title="Tierboard", default=True, visibility="hidden"), *pages])

@@ -243,3 +243,30 @@ def test_tables_show_the_ledgers_cents(app_env: Path) -> None:
             p=month,
         )
         assert round(amount * 100) == cents
+
+
+def test_an_analyst_closes_periods_in_order_from_data_health(app_env: Path) -> None:
+    from warehouse import app_store
+
+    with connect_read_only(app_env) as con:
+        query = "select period from settlement_periods order by period limit 2"
+        first, second = (p for (p,) in con.execute(query).fetchall())
+    at = open_page("data_health", "analyst", lang="zh")
+    at.selectbox(key="close-which").set_value(second)
+    at.text_input(key="close-note").input("月末结账")
+    next(b for b in at.button if b.label == "关闭该账期").click().run()
+    assert f"未关闭：账期须按顺序关闭：请先关闭 {first}，再关闭 {second}" in [
+        e.value for e in at.error
+    ]
+
+    at.selectbox(key="close-which").set_value(first)
+    at.text_input(key="close-note").input("月末结账")
+    next(b for b in at.button if b.label == "关闭该账期").click().run()
+    assert any(f"已关闭 {first}" in s.value for s in at.success), [e.value for e in at.error]
+    with connect_read_only(app_env) as con:
+        status = con.execute(
+            "select status from settlement_periods where period = $p", {"p": first}
+        ).fetchall()[0][0]
+    assert status == "closed"
+    entry = app_store.audit_entries(app_store.app_store_path(app_env), "analyst")[0]
+    assert entry["action"] == "period_close" and entry["reason"] == "月末结账"
