@@ -153,7 +153,9 @@ def _unique(headers: dict[str, str]) -> dict[str, str]:
 
 def table(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
     """For ``st.dataframe``: code values as words, exact yuan, headers in the session's language."""
-    shown = yuan_columns(frame.with_columns(_words(frame)))
+    # An empty text cell stays empty (the grid would print "None").
+    words = frame.with_columns(_words(frame)).with_columns(pl.col(pl.String).fill_null(""))
+    shown = yuan_columns(words)
     shown = shown.select(c.removesuffix("_cents") for c in frame.columns)
     renames = _unique({c.removesuffix("_cents"): header(c) for c in frame.columns})
     config: dict[str, Any] = {}
