@@ -47,6 +47,10 @@ def open_page(page: Page, url: str, heading: str) -> None:
     page.goto(url)
     page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
     settled(page)
+    # A session's first run is followed by a second (it writes the filters into the address
+    # bar); let that one finish too before clicking.
+    page.wait_for_timeout(1_500)
+    settled(page)
 
 
 def click_first_row(page: Page, table_index: int = 0) -> None:
@@ -174,7 +178,7 @@ def test_a_technician_reads_a_ticket_on_a_phone(browser: Browser, app: str) -> N
     phone.wait_for_function("() => location.search.includes('month=')", timeout=60_000)
     settled(phone)  # the run that writes the filters into the address bar is over
     month = phone.locator('[data-testid="stSelectbox"]').filter(has_text="月份").first
-    assert month.is_visible()  # the month picker is on the page, not in the closed sidebar
+    month.wait_for(state="visible", timeout=30_000)  # on the page, not in the closed sidebar
     ticket = phone.locator('[data-testid="stExpander"]').first
     ticket.scroll_into_view_if_needed()
     summary = ticket.locator("summary")
