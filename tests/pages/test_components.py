@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import polars as pl
@@ -13,6 +13,7 @@ import pytest
 
 from pages.components import charts, formatting
 from pages.components.formatting import csv_bytes, excel_bytes, yuan, yuan_columns
+from settlement.frames import BREAKDOWN
 
 MATRIX = pl.DataFrame(
     {
@@ -162,3 +163,50 @@ def test_a_bulk_price_change_scales_one_tier_of_chosen_items_to_the_fen() -> Non
     assert draft["item_prices"]["INS-1"]["B"] == 12_000  # the draft itself is untouched
     changes = price_changes(draft, after, {"INS-1": "空调安装"})
     assert changes.rows() == [("INS-1", "空调安装", "B", 12_000, 13_200, pytest.approx(0.1))]
+
+
+LINE = {
+    "line_kind": "ticket", "payee_type": "technician", "payee_id": "T00042",
+    "ticket_id": "GD1", "period": "2026-10", "price_tier": "B", "ladder_rate_bp": 11_000,
+    "is_rework": False, "is_refunded": True, "rule_version": "2", "currency": "CNY",
+    "amount_cents": 17_400, "amount_local_cents": 17_400,
+    **{name: 0 for name in BREAKDOWN},
+    "base_cents": 14_500, "coefficient_cents": 2_900,
+}  # fmt: skip
+
+
+def test_a_line_reads_in_words_amount_first_in_each_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pages.components import breakdown, i18n
+
+    monkeypatch.setattr(i18n, "current_lang", lambda: "zh")
+    assert breakdown.line_words(LINE) == (
+        "¥174.00 · 基础价 ¥145.00 · 地区系数 +¥29.00 · B 档 · 阶梯费率 110 % · 订单已退款"
+        " · 规则版本 2"
+    )
+    monkeypatch.setattr(i18n, "current_lang", lambda: "en")
+    usd = {**LINE, "currency": "USD", "amount_local_cents": 2_450, "is_refunded": False}
+    assert breakdown.line_words(usd) == (
+        "¥174.00 = US$24.50 paid · base price ¥145.00 · region coefficient +¥29.00 · tier B"
+        " · ladder rate 110 % · rules version 2"
+    )
+
+
+def test_a_feed_is_stale_past_its_cadence_and_rules_fire_as_rates() -> None:
+    from pages.components import health
+
+    now = datetime(2026, 11, 2, 12, 0)
+    feeds = pl.DataFrame(
+        {
+            "feed": ["fsm_csv", "taobao_trades", "youzan_trades"],
+            "last_success_at": [now - timedelta(hours=3), now - timedelta(hours=30), None],
+        }
+    )
+    fresh = health.freshness(feeds, now)
+    assert fresh["status"].to_list() == ["fresh", "stale", "never"]
+    assert fresh["hours_since_success"].to_list()[:2] == [3.0, 30.0]
+    rates = health.trigger_rates(
+        pl.DataFrame({"period": ["2026-10"], "lines": [200], "urgent": [50]})
+    )
+    assert rates.columns == ["period", "lines", "urgent_rate"] and rates["urgent_rate"][0] == 0.25
