@@ -66,6 +66,7 @@ def trend_figure(trend: pl.DataFrame, split_label: str) -> go.Figure:
     figure.update_layout(
         title=_("Revenue per ticket by {split}").format(split=split_label),
         yaxis_title=_("¥ per ticket"),
+        xaxis_type="category",  # periods are months ("2026-10"), not dates on a time axis
         yaxis_tickprefix="¥",
         legend_title=split_label,
         margin={"t": 50, "b": 30},
