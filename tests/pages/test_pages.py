@@ -270,3 +270,22 @@ def test_an_analyst_closes_periods_in_order_from_data_health(app_env: Path) -> N
     assert status == "closed"
     entry = app_store.audit_entries(app_store.app_store_path(app_env), "analyst")[0]
     assert entry["action"] == "period_close" and entry["reason"] == "月末结账"
+
+
+def test_heatmap_cells_and_settlement_periods_are_the_ledgers(app_env: Path) -> None:
+    period = str(scalar(app_env, "select max(period) from ticket_economics"))
+    at = open_page("heatmaps", "manager", hperiod=period, rows="category", cols="group")
+    cells = next(d.value for d in at.dataframe if "Category" in d.value.columns)
+    cents = scalar(
+        app_env, "select sum(payout_cents) from ticket_economics where period = $p", p=period
+    )
+    assert sum(round(v * 100) for v in cells["Payouts"]) == cents
+    assert set(cells["Category"]) <= {"Install", "Repair", "Maintenance", "Survey", "Consult"}
+
+    periods = open_page("data_health", "manager").dataframe
+    table = next(d.value for d in periods if "Lines" in d.value.columns and "Status" in d.value)
+    for month, amount in zip(table["Period"], table["Amount"], strict=True):
+        total = scalar(
+            app_env, "select sum(amount_cents) from settlement_lines where period = $p", p=month
+        )
+        assert round(amount * 100) == total
