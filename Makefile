@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DB ?= $(or $(TIERBOARD_DB),data/tierboard.duckdb)
 DEMO_TICKETS ?= 200000
 
-.PHONY: run run-live test install lint demo bench clean
+.PHONY: run run-live test install lint demo bench clean messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ lint: install
 
 test: lint
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# After adding or changing a message: refresh both catalogs, then translate the new entries.
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k safely -k C_:1c,2 --no-location -o locale/tierboard.pot .
+	$(VENV)/bin/pybabel update -i locale/tierboard.pot -d locale -D tierboard --no-fuzzy-matching
+	rm locale/tierboard.pot
 
 demo: install
 	$(PY) -m pipelines demo --tickets $(DEMO_TICKETS) --db "$(DB)"

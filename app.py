@@ -5,43 +5,60 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.components.context import DEEP_LINK, PAGES
+from pages.components.i18n import _, language_switch
 from pages.components.signin import current_identity
 from warehouse.db import WarehouseError
 
 st.set_page_config(page_title="Tierboard", page_icon=":material/payments:", layout="wide")
+language_switch()
 
 PAGE_SPECS = {  # name: (title, icon, url path)
-    "overview": ("Overview", "dashboard", "overview"),
-    "heatmaps": ("Earnings heatmaps", "grid_on", "heatmaps"),
-    "regions": ("Regions", "map", "regions"),
-    "rules": ("Rules", "rule", "rules"),
-    "my_earnings": ("My earnings", "person", "my-earnings"),
-    "data_health": ("Data health", "monitor_heart", "data-health"),
-    "audit": ("Audit", "history", "audit"),
-    "users": ("Users", "group", "users"),
+    "overview": (_("Overview"), "dashboard", "overview"),
+    "heatmaps": (_("Earnings heatmaps"), "grid_on", "heatmaps"),
+    "regions": (_("Regions"), "map", "regions"),
+    "rules": (_("Rules"), "rule", "rules"),
+    "my_earnings": (_("My earnings"), "person", "my-earnings"),
+    "data_health": (_("Data health"), "monitor_heart", "data-health"),
+    "audit": (_("Audit"), "history", "audit"),
+    "users": (_("Users"), "group", "users"),
 }
 assert set(PAGE_SPECS) == set(PAGES)
 
 identity = current_identity()
 st.session_state["identity"] = identity
 # Only the pages of this role exist for this session: any other URL is not a page at all.
-# A deep link routed through here (context.current) lands on its page if the role has it: that
-# page is the default for this one run, served at the URL the link now has.
+pages = {
+    name: st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=url)
+    for name, (title, icon, url) in PAGE_SPECS.items()
+    if name in identity.pages
+}
+# A deep link routed through here (context.current) lands on its page if the role has it.
 landing = st.session_state.pop(DEEP_LINK, None)
-if landing not in identity.pages:
-    landing = identity.pages[0]
+
+
+def home() -> None:
+    """The app's root: the landing page (the role's first, or the deep link's), by its own
+    path, with the link's parameters.
+
+    Streamlit serves its default page only at the root; a hidden default page that forwards
+    lets every real page (the first included) open by its own path, e.g. ``/overview?as=…``.
+    """
+    target = pages.get(landing) if landing else None
+    st.switch_page(target or next(iter(pages.values())), query_params=st.query_params.to_dict())
+
+
 page = st.navigation(
-    [
-        st.Page(
-            f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=url,
-            default=name == landing,
-        )
-        for name, (title, icon, url) in PAGE_SPECS.items()
-        if name in identity.pages
-    ]
-)  # fmt: skip
+    [st.Page(home, title="Tierboard", default=True, visibility="hidden"), *pages.values()]
+)
 try:
     page.run()
 except WarehouseError as error:
     # The pages stop with their own message; this is the net for a read no page guarded.
-    st.error(f"The warehouse cannot be read: {error}", icon=":material/error:")
+    st.error(
+        _("The warehouse cannot be read: {error}").format(error=error), icon=":material/error:"
+    )
+if not st.session_state.get("url-synced"):
+    # The browser ignores address-bar changes of a session's first run: one more run puts
+    # every filter the page chose into the URL (cheap: the data is cached by then).
+    st.session_state["url-synced"] = True
+    st.rerun()

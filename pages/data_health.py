@@ -1,101 +1,144 @@
-"""Data health: feed freshness, recent runs, quarantined records with reasons, unpriced tickets,
-rule trigger counts and settlement periods."""
+"""Data health: feed freshness against each feed's cadence, recent runs, quarantined records with
+reasons, unpriced tickets, rule trigger rates, settlement periods (closed here by analysts)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import streamlit as st
 
-from pages.components import data
-from pages.components.formatting import export_buttons, money_config, yuan_columns
-from pages.components.page import index_of, open_view, safely, url_choice
+from pages.components import data, health
+from pages.components.formatting import export_buttons, show_table
+from pages.components.i18n import _, code, reword
+from pages.components.page import bound, open_view, safely
+from pages.components.signin import actor
+from warehouse.db import WarehouseLocked, writer_busy
+from warehouse.settle import close_period
 
 view = open_view("data_health")
-st.title("Data health")
-health = safely("data health", lambda: data.health(view.db, view.version, view.scope))
+st.title(_("Data health"))
+overview = safely("data health", lambda: data.health(view.db, view.version, view.scope))
 
-st.subheader("Feeds")
-st.dataframe(health["feeds"], hide_index=True)
-export_buttons(health["feeds"], "feeds", key="feeds")
+st.subheader(_("Feeds"))
+feeds = health.freshness(overview["feeds"], datetime.now(UTC).replace(tzinfo=None))
+stale = feeds.filter(feeds["status"] != "fresh")["feed"].to_list()
+if stale:
+    st.warning(
+        _("Stale or never loaded: {feeds}").format(feeds=", ".join(code("feed", f) for f in stale)),
+        icon=":material/schedule:",
+    )
+else:
+    st.success(_("Every feed arrived within its expected cadence."), icon=":material/check:")
+show_table(feeds)
+export_buttons(feeds, _("Feeds"), key="feeds")
 
-st.subheader("Quarantine")
-reasons = health["reasons"]
+st.subheader(_("Quarantine"))
+reasons = overview["reasons"]
 if reasons.is_empty():
-    st.success("No record has been quarantined.")
+    st.success(_("No record has been quarantined."))
 else:
     left, right = st.columns(2)
-    feeds = sorted(set(reasons["feed"]))
-    feed_options = [None, *feeds]
-    feed = left.selectbox(
-        "Feed", feed_options, index=index_of(feed_options, url_choice("qfeed", feeds, None)),
-        key="qfeed", bind="query-params", format_func=lambda f: f or "all feeds",
+    feed = bound(
+        left.selectbox, _("Feed"), ["", *sorted(set(reasons["feed"]))], "qfeed", "",
+        format_func=lambda f: code("feed", f) if f else _("all feeds"),
     )  # fmt: skip
-    reason_options = sorted(set(reasons["reason"]))
-    all_reasons = [None, *reason_options]
-    reason = right.selectbox(
-        "Reason", all_reasons,
-        index=index_of(all_reasons, url_choice("qreason", reason_options, None)),
-        key="qreason", bind="query-params", format_func=lambda r: r or "all reasons",
+    reason = bound(
+        right.selectbox, _("Reason"), ["", *sorted(set(reasons["reason"]))], "qreason", "",
+        format_func=lambda r: code("reason", r) if r else _("all reasons"),
     )  # fmt: skip
-    st.dataframe(reasons, hide_index=True)
+    show_table(reasons)
     records = safely(
         "quarantined records",
-        lambda: data.quarantine(view.db, view.version, view.scope, feed, reason),
+        lambda: data.quarantine(view.db, view.version, view.scope, feed or None, reason or None),
     )
-    st.caption(f"{records.height:,} record fields shown (newest runs first)")
-    st.dataframe(records, hide_index=True)
-    export_buttons(records, "quarantine", key="quarantine")
+    st.caption(_("{count:,} record fields shown (newest runs first)").format(count=records.height))
+    show_table(records)
+    export_buttons(records, _("Quarantine"), key="quarantine")
 
-st.subheader("New platform values")
-new_values = health["new_values"]
+st.subheader(_("New platform values"))
+new_values = overview["new_values"]
 if new_values.is_empty():
-    st.success("Every status, type and refund state the platforms sent is a known one.")
+    st.success(_("Every status, type and refund state the platforms sent is a known one."))
 else:
     st.warning(
-        f"{new_values.height:,} value(s) the platforms' documented vocabularies lack: a platform "
-        "may have changed. Each quarantined only its own record."
+        _(
+            "{count:,} value(s) the platforms' documented vocabularies lack: a platform may have "
+            "changed. Each quarantined only its own record."
+        ).format(count=new_values.height)
     )
-    st.dataframe(new_values, hide_index=True)
-    export_buttons(new_values, "new_platform_values", key="new-values")
+    show_table(new_values)
+    export_buttons(new_values, _("New platform values"), key="new-values")
 
-st.subheader("Tickets the rules could not price")
-unpriced = health["unpriced"]
+st.subheader(_("Tickets the rules could not price"))
+unpriced = overview["unpriced"]
 if unpriced.is_empty():
-    st.success("Every completed ticket was priced.")
+    st.success(_("Every completed ticket was priced."))
 else:
-    st.dataframe(unpriced, hide_index=True)
-    export_buttons(unpriced, "unpriced", key="unpriced")
+    show_table(unpriced)
+    export_buttons(unpriced, _("Unpriced tickets"), key="unpriced")
 
-st.subheader("Rule triggers per period")
-st.dataframe(health["triggers"], hide_index=True)
-export_buttons(health["triggers"], "rule_triggers", key="triggers")
+st.subheader(_("How often each rule fires (share of the period's lines)"))
+rates = health.trigger_rates(overview["triggers"])
+show_table(rates)
+export_buttons(rates, _("Rule triggers"), key="triggers")
 
-st.subheader("Settlement periods")
-periods = health["periods"]
-st.dataframe(yuan_columns(periods), column_config=money_config(periods), hide_index=True)
+st.subheader(_("Settlement periods"))
+periods = overview["periods"]
+show_table(periods)
+if view.scope.role == "analyst":
+    open_periods = sorted(periods.filter(periods["status"] == "open")["period"].to_list())
+    with st.form("close-period"):
+        chosen = st.selectbox(_("Close period"), open_periods, key="close-which")
+        why = st.text_input(_("Why (required)"), key="close-note")
+        if st.form_submit_button(_("Close the period"), disabled=not open_periods):
+            primary = Path(view.db)
+            if not why.strip():
+                st.error(_("Closing a period needs a note saying why."))
+            elif writer_busy(primary):
+                st.error(_("A pipeline or settlement is writing the warehouse: try again shortly."))
+            else:
+                try:
+                    with st.spinner(_("Closing {period}…").format(period=chosen)):
+                        close_period(primary, str(chosen), actor=actor(view.identity), note=why)
+                except (ValueError, WarehouseLocked) as error:
+                    st.error(_("Not closed: {reason}").format(reason=reword("refusal", str(error))))
+                else:
+                    st.cache_data.clear()
+                    st.success(_("Closed {period}; the audit log has it.").format(period=chosen))
 
-st.subheader("Settlement runs")
-settlement_runs = health["settlement_runs"]
+st.subheader(_("Settlement runs"))
+settlement_runs = overview["settlement_runs"]
 failed = settlement_runs.filter(settlement_runs["status"] == "failed").head(1)
 if not failed.is_empty():
     last = failed.row(0, named=True)
-    st.error(f"Settlement run {last['run_id']} failed at {last['started_at']}: {last['error']}")
-st.dataframe(settlement_runs, hide_index=True)
-export_buttons(settlement_runs, "settlement_runs", key="settlement-runs")
+    st.error(
+        _("Settlement run {run} failed at {at}: {error}").format(
+            run=last["run_id"], at=last["started_at"], error=last["error"]
+        )
+    )
+show_table(settlement_runs)
+export_buttons(settlement_runs, _("Settlement runs"), key="settlement-runs")
 
-st.subheader("Shop connectors")
+st.subheader(_("Shop connectors"))
 lag = data.connector_lag(view.db, view.version, view.scope)
 if lag.is_empty():
-    st.info("No shop is connected by API yet (`python -m pipelines pull`, see the README).")
+    st.info(_("No shop is connected by API yet (`python -m pipelines pull`, see the README)."))
 else:
     for row in lag.filter(lag["is_behind"]).iter_rows(named=True):
-        lag_text = f"{row['lag_minutes']:g} min behind" if row["lag_minutes"] is not None else ""
-        st.error(
-            f"{row['platform']}: {lag_text or 'never pulled successfully'} "
-            f"(limit {row['max_lag_minutes']:g} min); "
-            f"last error: {row['last_error'] or 'none'}"
+        behind = (
+            _("{minutes} min behind").format(minutes=f"{row['lag_minutes']:g}")
+            if row["lag_minutes"] is not None
+            else _("never pulled successfully")
         )
-    st.dataframe(lag, hide_index=True)
+        st.error(
+            _("{platform}: {behind} (limit {limit} min); last error: {error}").format(
+                platform=code("platform", row["platform"]), behind=behind,
+                limit=f"{row['max_lag_minutes']:g}", error=row["last_error"] or _("none"),
+            )
+        )  # fmt: skip
+    show_table(lag)
 
-st.subheader("Recent ingestion runs")
-st.dataframe(health["runs"], hide_index=True)
-export_buttons(health["runs"], "ingestion_runs", key="runs")
+st.subheader(_("Recent ingestion runs"))
+show_table(overview["runs"])
+export_buttons(overview["runs"], _("Ingestion runs"), key="runs")

@@ -1,5 +1,5 @@
-"""My earnings (technicians): this month's total, each ticket's breakdown, the ladder progress
-with tickets to the next step and the pace needed, and past months."""
+"""My earnings (technicians): this month's total, each ticket's breakdown in words, the ladder
+progress with tickets to the next step and the pace needed, and past months."""
 
 from __future__ import annotations
 
@@ -10,19 +10,15 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from pages.components import data
+from pages.components import breakdown, data
 from pages.components.context import store_version
-from pages.components.formatting import (
-    export_buttons,
-    money_config,
-    money_text,
-    yuan,
-    yuan_columns,
-)
-from pages.components.page import index_of, open_view, safely, stop, url_choice
+from pages.components.formatting import export_buttons, money_text, short_yuan, show_table, yuan
+from pages.components.i18n import _
+from pages.components.page import bound, open_view, safely, stop
+from pages.components.urls import bound_text
 
 view = open_view("my_earnings")
-st.title("My earnings")
+st.title(_("My earnings"))
 if view.scope.role == "technician":
     technician = str(view.scope.technician_id)
 else:
@@ -31,40 +27,32 @@ else:
         lambda: data.drill(view.db, view.version, view.scope, view.periods[0], "technician"),
     )
     fallback = str(busiest["child"][0]) if not busiest.is_empty() else ""
-    technician = st.sidebar.text_input(
-        "Technician", value=url_choice("tech", None, fallback), key="tech", bind="query-params",
-        help="Managers, leads and analysts may look at any technician in their scope.",
-    ).strip()  # fmt: skip
+    technician = bound_text(
+        st.sidebar.text_input, _("Technician"), "tech", fallback,
+        help=_("Managers, leads and analysts may look at any technician in their scope."),
+    )  # fmt: skip
     if not technician:
-        stop("Enter a technician id.")
+        stop(_("Enter a technician id."))
 
 months = safely(
     "your months", lambda: data.payee_months(view.db, view.version, view.scope, technician)
 )
 if months.is_empty():
-    stop(f"No settled earnings for {technician} in your view.")
+    stop(_("No settled earnings for {technician} in your view.").format(technician=technician))
 periods = months["period"].to_list()
-period = (
-    st.sidebar.selectbox(
-        "Month",
-        periods,
-        index=index_of(periods, url_choice("month", periods, periods[0])),
-        key="month",
-        bind="query-params",
-    )
-    or periods[0]
-)
+# On the page, not in the sidebar: a phone shows the sidebar collapsed.
+period = bound(st.selectbox, _("Month"), periods, "month", periods[0])
 month = months.filter(pl.col("period") == period).row(0, named=True)
 
 st.subheader(f"{technician} · {period}")
+total = int(month["amount_cents"] or 0)
 cols = st.columns(4)
-cols[0].metric(f"Total for {period}", yuan(int(month["amount_cents"] or 0)))
-cols[1].metric("Tickets", f"{int(month['tickets'] or 0):,}")
-cols[2].metric("Ladder bonus", yuan(int(month["ladder_cents"] or 0)))
-cols[3].metric(
-    "Chargebacks and clawbacks",
-    yuan(int(month["chargeback_cents"] or 0) + int(month["clawback_cents"] or 0)),
-)
+cols[0].metric(_("Total for {period}").format(period=period), yuan(total))
+cols[1].metric(_("Tickets"), f"{int(month['tickets'] or 0):,}")
+ladder_cents = int(month["ladder_cents"] or 0)
+cols[2].metric(_("Ladder bonus"), short_yuan(ladder_cents), help=yuan(ladder_cents))
+taken = int(month["chargeback_cents"] or 0) + int(month["clawback_cents"] or 0)
+cols[3].metric(_("Chargebacks and clawbacks"), short_yuan(taken), help=yuan(taken))
 
 rules = data.live_rules(view.db, store_version(Path(view.db)), period)
 ladder = rules.ladders.get("technician")
@@ -72,44 +60,65 @@ done = int(month["tickets"] or 0)
 if ladder is not None and ladder.basis == "count":
     reached = [b for b in ladder.brackets if b.start <= max(done, 1)][-1]
     ahead = [b for b in ladder.brackets if b.start > done]
-    st.subheader("Ladder")
+    st.subheader(_("Ladder"))
     if ahead:
         step = ahead[0]
         to_go = step.start - done
         first = ladder.brackets[0].start
         st.progress(
             min(1.0, (done - first + 1) / max(step.start - first, 1)),
-            text=f"{done} tickets · rate {reached.rate_bp / 100:g} % · {to_go} more to reach "
-            f"{step.rate_bp / 100:g} % at ticket {step.start}",
+            text=_(
+                "{done} tickets · rate {rate} % · {to_go} more to reach {next} % at ticket {start}"
+            ).format(
+                done=done,
+                rate=f"{reached.rate_bp / 100:g}",
+                to_go=to_go,
+                next=f"{step.rate_bp / 100:g}",
+                start=step.start,
+            ),
         )
         year, month_number = (int(x) for x in period.split("-"))
         days = calendar.monthrange(year, month_number)[1]
         today = date.today()
-        in_month = (today.year, today.month) == (year, month_number)
-        left_days = days - today.day + 1 if in_month else days
-        pace = to_go / max(left_days, 1)
-        st.caption(
-            f"Pace needed: {pace:.1f} tickets a day over {left_days} day(s)"
-            + ("" if in_month else " (for a month like this one)")
-        )
+        if (today.year, today.month) == (year, month_number):
+            left_days = days - today.day + 1
+            st.caption(
+                _("Pace needed: {pace} tickets a day over {days} day(s)").format(
+                    pace=f"{to_go / max(left_days, 1):.1f}", days=left_days
+                )
+            )
+        elif (today.year, today.month) > (year, month_number):
+            st.caption(_("This month is over."))
     else:
-        st.progress(1.0, text=f"{done} tickets · top rate {reached.rate_bp / 100:g} % reached")
+        st.progress(
+            1.0,
+            text=_("{done} tickets · top rate {rate} % reached").format(
+                done=done, rate=f"{reached.rate_bp / 100:g}"
+            ),
+        )
 
 lines = safely(
     "your tickets", lambda: data.payee_lines(view.db, view.version, view.scope, technician, period)
 )
-st.subheader(f"Tickets of {period}")
-breakdown = lines.select(
-    "ticket_id", "line_kind", "price_tier", "ladder_rate_bp", "is_rework", "is_refunded",
-    "currency", *[c for c in lines.columns if c.endswith("_cents")],
-)  # fmt: skip
-paid_in = sorted(set(lines["currency"]) - {"CNY"})
-for currency in paid_in:
+st.subheader(_("Tickets of {period}").format(period=period))
+for currency in sorted(set(lines["currency"]) - {"CNY"}):
     local = int(lines.filter(pl.col("currency") == currency)["amount_local_cents"].sum())
-    st.metric(f"Paid in {currency} for {period}", money_text(local, currency))
-st.dataframe(yuan_columns(breakdown), column_config=money_config(breakdown), hide_index=True)
-export_buttons(breakdown, f"earnings_{technician}_{period}", key="lines")
+    st.metric(
+        _("Paid in {currency} for {period}").format(currency=currency, period=period),
+        money_text(local, currency),
+    )
+st.caption(_("Tap a ticket to see how it earned its amount."))
+breakdown.cards(lines)
+table = lines.select(
+    "ticket_id", "amount_cents", "currency", "amount_local_cents", "line_kind", "price_tier",
+    "ladder_rate_bp", "is_rework", "is_refunded", "rule_version",
+    *[c for c in lines.columns if c.endswith("_cents") and c not in ("amount_cents",
+                                                                      "amount_local_cents")],
+)  # fmt: skip
+with st.expander(_("All lines as a table")):
+    show_table(table)
+export_buttons(table, _("Earnings"), key="lines", when=f"{technician}_{period}")
 
-st.subheader("Past months")
-st.dataframe(yuan_columns(months), column_config=money_config(months), hide_index=True)
-export_buttons(months, f"months_{technician}", key="months")
+st.subheader(_("Past months"))
+show_table(months)
+export_buttons(months, _("Months"), key="months", when=technician)

@@ -6,22 +6,26 @@ import polars as pl
 import streamlit as st
 
 from pages.components import charts, data
-from pages.components.formatting import export_buttons, money_config, yuan, yuan_columns
-from pages.components.page import choose_period, open_view, safely
+from pages.components.formatting import export_buttons, short_yuan, show_table, yuan
+from pages.components.i18n import _, code
+from pages.components.page import bound, choose_period, open_view, safely
 
 view = open_view("overview")
 period = choose_period(view)
-st.title("Overview")
+st.title(_("Overview"))
 st.caption(
-    "Revenue: what customers paid for the orders the tickets served, net of refunds. "
-    "Payouts: what the tickets earned technicians and partners (settlement lines)."
+    _(
+        "Revenue: what customers paid for the orders the tickets served, net of refunds. "
+        "Payouts: every settlement line of the period (tickets, charge-backs, partner monthly "
+        "lines, adjustments)."
+    )
 )
 
 figures = safely("the overview", lambda: data.overview(view.db, view.version, view.scope, period))
 now = figures.filter(pl.col("period") == period)
 before = figures.filter(pl.col("period") != period)
 if now.is_empty():
-    st.info(f"No settled tickets in {period}.")
+    st.info(_("No settled tickets in {period}.").format(period=period))
     st.stop()
 
 
@@ -38,62 +42,77 @@ def delta(current: int, previous: int, money: bool = True) -> str | None:
     if before.is_empty():
         return None
     change = current - previous
-    return (yuan(change) if money else f"{change:+,}") + " vs previous"
+    shown = (("+" if change > 0 else "") + short_yuan(change)) if money else f"{change:+,}"
+    return _("{change} vs previous").format(change=shown)
+
+
+def card(col, label: str, cents: int, previous: int, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    """A money card: short (万 / 亿) on the card, the exact amount on hover."""
+    col.metric(label, short_yuan(cents), delta(cents, previous), help=yuan(cents), **kwargs)
 
 
 cols = st.columns(6)
 tickets_now, tickets_before = value(now, "tickets"), value(before, "tickets")
-cols[0].metric("Tickets", f"{tickets_now:,}", delta(tickets_now, tickets_before, money=False))
-for col, label, column in (
-    (cols[1], "Revenue", "revenue_cents"),
-    (cols[2], "Payouts", "payout_cents"),
-):
-    col.metric(label, yuan(value(now, column)), delta(value(now, column), value(before, column)))
-cols[3].metric(
-    "Revenue per ticket",
-    yuan(per_ticket(now, "revenue_cents")),
-    delta(per_ticket(now, "revenue_cents"), per_ticket(before, "revenue_cents")),
+cols[0].metric(_("Tickets"), f"{tickets_now:,}", delta(tickets_now, tickets_before, money=False))
+card(cols[1], _("Revenue"), value(now, "revenue_cents"), value(before, "revenue_cents"))
+card(cols[2], _("Payouts"), value(now, "payout_cents"), value(before, "payout_cents"))
+card(
+    cols[3],
+    _("Revenue per ticket"),
+    per_ticket(now, "revenue_cents"),
+    per_ticket(before, "revenue_cents"),
 )
-cols[4].metric(
-    "Payout per ticket",
-    yuan(per_ticket(now, "payout_cents")),
-    delta(per_ticket(now, "payout_cents"), per_ticket(before, "payout_cents")),
+card(
+    cols[4],
+    _("Payout per ticket"),
+    per_ticket(now, "payout_cents"),
+    per_ticket(before, "payout_cents"),
     delta_color="inverse",
 )
 margin_now = value(now, "revenue_cents") - value(now, "payout_cents")
 margin_before = value(before, "revenue_cents") - value(before, "payout_cents")
-cols[5].metric("Margin", yuan(margin_now), delta(margin_now, margin_before))
+card(cols[5], _("Margin"), margin_now, margin_before)
+st.caption(
+    _("Payouts: tickets {tickets} · partner monthly lines {monthly} · adjustments {adjust}").format(
+        tickets=yuan(value(now, "ticket_payout_cents")),
+        monthly=yuan(value(now, "monthly_cents")),
+        adjust=yuan(value(now, "adjustment_cents")),
+    )
+    + ("" if view.scope.all_regions else " · " + _("monthly lines belong to no region"))
+)
 
+splits = ["scenario", "channel", "partner_type"]
 split = (
-    st.segmented_control(
-        "Split the trend by",
-        ["scenario", "channel", "partner_type"],
-        default="scenario",
-        key="split",
-        format_func=lambda s: s.replace("_", " "),
-        bind="query-params",
+    bound(
+        st.segmented_control, _("Split the trend by"), splits, "split", "scenario",
+        format_func=lambda s: code("column", s),
     )
     or "scenario"
-)
+)  # fmt: skip
 trend = safely("the trend", lambda: data.trend(view.db, view.version, view.scope, split))
-st.plotly_chart(charts.trend_figure(trend, split.replace("_", " ")), key="trend")
+trend = trend.with_columns(
+    pl.col("segment").replace({s: code(split, s) for s in trend["segment"].drop_nulls()})
+)
+st.plotly_chart(charts.trend_figure(trend, code("column", split)), key="trend")
 
 ranking = safely(
     "the regions", lambda: data.region_ranking(view.db, view.version, view.scope, period)
 )
-ranked = charts.with_rates(ranking).with_columns(
-    margin_per_ticket=pl.col("margin_cents") / pl.col("tickets") / 100
-)
+ranked = charts.with_rates(ranking)
 best, worst = st.columns(2)
 best.plotly_chart(
-    charts.ranking_figure(ranked.sort("margin_cents").tail(8), "margin", "Best regions (margin)"),
+    charts.ranking_figure(
+        ranked.sort("margin_cents").tail(8), "margin", _("Best regions (margin)")
+    ),
     key="best",
 )
 worst.plotly_chart(
-    charts.ranking_figure(ranked.sort("margin_cents").head(8), "margin", "Worst regions (margin)"),
+    charts.ranking_figure(
+        ranked.sort("margin_cents").head(8), "margin", _("Worst regions (margin)")
+    ),
     key="worst",
 )
-with st.expander("All regions of the period"):
+with st.expander(_("All regions of the period")):
     table = ranking.sort("margin_cents", descending=True)
-    st.dataframe(yuan_columns(table), column_config=money_config(table), hide_index=True)
-    export_buttons(table, f"regions_{period}", key="regions")
+    show_table(table)
+    export_buttons(table, _("Regions"), key="regions", when=period)

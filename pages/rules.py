@@ -11,9 +11,10 @@ import polars as pl
 import streamlit as st
 from pydantic import ValidationError
 
-from pages.components import data, rule_forms, rule_preview
+from pages.components import data, rule_bulk, rule_forms, rule_preview
 from pages.components.context import store_version
-from pages.components.formatting import export_buttons
+from pages.components.formatting import export_buttons, show_table
+from pages.components.i18n import _, reword
 from pages.components.page import open_view, safely
 from pages.components.signin import actor
 from settlement.diff import differences
@@ -37,21 +38,31 @@ if DRAFT not in st.session_state:
     st.session_state[DRAFT] = to_document(newest)
 draft: dict = st.session_state[DRAFT]
 
-st.title("Rules")
+st.title(_("Rules"))
 today = timeline.version_on(date.today())
 st.caption(
-    f"In force today: version {today.version}"
+    _("In force today: version {version}").format(version=today.version)
     + (
-        f" · newest: version {newest.version}, from {newest.effective_date}"
+        " · "
+        + _("newest: version {version}, from {day}").format(
+            version=newest.version, day=newest.effective_date
+        )
         if newest != today
         else ""
     )
 )
+flash = st.session_state.pop("rules-flash", None)
+if flash:  # said after the rerun that shows the new version everywhere on the page
+    st.success(flash, icon=":material/check:")
 runs = data.settlement_runs(view.db, view.version, view.scope)
 if not runs.is_empty() and runs["status"][0] == "failed":
-    st.error(f"The last settlement run ({runs['run_id'][0]}) failed: {runs['error'][0]}")
+    st.error(
+        _("The last settlement run ({run}) failed: {error}").format(
+            run=runs["run_id"][0], error=runs["error"][0]
+        )
+    )
 live_tab, edit_tab, preview_tab, publish_tab = st.tabs(
-    ["Timeline and history", "Edit draft", "Preview impact", "Publish"]
+    [_("Timeline and history"), _("Edit draft"), _("Preview impact"), _("Publish")]
 )
 
 
@@ -60,11 +71,13 @@ def publish_and_settle(
 ) -> None:
     if not note.strip():
         st.error(
-            f"{'A rollback' if copy_of is not None else 'Publishing'} needs a note saying why."
+            _("A rollback needs a note saying why.")
+            if copy_of is not None
+            else _("Publishing needs a note saying why.")
         )
         return
     if copy_of is not None:
-        note = f"rollback to version {copy_of}: {note}"
+        note = f"rollback to version {copy_of}: {note}"  # the audit log's words stay English
     try:
         done = publish(
             db, document, effective_date=effective, note=note, author=actor(view.identity),
@@ -72,15 +85,19 @@ def publish_and_settle(
         )  # fmt: skip
     except ValidationError as error:
         for problem in problems_of(error):
-            st.error(str(problem))
+            st.error(rule_forms.problem_text(problem))
         return
     except ValueError as error:
-        st.error(str(error))
+        st.error(reword("refusal", str(error)))
         return
     request_resettlement(db)
     st.session_state.pop(DRAFT, None)
-    copied = f" (a copy of version {copy_of})" if copy_of is not None else ""
-    st.success(f"Version {done.version}{copied} takes effect on {effective}; re-settling.")
+    copied = _(" (a copy of version {version})").format(version=copy_of) if copy_of else ""
+    st.session_state["rules-flash"] = _(
+        "Version {version}{copied} takes effect on {day}; re-settling."
+    ).format(version=done.version, copied=copied, day=effective)
+    st.cache_data.clear()  # the history, the caption and every figure read the new version
+    st.rerun()
 
 
 with live_tab:
@@ -89,73 +106,88 @@ with live_tab:
         [{"version": e.version, "from": e.effective_from, "until": e.until, "state": e.state,
           "author": e.author, "published": e.published_at, "note": e.note} for e in entries]
     )  # fmt: skip
-    st.dataframe(table, hide_index=True)
-    export_buttons(table, "rule_versions", key="versions")
+    show_table(table)
+    export_buttons(table, _("Rule versions"), key="versions")
     by_number = {e.version: e for e in entries}
     numbers = sorted(by_number)
     left, right = st.columns(2)
-    first = left.selectbox("Compare version", numbers, index=0, key="diff-a")
-    second = right.selectbox("with version", numbers, index=len(numbers) - 1, key="diff-b")
+    first = left.selectbox(_("Compare version"), numbers, index=0, key="diff-a")
+    second = right.selectbox(_("with version"), numbers, index=len(numbers) - 1, key="diff-b")
     changes = differences(by_number[first].document, by_number[second].document)
-    st.dataframe(pl.DataFrame(changes, schema=["setting", "before", "after"]), hide_index=True)
+    show_table(pl.DataFrame(changes, schema=["setting", "before", "after"], orient="row"))
     with st.form("rollback"):
-        target = st.selectbox("Roll back to version", numbers, key="rollback-to")
-        since = st.date_input("Effective from", value=default_day, key="rollback-date")
-        retro = st.checkbox("Re-price closed periods (adjustments)", key="rollback-retro")
-        why = st.text_input("Why (required)", key="rollback-note")
-        if st.form_submit_button("Roll back (publishes a copy as a new version)"):
+        target = st.selectbox(_("Roll back to version"), numbers, key="rollback-to")
+        since = st.date_input(_("Effective from"), value=default_day, key="rollback-date")
+        retro = st.checkbox(_("Re-price closed periods (adjustments)"), key="rollback-retro")
+        why = st.text_input(_("Why (required)"), key="rollback-note")
+        if st.form_submit_button(_("Roll back (publishes a copy as a new version)")):
             publish_and_settle(
                 by_number[target].document, since, why, retro, "rule_rollback", target
             )
 
 with edit_tab:
-    if st.button("Reset the draft to the newest version", key="reset-draft"):
+    if st.button(_("Reset the draft to the newest version"), key="reset-draft"):
         st.session_state[DRAFT] = to_document(newest)
         st.rerun()
     pending = differences(to_document(newest), draft)
-    st.caption(f"{len(pending)} setting(s) differ from version {newest.version}.")
-    with st.expander("Prices (service items and parts)", expanded=False):
+    st.caption(
+        _("{count} setting(s) differ from version {version}.").format(
+            count=len(pending), version=newest.version
+        )
+    )
+    with st.expander(_("Prices (service items and parts)"), expanded=False):
+        rule_bulk.bulk_form(DRAFT, draft, to_document(newest), newest.version)
         rule_forms.prices_form(DRAFT, draft)
-    with st.expander("Surcharges and subsidies", expanded=True):
+    with st.expander(_("Surcharges and subsidies"), expanded=True):
         rule_forms.amounts_form(DRAFT, draft)
-    with st.expander("Region coefficients", expanded=False):
+    with st.expander(_("Region coefficients"), expanded=False):
         rule_forms.coefficients_form(DRAFT, draft)
-    with st.expander("Technician ladder", expanded=False):
+    with st.expander(_("Technician ladder"), expanded=False):
         rule_forms.ladder_form(DRAFT, draft)
-    with st.expander("Partner modes", expanded=False):
+    with st.expander(_("Partner modes"), expanded=False):
         rule_forms.partner_modes_form(DRAFT, draft)
     with st.expander(
-        "Everything else (overrides, rework, refunds, deductions, currencies) as YAML"
+        _("Everything else (overrides, rework, refunds, deductions, currencies) as YAML")
     ):
         rule_forms.yaml_form(DRAFT, draft)
 
 with preview_tab:
     chosen = st.multiselect(
-        "History to preview on", view.periods, default=view.periods[:3], key="preview-periods"
+        _("History to preview on"), view.periods, default=view.periods[:3], key="preview-periods"
     )
-    effective = st.date_input("Effective from", value=default_day, key="effective-date")
-    if st.button("Preview impact", type="primary", key="preview") and chosen:
-        tickets, orders = safely("history", lambda: queries.preview_inputs(db, view.scope, chosen))
-        candidate = parse_rules({**draft, "version": "draft", "effective_date": effective})
-        result = preview(tickets.lazy(), orders.lazy(), timeline, timeline.with_draft(candidate))
+    effective = st.date_input(_("Effective from"), value=default_day, key="effective-date")
+    if st.button(_("Preview impact"), type="primary", key="preview") and chosen:
+        with st.status(_("Previewing {count} period(s)…").format(count=len(chosen))) as status:
+            status.write(_("Reading the history of {periods}…").format(periods=", ".join(chosen)))
+            tickets, orders = safely(
+                "history", lambda: queries.preview_inputs(db, view.scope, chosen)
+            )
+            status.write(_("Settling {count:,} tickets with both rule sets…").format(
+                count=tickets.height
+            ))  # fmt: skip
+            candidate = parse_rules({**draft, "version": "draft", "effective_date": effective})
+            result = preview(
+                tickets.lazy(), orders.lazy(), timeline, timeline.with_draft(candidate)
+            )
+            status.update(label=_("Preview ready"), state="complete", expanded=False)
         reached = closed_periods_reached(effective, statuses)
         rule_preview.show(result, reached, first_open)
 
 with publish_tab:
     problems = rule_forms.validate({**draft, "version": "draft"})
     for problem in problems:
-        st.error(str(problem))
+        st.error(rule_forms.problem_text(problem))
     with st.form("publish"):
         day = st.date_input(
-            "Effective from", value=st.session_state.get("effective-date", default_day),
+            _("Effective from"), value=st.session_state.get("effective-date", default_day),
             key="publish-date",
         )  # fmt: skip
-        retro = st.checkbox("Re-price closed periods (their changes become adjustments)",
+        retro = st.checkbox(_("Re-price closed periods (their changes become adjustments)"),
                             key="publish-retro")  # fmt: skip
-        note = st.text_area("Why this change (required)", key="publish-note")
-        if st.form_submit_button("Publish", type="primary", disabled=bool(problems)):
+        note = st.text_area(_("Why this change (required)"), key="publish-note")
+        if st.form_submit_button(_("Publish"), type="primary", disabled=bool(problems)):
             refused = reach_problem(day, statuses, retro)
             if refused:
-                st.error(refused)
+                st.error(reword("refusal", refused))
             else:
                 publish_and_settle(draft, day, note, retro, "rule_publish")

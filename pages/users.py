@@ -8,6 +8,8 @@ import polars as pl
 import streamlit as st
 
 from pages.components.context import current, database
+from pages.components.formatting import show_table
+from pages.components.i18n import _, code, frozen
 from pages.components.page import stop
 from pages.components.signin import actor
 from warehouse import app_store, users
@@ -15,27 +17,30 @@ from warehouse.scope import ROLES
 
 identity = current("users")
 if "users" not in identity.pages:
-    stop("This page is not available to your role.")
-st.title("Users")
+    stop(_("This page is not available to your role."))
+st.title(_("Users"))
 store = app_store.app_store_path(Path(database()))
 known = users.all_users(store)
-st.dataframe(
+show_table(
     pl.DataFrame(
         [{"email": u.email, "name": u.name, "access": u.describe()} for u in known],
         schema={"email": pl.String, "name": pl.String, "access": pl.String},
-    ),
-    hide_index=True,
+    )
 )
 with st.form("user"):
-    st.subheader("Add or change a user")
-    email = st.text_input("Email (as the identity provider sends it)", key="user-email")
-    name = st.text_input("Name", key="user-name")
-    role = st.selectbox("Role", ROLES, key="user-role")
-    groups = st.text_input("Region groups (regional leads; comma separated)", key="user-groups")
-    provinces = st.text_input("Province codes (regional leads; comma separated)", key="user-prov")
-    technician = st.text_input("Technician id (technicians)", key="user-tech")
-    reason = st.text_input("Why (required)", key="user-reason")
-    if st.form_submit_button("Save user"):
+    st.subheader(_("Add or change a user"))
+    email = st.text_input(_("Email (as the identity provider sends it)"), key="user-email")
+    name = st.text_input(_("Name"), key="user-name")
+    role = st.selectbox(
+        _("Role"), ROLES, key="user-role", format_func=frozen(lambda r: code("role", r), ROLES)
+    )
+    groups = st.text_input(_("Region groups (regional leads; comma separated)"), key="user-groups")
+    provinces = st.text_input(
+        _("Province codes (regional leads; comma separated)"), key="user-prov"
+    )
+    technician = st.text_input(_("Technician id (technicians)"), key="user-tech")
+    reason = st.text_input(_("Why (required)"), key="user-reason")
+    if st.form_submit_button(_("Save user")):
         try:
             users.save(
                 store,
@@ -51,6 +56,6 @@ with st.form("user"):
                 reason=reason,
             )
         except ValueError as error:
-            st.error(str(error))
+            st.error(code("user_error", str(error)))
         else:
-            st.success(f"Saved {email}.")
+            st.success(_("Saved {email}.").format(email=email))

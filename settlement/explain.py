@@ -62,6 +62,21 @@ def _payout(line: Mapping[str, Any]) -> str:
     return text
 
 
+def parts(
+    line: Mapping[str, Any],
+    labels: Mapping[str, str] | None = None,
+    monthly_labels: Mapping[str, str] | None = None,
+) -> list[tuple[str, int]]:
+    """The line's non-zero breakdown, in breakdown order, as (words, cents).
+
+    ``labels`` and ``monthly_labels`` replace the English words (a dashboard shows them in its
+    reader's language); a partner's monthly line reads its own columns with the monthly words.
+    """
+    words, monthly = LABELS | dict(labels or {}), MONTHLY_LABELS | dict(monthly_labels or {})
+    table = words if line["line_kind"] != "partner_monthly" else words | monthly
+    return [(table[name], int(line[name])) for name in BREAKDOWN if line[name]]
+
+
 def explain_line(line: Mapping[str, Any]) -> str:
     kind = KIND.get(str(line["line_kind"]), str(line["line_kind"]))
     head = f"{line['payee_type']} {line['payee_id']} · {kind} · period {line['period']}"
@@ -77,12 +92,7 @@ def explain_line(line: Mapping[str, Any]) -> str:
     if line.get("is_refunded"):
         details.append("order refunded")
     details.append(f"rules {line['rule_version']}")
-    labels = (
-        MONTHLY_LABELS | LABELS
-        if line["line_kind"] != "partner_monthly"
-        else LABELS | MONTHLY_LABELS
-    )
-    rows = [f"  {labels[name]:<54} {yuan(int(line[name])):>14}" for name in BREAKDOWN if line[name]]
+    rows = [f"  {label:<54} {yuan(cents):>14}" for label, cents in parts(line)]
     total = f"  {'= amount':<54} {_payout(line):>14}"
     return "\n".join([head, f"  ({', '.join(details)})", *rows, total])
 

@@ -237,6 +237,20 @@ def _exclusive(lock_file: Path, timeout: float) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def writer_busy(primary: Path) -> bool:
+    """Whether another process holds the writer lock right now (a hint: it may change at once)."""
+    lock_file = lock_path(primary)
+    if not lock_file.exists():
+        return False
+    with lock_file.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 @contextmanager
 def writer(
     primary: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS

@@ -144,8 +144,10 @@ def tickets(
     city: str | None = None,
     technician: str | None = None,
     item: str | None = None,
-    limit: int = 5_000,
+    limit: int | None = 5_000,
 ) -> pl.DataFrame:
+    """Matching tickets, newest first, at most ``limit`` (None: all); ``matching_tickets`` is
+    the number of all matches on every row."""
     return _run(
         db, "tickets", scope, period=period, group=group, province=province, city=city,
         technician=technician, item=item, limit=limit,

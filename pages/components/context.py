@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages.components.i18n import N_
 from warehouse.db import serving_path, warehouse_path
 from warehouse.scope import Scope
 
@@ -35,16 +36,22 @@ class Identity:
 
 
 DEMO_IDENTITIES = (
-    Identity("analyst", "Demo analyst · all data, rules", Scope("analyst")),
-    Identity("manager", "Demo manager · all regions", Scope("manager")),
+    Identity("analyst", N_("Demo analyst · all data, rules"), Scope("analyst")),
+    Identity("manager", N_("Demo manager · all regions"), Scope("manager")),
     Identity(
-        "lead-east", "Demo regional lead · 华东", Scope("regional_lead", region_groups=("华东",))
+        "lead-east",
+        N_("Demo regional lead · 华东"),
+        Scope("regional_lead", region_groups=("华东",)),
     ),
     Identity(
-        "lead-sw", "Demo regional lead · 四川 重庆", Scope("regional_lead", provinces=("51", "50"))
+        "lead-sw",
+        N_("Demo regional lead · 四川 重庆"),
+        Scope("regional_lead", provinces=("51", "50")),
     ),
-    Identity("technician", "Demo technician · T00042", Scope("technician", technician_id="T00042")),
-    Identity("admin", "Demo admin", Scope("admin")),
+    Identity(
+        "technician", N_("Demo technician · T00042"), Scope("technician", technician_id="T00042")
+    ),
+    Identity("admin", N_("Demo admin"), Scope("admin")),
 )
 
 

@@ -54,10 +54,24 @@ def heatmap(
     return queries.heatmap(Path(db), scope, period, rows, columns)
 
 
+SHOWN_TICKETS = 5_000
+
+
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def tickets(db: str, version: int, scope: Scope, **filters: str | None) -> pl.DataFrame:
+def ticket_list(
+    db: str, version: int, scope: Scope, **filters: str | None
+) -> tuple[pl.DataFrame, int]:
+    """The first SHOWN_TICKETS matching tickets and how many match in all."""
     del version
-    return queries.tickets(Path(db), scope, **filters)  # type: ignore[arg-type]
+    frame = queries.tickets(Path(db), scope, limit=SHOWN_TICKETS, **filters)  # type: ignore[arg-type]
+    total = int(frame["matching_tickets"][0]) if not frame.is_empty() else 0
+    return frame.drop("matching_tickets"), total
+
+
+def all_tickets(db: str, scope: Scope, **filters: str | None) -> pl.DataFrame:
+    """Every matching ticket, uncached: an export's rows, read only when the file is asked for."""
+    frame = queries.tickets(Path(db), scope, limit=None, **filters)  # type: ignore[arg-type]
+    return frame.drop("matching_tickets")
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)

@@ -1,5 +1,5 @@
 """The Rules page's preview of a draft: totals, the adjustments closed periods would get, the
-change by dimension, per ticket, per payee and across ladder steps."""
+change by dimension (with names, not codes), per ticket, per payee and across ladder steps."""
 
 from __future__ import annotations
 
@@ -7,17 +7,39 @@ import polars as pl
 import streamlit as st
 
 from pages.components import charts
-from pages.components.formatting import export_buttons, money_config, yuan, yuan_columns
+from pages.components.formatting import export_buttons, short_yuan, show_table, yuan
+from pages.components.i18n import _, code
+from pipelines.reference import load_reference
 from settlement.preview import Preview
+
+
+def named(frame: pl.DataFrame) -> pl.DataFrame:
+    """Province and item codes with their names beside them."""
+    ref = load_reference()
+    if "province_code" in frame.columns:
+        provinces = ref.provinces.select("province_code", "province_name")
+        frame = frame.join(provinces, on="province_code", how="left").select(
+            "region_group", "province_name", pl.exclude("region_group", "province_name")
+        ).drop("province_code")  # fmt: skip
+    if "item_code" in frame.columns:
+        items = ref.service_items.select("item_code", "item_name")
+        frame = frame.join(items, on="item_code", how="left").select(
+            "item_code", "item_name", pl.exclude("item_code", "item_name")
+        )
+    return frame
+
+
+def money_card(col, label: str, cents: int) -> None:  # type: ignore[no-untyped-def]
+    col.metric(label, short_yuan(cents), help=yuan(cents))
 
 
 def show(result: Preview, reached: list[str], first_open: str | None) -> None:
     """Draw ``result``; ``reached`` are the closed periods the draft's date re-prices."""
     cols = st.columns(4)
-    cols[0].metric("Live payouts", yuan(result.live_cents))
-    cols[1].metric("Draft payouts", yuan(result.draft_cents))
-    cols[2].metric("Change", yuan(result.delta_cents))
-    cols[3].metric("Payees crossing a ladder step", f"{result.ladder_crossings.height:,}")
+    money_card(cols[0], _("Live payouts"), result.live_cents)
+    money_card(cols[1], _("Draft payouts"), result.draft_cents)
+    money_card(cols[2], _("Change"), result.delta_cents)
+    cols[3].metric(_("Payees crossing a ladder step"), f"{result.ladder_crossings.height:,}")
     if reached:
         adjust = (
             result.lines.filter(pl.col("period").is_in(reached))
@@ -26,24 +48,37 @@ def show(result: Preview, reached: list[str], first_open: str | None) -> None:
             .sort("period")
         )
         st.warning(
-            f"This effective date reaches closed {', '.join(reached)}: publishing it needs "
-            f"the retroactive box, and these adjustments would be booked in "
-            f"{first_open or 'the month after the latest period'}."
+            _(
+                "This effective date reaches closed {periods}: publishing it needs the "
+                "retroactive box, and these adjustments would be booked in {booked}."
+            ).format(
+                periods=", ".join(reached),
+                booked=first_open or _("the month after the latest period"),
+            )
         )
-        st.dataframe(yuan_columns(adjust), column_config=money_config(adjust), hide_index=True)
+        show_table(adjust)
     for name, frame in result.by.items():
-        st.subheader(f"By {name.replace('_', ' ')}")
-        shown = frame.filter(pl.col("delta_cents") != 0)
-        st.dataframe(yuan_columns(shown), column_config=money_config(shown), hide_index=True)
+        st.subheader(_("By {dimension}").format(dimension=code("dimension", name)))
+        show_table(named(frame.filter(pl.col("delta_cents") != 0)))
     histogram = charts.change_per_ticket(result.lines)
     if histogram is not None:
         st.plotly_chart(histogram, key="per-ticket")
     payees = result.by["payee"].sort("delta_cents")
     winners, losers = st.columns(2)
-    winners.subheader("Biggest winners")
-    winners.dataframe(yuan_columns(payees.tail(10).reverse()), hide_index=True)
-    losers.subheader("Biggest losers")
-    losers.dataframe(yuan_columns(payees.head(10)), hide_index=True)
-    st.subheader("Who crosses a ladder step")
-    st.dataframe(yuan_columns(result.ladder_crossings), hide_index=True)
-    export_buttons(result.lines, "preview_lines", key="preview-lines")
+    with winners:
+        st.subheader(_("Biggest winners"))
+        gaining = payees.filter(pl.col("delta_cents") > 0).tail(10).reverse()
+        if gaining.is_empty():
+            st.caption(_("Nobody gains."))
+        else:
+            show_table(gaining)
+    with losers:
+        st.subheader(_("Biggest losers"))
+        losing = payees.filter(pl.col("delta_cents") < 0).head(10)
+        if losing.is_empty():
+            st.caption(_("Nobody loses."))
+        else:
+            show_table(losing)
+    st.subheader(_("Who crosses a ladder step"))
+    show_table(result.ladder_crossings)
+    export_buttons(result.lines, _("Preview lines"), key="preview-lines")

@@ -7,7 +7,8 @@ import os
 import streamlit as st
 
 from pages.components.context import DEMO_IDENTITIES, Identity, database
-from pages.components.page import index_of, url_choice
+from pages.components.i18n import _
+from pages.components.urls import bound
 from warehouse import app_store, users
 
 
@@ -33,8 +34,8 @@ def signed_in() -> Identity:
     """The signed-in user's identity; stops the page with a sign-in button until there is one."""
     if not st.user.is_logged_in:
         st.title("Tierboard")
-        st.write("Sign in to see what tickets earn.")
-        st.button("Sign in", on_click=st.login, type="primary", key="sign-in")
+        st.write(_("Sign in to see what tickets earn."))
+        st.button(_("Sign in"), on_click=st.login, type="primary", key="sign-in")
         st.stop()
     claims = st.user.to_dict()
     store = app_store.app_store_path(database())
@@ -42,13 +43,17 @@ def signed_in() -> Identity:
     if user is None:
         st.title("Tierboard")
         st.error(
-            f"You are signed in as {claims.get('email') or claims.get('sub')}, but have no "
-            "Tierboard role yet. Ask an administrator to add you."
+            _(
+                "You are signed in as {who}, but have no Tierboard role yet. Ask an "
+                "administrator to add you."
+            ).format(who=claims.get("email") or claims.get("sub"))
         )
-        st.button("Sign out", on_click=st.logout, key="sign-out")
+        st.button(_("Sign out"), on_click=st.logout, key="sign-out")
         st.stop()
-    st.sidebar.caption(f"Signed in as {user.name} · {user.describe()}")
-    st.sidebar.button("Sign out", on_click=st.logout, key="sign-out")
+    st.sidebar.caption(
+        _("Signed in as {name} · {access}").format(name=user.name, access=user.describe())
+    )
+    st.sidebar.button(_("Sign out"), on_click=st.logout, key="sign-out")
     return Identity(user.email, user.name, user.scope)
 
 
@@ -63,19 +68,19 @@ def demo_mode_refusal(env: str | None) -> str | None:
     value = (env or "").strip().lower()
     if value in DEVELOPMENT_ENVS:
         return None
-    allowed = " or ".join(DEVELOPMENT_ENVS)
+    allowed = " | ".join(DEVELOPMENT_ENVS)
     if value in DEPLOYED_ENVS:
         why = f"TIERBOARD_ENV={value}"
     elif not value:
-        why = "TIERBOARD_ENV is not set"
+        why = _("TIERBOARD_ENV is not set")
     else:
         known = ", ".join((*DEVELOPMENT_ENVS, *DEPLOYED_ENVS))
-        why = f"TIERBOARD_ENV={env!r} is not one of {known}"
-    return (
-        f"Tierboard refuses to run in local demo mode: {why}. Configure an OpenID Connect "
-        f"provider in .streamlit/secrets.toml (see the README), or set TIERBOARD_ENV={allowed} "
+        why = _("TIERBOARD_ENV={value} is not one of {known}").format(value=repr(env), known=known)
+    return _(
+        "Tierboard refuses to run in local demo mode: {why}. Configure an OpenID Connect "
+        "provider in .streamlit/secrets.toml (see the README), or set TIERBOARD_ENV={allowed} "
         "on a development machine."
-    )
+    ).format(why=why, allowed=allowed)
 
 
 def demo_identity() -> Identity:
@@ -86,16 +91,12 @@ def demo_identity() -> Identity:
         st.stop()
     names = {identity.key: identity for identity in DEMO_IDENTITIES}
     keys = list(names)
-    key = st.sidebar.selectbox(
-        "Demo identity",
-        keys,
-        index=index_of(keys, url_choice("as", keys, keys[0])),
-        format_func=lambda k: names[k].name,
-        key="as",
-        bind="query-params",
-        help="Local demo mode: pick whose view to see.",
-    )
-    st.sidebar.caption("Local demo mode · no sign-in configured")
+    key = bound(
+        st.sidebar.selectbox, _("Demo identity"), keys, "as", keys[0],
+        format_func=lambda k: _(names[k].name),
+        help=_("Local demo mode: pick whose view to see."),
+    )  # fmt: skip
+    st.sidebar.caption(_("Local demo mode · no sign-in configured"))
     return names.get(key or "", DEMO_IDENTITIES[0])
 
 

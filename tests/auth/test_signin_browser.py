@@ -11,6 +11,7 @@ import pytest
 from oidc_provider_mock import User, run_server_in_thread
 from playwright.sync_api import Browser, Page
 
+from pages.components.i18n import _
 from tests.browser_support import (
     chromium,
     free_port,
@@ -93,10 +94,14 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
+def zh(message: str) -> str:
+    return _(message, "zh")
+
+
 def sign_in(browser: Browser, app: str, who: str) -> Page:
     page = new_page(browser, viewport={"width": 1400, "height": 900})
     page.goto(app)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name=zh("Sign in"), exact=True).click()  # the default language
     page.wait_for_url(re.compile(r"/oauth2/authorize"))
     page.locator("input[name=sub]").fill(who)
     page.get_by_role("button", name="Authorize").click()
@@ -114,8 +119,9 @@ def test_each_role_sees_exactly_its_pages(browser: Browser, app: str, who: str) 
         page.get_by_text("T00042 ·").first.wait_for()
         assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0
     else:
-        assert navigation(page) == NAVIGATION[who]
-    page.get_by_text(f"Signed in as {PEOPLE[who]['name']}").wait_for()
+        assert navigation(page) == {zh(name) for name in NAVIGATION[who]}
+    signed_in = zh("Signed in as {name} · {access}").split("{")[0]  # "已登录："
+    page.get_by_text(f"{signed_in}{PEOPLE[who]['name']}").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, f"signin-{who}")
     page.context.close()
@@ -130,7 +136,7 @@ def test_a_regional_lead_sees_only_their_rows(
             " group by period order by period desc limit 1"
         ).fetchall()[0]
     page = sign_in(browser, app, "lin")
-    page.goto(f"{app}/overview?period={period}")
+    page.goto(f"{app}/overview?period={period}&lang=en")
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Tickets").first
     metric.wait_for()
     settled(page)
@@ -141,10 +147,10 @@ def test_a_regional_lead_sees_only_their_rows(
 def test_someone_without_a_role_gets_no_data(browser: Browser, app: str) -> None:
     page = new_page(browser)
     page.goto(app)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name=zh("Sign in"), exact=True).click()
     page.wait_for_url(re.compile(r"/oauth2/authorize"))
     page.locator("input[name=sub]").fill("nobody")
     page.get_by_role("button", name="Authorize").click()
-    page.get_by_text("have no Tierboard role yet").wait_for()
+    page.get_by_text("尚无 Tierboard 角色").wait_for()
     assert page.locator('[data-testid="stMetric"]').count() == 0
     page.context.close()

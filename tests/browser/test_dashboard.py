@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from pages.components.i18n import _
 from tests.browser_support import (
     PAGE_HEADINGS,
     chromium,
@@ -61,6 +62,10 @@ def open_page(page: Page, url: str, heading: str) -> None:
     page.goto(url)
     page.get_by_role("heading", name=heading).first.wait_for()
     settled(page)
+    # A session's first run is followed by a second (it writes the filters into the address
+    # bar); let that one finish too before clicking.
+    page.wait_for_timeout(1_500)
+    settled(page)
 
 
 def click_first_row(page: Page, table_index: int = 0) -> None:
@@ -85,7 +90,7 @@ def fresh_app(demo_warehouse: Path, tmp_path: Path) -> Iterator[str]:
 def test_a_first_deep_link_goes_through_the_entry_point(page: Page, fresh_app: str) -> None:
     # The very first request of a fresh server, straight to a page a technician may not see:
     # it must be routed through app.py (identity, role navigation), never run on its own.
-    page.goto(f"{fresh_app}/overview?as=technician")
+    page.goto(f"{fresh_app}/overview?as=technician&lang=en")
     page.get_by_role("heading", name="My earnings").first.wait_for()
     settled(page)
     assert page.get_by_role("heading", name="Overview").count() == 0
@@ -96,7 +101,7 @@ def test_a_first_deep_link_lands_on_its_page_with_its_parameters(
 ) -> None:
     # Routed through app.py, the link keeps its page (not the default one) and its filters,
     # and the identity it names (a lead: no Rules in the menu).
-    page.goto(f"{fresh_app}/regions?as=lead-east&group=华东")
+    page.goto(f"{fresh_app}/regions?as=lead-east&group=华东&lang=en")
     page.get_by_role("heading", name="Regions").first.wait_for()
     page.get_by_role("button", name="Region group: 华东").first.wait_for()
     settled(page)
@@ -105,7 +110,7 @@ def test_a_first_deep_link_lands_on_its_page_with_its_parameters(
 
 @pytest.mark.parametrize(("path", "title"), list(PAGES.items()))
 def test_every_page_opens(page: Page, app: str, path: str, title: str) -> None:
-    open_page(page, f"{app}/{path}", title)
+    open_page(page, f"{app}/{path}?lang=en", title)
     screenshot(page, f"page-{path}")
 
 
@@ -116,13 +121,13 @@ def test_the_overview_shows_the_warehouse_numbers(
         period, tickets = con.sql(
             "select period, count(*) from ticket_economics group by 1 order by 1 desc limit 1"
         ).fetchall()[0]
-    open_page(page, f"{app}/overview?as=manager&period={period}", "Overview")
+    open_page(page, f"{app}/overview?as=manager&period={period}&lang=en", "Overview")
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Tickets").first
     assert f"{tickets:,}" in metric.inner_text()
 
 
 def test_a_drill_down_is_clicked_through(page: Page, app: str) -> None:
-    open_page(page, f"{app}/regions?as=manager", "Regions")
+    open_page(page, f"{app}/regions?as=manager&lang=en", "Regions")
     click_first_row(page)
     crumb = page.get_by_role("button", name="Region group:")
     crumb.first.wait_for()
@@ -138,7 +143,7 @@ def test_a_drill_down_is_clicked_through(page: Page, app: str) -> None:
 
 
 def test_a_heatmap_cell_leads_to_its_tickets(page: Page, app: str) -> None:
-    open_page(page, f"{app}/heatmaps?as=manager", "Earnings heatmaps")
+    open_page(page, f"{app}/heatmaps?as=manager&lang=en", "Earnings heatmaps")
     click_first_row(page)
     page.get_by_role("heading", name="Tickets ·").first.wait_for()
     settled(page)
@@ -146,7 +151,7 @@ def test_a_heatmap_cell_leads_to_its_tickets(page: Page, app: str) -> None:
 
 
 def test_a_rule_preview_is_clicked_through(page: Page, app: str) -> None:
-    open_page(page, f"{app}/rules?as=analyst", "Rules")
+    open_page(page, f"{app}/rules?as=analyst&lang=en", "Rules")
     page.get_by_role("tab", name="Preview impact").click()
     page.get_by_role("button", name="Preview impact").click()
     page.locator('[data-testid="stMetric"]').filter(has_text="Change").first.wait_for()
@@ -155,9 +160,9 @@ def test_a_rule_preview_is_clicked_through(page: Page, app: str) -> None:
 
 
 def test_a_technician_is_kept_to_their_own_page(page: Page, app: str) -> None:
-    open_page(page, f"{app}/my-earnings?as=technician", "My earnings")
+    open_page(page, f"{app}/my-earnings?as=technician&lang=en", "My earnings")
     assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0  # one page: no menu
-    page.goto(f"{app}/overview?as=technician")
+    page.goto(f"{app}/overview?as=technician&lang=en")
     page.get_by_role("heading", name="My earnings").first.wait_for()  # routed to their page
     settled(page)
     assert page.get_by_role("heading", name="Overview").count() == 0
@@ -165,7 +170,7 @@ def test_a_technician_is_kept_to_their_own_page(page: Page, app: str) -> None:
 
 
 def test_an_analyst_sees_the_analyst_menu(page: Page, app: str) -> None:
-    open_page(page, f"{app}/overview?as=analyst", "Overview")
+    open_page(page, f"{app}/overview?as=analyst&lang=en", "Overview")
     assert navigation(page) == set(PAGES.values())
 
 
@@ -173,9 +178,64 @@ def test_an_analyst_sees_the_analyst_menu(page: Page, app: str) -> None:
 def test_a_damaged_snapshot_is_a_message_on_every_page(
     page: Page, broken_app: str, path: str
 ) -> None:
-    page.goto(f"{broken_app}/{path}?as=analyst")
+    page.goto(f"{broken_app}/{path}?as=analyst&lang=en")
     alert = page.locator('[data-testid="stAlertContentError"]').filter(has_text="is damaged")
     alert.first.wait_for()
     settled(page)  # and no exception element
     assert "python -m pipelines publish" in alert.first.inner_text()
     screenshot(page, f"damaged-{path}")
+
+
+@pytest.mark.parametrize(("path", "title"), list(PAGES.items()))
+def test_every_page_opens_in_chinese_by_its_own_path_keeping_its_parameters(
+    page: Page, app: str, path: str, title: str
+) -> None:
+    open_page(page, f"{app}/{path}?as=analyst", _(title, "zh"))
+    assert f"/{path}" in page.url and "as=analyst" in page.url and "lang=zh" in page.url
+    screenshot(page, f"page-{path}-zh")
+
+
+def test_a_link_keeps_its_filters_and_back_restores_the_view(
+    page: Page, app: str, demo_warehouse: Path
+) -> None:
+    with connect_read_only(demo_warehouse.with_name("tierboard.serving.duckdb")) as con:
+        (earlier,) = con.sql(
+            "select distinct period from ticket_economics order by 1 desc limit 1 offset 1"
+        ).fetchall()[0]
+    open_page(page, f"{app}/regions?as=manager&period={earlier}&group=华东", "区域")
+    page.get_by_role("button", name="大区: 华东").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => location.search.includes('lang=zh')", timeout=60_000)
+    assert f"period={earlier}" in page.url  # the link's period is kept, not the newest
+    page.get_by_role("button", name="全部区域").click()
+    page.wait_for_function("() => !location.search.includes('group=')", timeout=60_000)
+    settled(page)
+    page.go_back()
+    page.wait_for_function("() => location.search.includes('group=')", timeout=60_000)
+    page.get_by_role("button", name="大区: 华东").first.wait_for(timeout=60_000)
+    settled(page)
+    assert f"period={earlier}" in page.url
+
+
+def test_a_technician_reads_a_ticket_on_a_phone(browser: Browser, app: str) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    phone = context.new_page()
+    open_page(phone, f"{app}/my-earnings?as=technician", "我的收入")
+    phone.wait_for_function("() => location.search.includes('month=')", timeout=60_000)
+    settled(phone)  # the run that writes the filters into the address bar is over
+    month = phone.locator('[data-testid="stSelectbox"]').filter(has_text="月份").first
+    month.wait_for(state="visible", timeout=30_000)  # on the page, not in the closed sidebar
+    ticket = phone.locator('[data-testid="stExpander"]').first
+    ticket.scroll_into_view_if_needed()
+    summary = ticket.locator("summary")
+    assert (
+        summary.inner_text().splitlines()[-1].startswith("¥")
+    )  # the amount comes first (after the icon)
+    # Each ticket is an expander (tap to open, Streamlit's own); its words are in the page.
+    text = ticket.locator('[data-testid="stExpanderDetails"]').text_content() or ""
+    assert text.startswith("¥") and "基础价" in text and "规则版本" in text
+    box = ticket.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390  # nothing off-screen to the right
+    screenshot(phone, "phone-my-earnings")
+    context.close()

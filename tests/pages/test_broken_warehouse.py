@@ -56,6 +56,7 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
 def open_page(page: str, identity: str = "analyst") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["as"] = identity
+    at.query_params["lang"] = "en"  # the messages checked below are the English ones
     at.run()
     at.switch_page(f"pages/{page}.py").run()
     return at

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import polars as pl
 import pytest
 
-from pages.components import charts
-from pages.components.formatting import csv_bytes, excel_bytes, yuan
+from pages.components import charts, formatting
+from pages.components.formatting import csv_bytes, excel_bytes, yuan, yuan_columns
+from settlement.frames import BREAKDOWN
 
 MATRIX = pl.DataFrame(
     {
@@ -31,19 +35,25 @@ def test_heatmap_cells_hold_the_measure_and_missing_cells_stay_empty() -> None:
     assert heat.z[1][0] == pytest.approx(100.0) and heat.z[1][1] is None
 
 
-def test_province_tiles_place_every_province_at_its_capital() -> None:
+def test_the_province_map_draws_all_of_china_and_colours_the_measured_provinces() -> None:
     frame = pl.DataFrame(
         {
-            "province_code": ["11", "44", "99"],
-            "province_name": ["北京市", "广东省", "nowhere"],
-            "tickets": [1, 2, 3],
-            "revenue_cents": [100, 200, 300],
-            "payout_cents": [50, 50, 50],
+            "province_code": ["11", "44"],
+            "province_name": ["北京市", "广东省"],
+            "tickets": [1, 2],
+            "revenue_cents": [100, 200],
+            "payout_cents": [50, 250],
         }
     )
-    tiles = charts.china_tiles(frame, "margin").data[0]
-    assert list(tiles.customdata) == ["11", "44"]  # an unknown code gets no tile
-    assert list(tiles.x) == [116.4, 113.3] and list(tiles.marker.color) == [0.5, 1.5]
+    base, measured = charts.china_map(frame, "margin").data
+    # Every province of the standard map is drawn, 台湾 (71), 香港 (81), 澳门 (82) included.
+    assert {"71", "81", "82", "46", "65"} <= set(base.locations) and len(base.locations) == 34
+    assert list(measured.locations) == ["11", "44"] and list(measured.customdata) == ["11", "44"]
+    assert list(measured.z) == [0.5, -0.5] and measured.zmid == 0  # diverging around zero
+    shapes = {f["id"]: f for f in base.geojson["features"]}
+    lowest = min(y for poly in shapes["46"]["geometry"]["coordinates"] for ring in poly
+                 for _x, y in ring)  # fmt: skip
+    assert lowest < 4.5  # 海南 carries the 南海诸岛 down to 曾母暗沙
 
 
 def test_trend_has_one_line_per_segment() -> None:
@@ -79,14 +89,128 @@ def test_csv_export_has_a_bom_and_exact_yuan() -> None:
     ]
 
 
-def test_excel_export_holds_the_exact_values() -> None:
-    frame = pl.DataFrame({"城市": ["北京", "上海"], "amount_cents": [1050, 7]})
-    with zipfile.ZipFile(io.BytesIO(excel_bytes(frame, "城市"))) as book:
-        names = book.namelist()
+def test_excel_export_holds_numbers_in_a_yuan_format_with_chinese_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(formatting, "current_lang", lambda: "zh")
+    frame = pl.DataFrame(
+        {
+            "city_name": ["北京", "上海"],
+            "scenario": ["in_sale", "after_sale"],
+            "completed_date": [date(2026, 10, 31), date(2026, 10, 1)],
+            "amount_cents": [1050, -7],
+        }
+    ).with_columns(pl.col("amount_cents").cast(pl.Decimal(38, 0)))
+    with zipfile.ZipFile(io.BytesIO(excel_bytes(frame, "城市", "zh"))) as book:
         strings = book.read("xl/sharedStrings.xml").decode("utf-8")
-    assert "xl/worksheets/sheet1.xml" in names
-    for text in ("城市", "amount_yuan", "北京", "上海", "10.50", "0.07"):
+        sheet = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        styles = book.read("xl/styles.xml").decode("utf-8")
+    for text in ("城市", "场景", "完成日期", "金额", "北京", "售中", "售后"):
         assert f">{text}<" in strings
+    assert ">10.50<" not in strings and "in_sale" not in strings  # amounts are not text
+    assert re.search(r'<c r="D2" s="\d+"><v>10.50?</v>', sheet)  # a number cell
+    assert re.search(r'<c r="D3" s="\d+"><v>-0.07</v>', sheet)
+    assert 'state="frozen"' in sheet and 'ySplit="1"' in sheet
+    assert "¥" in styles and "yyyy-mm-dd" in styles
+
+
+def test_csv_export_has_translated_headers_words_and_exact_yuan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(formatting, "current_lang", lambda: "zh")
+    frame = pl.DataFrame(
+        {"line_kind": ["partner_monthly"], "is_rework": [True], "amount_cents": [-123_456_789]}
+    )
+    text = csv_bytes(formatting.export_frame(frame, "zh")).decode("utf-8-sig")
+    assert text.splitlines() == ["明细类型,是否返工,金额", "合作方月结,是,-1234567.89"]
+    english = csv_bytes(formatting.export_frame(frame, "en")).decode("utf-8-sig")
+    assert english.splitlines() == ["Line kind,Rework?,Amount", "Partner monthly,yes,-1234567.89"]
+
+
+def test_table_yuan_keep_their_fen_when_duckdb_sums_arrive_as_decimals() -> None:
+    # A DuckDB sum of BIGINT cents is DECIMAL(38, 0): dividing that in Polars kept scale 0.
+    frame = pl.DataFrame({"revenue_cents": [283_186_690, -757]}).cast(pl.Decimal(38, 0))
+    assert yuan_columns(frame)["revenue"].to_list() == [2_831_866.90, -7.57]
+
+
+@pytest.mark.parametrize(
+    ("lang", "cents", "text"),
+    [
+        ("zh", 103_815_140, "¥103.82万"),
+        ("zh", 1_234_567_890_12, "¥12.35亿"),
+        ("zh", -756_914_600, "-¥756.91万"),
+        ("zh", 999_999, "¥9,999.99"),
+        ("en", 98_580_770, "¥985.81K"),
+        ("en", 283_186_690, "¥2.83M"),
+        ("en", -150, "-¥1.50"),
+    ],
+)
+def test_card_figures_are_short_in_each_language(
+    lang: str, cents: int, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(formatting, "current_lang", lambda: lang)
+    assert formatting.short_yuan(cents) == text
+
+
+def test_a_bulk_price_change_scales_one_tier_of_chosen_items_to_the_fen() -> None:
+    from pages.components.rule_bulk import price_changes, scaled_prices
+
+    draft = {"item_prices": {"INS-1": {"A": 14_505, "B": 12_000}, "REP-1": {"B": 999}}}
+    after = scaled_prices(draft, "B", {"INS-1"}, 10)
+    assert after["item_prices"] == {"INS-1": {"A": 14_505, "B": 13_200}, "REP-1": {"B": 999}}
+    everything = scaled_prices(draft, "B", None, Decimal("-12.5"))
+    assert everything["item_prices"]["REP-1"]["B"] == 874  # 874.125 rounds half up to 874
+    assert scaled_prices(draft, "A", None, 5)["item_prices"]["INS-1"]["A"] == 15_230  # 15 230.25
+    assert draft["item_prices"]["INS-1"]["B"] == 12_000  # the draft itself is untouched
+    changes = price_changes(draft, after, {"INS-1": "空调安装"})
+    assert changes.rows() == [("INS-1", "空调安装", "B", 12_000, 13_200, pytest.approx(0.1))]
+
+
+LINE = {
+    "line_kind": "ticket", "payee_type": "technician", "payee_id": "T00042",
+    "ticket_id": "GD1", "period": "2026-10", "price_tier": "B", "ladder_rate_bp": 11_000,
+    "is_rework": False, "is_refunded": True, "rule_version": "2", "currency": "CNY",
+    "amount_cents": 17_400, "amount_local_cents": 17_400,
+    **{name: 0 for name in BREAKDOWN},
+    "base_cents": 14_500, "coefficient_cents": 2_900,
+}  # fmt: skip
+
+
+def test_a_line_reads_in_words_amount_first_in_each_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pages.components import breakdown, i18n
+
+    monkeypatch.setattr(i18n, "current_lang", lambda: "zh")
+    assert breakdown.line_words(LINE) == (
+        "¥174.00 · 基础价 ¥145.00 · 地区系数 +¥29.00 · B 档 · 阶梯费率 110 % · 订单已退款"
+        " · 规则版本 2"
+    )
+    monkeypatch.setattr(i18n, "current_lang", lambda: "en")
+    usd = {**LINE, "currency": "USD", "amount_local_cents": 2_450, "is_refunded": False}
+    assert breakdown.line_words(usd) == (
+        "¥174.00 = US$24.50 paid · base price ¥145.00 · region coefficient +¥29.00 · tier B"
+        " · ladder rate 110 % · rules version 2"
+    )
+
+
+def test_a_feed_is_stale_past_its_cadence_and_rules_fire_as_rates() -> None:
+    from pages.components import health
+
+    now = datetime(2026, 11, 2, 12, 0)
+    feeds = pl.DataFrame(
+        {
+            "feed": ["fsm_csv", "taobao_trades", "youzan_trades"],
+            "last_success_at": [now - timedelta(hours=3), now - timedelta(hours=30), None],
+        }
+    )
+    fresh = health.freshness(feeds, now)
+    assert fresh["status"].to_list() == ["fresh", "stale", "never"]
+    assert fresh["hours_since_success"].to_list()[:2] == [3.0, 30.0]
+    rates = health.trigger_rates(
+        pl.DataFrame({"period": ["2026-10"], "lines": [200], "urgent": [50]})
+    )
+    assert rates.columns == ["period", "lines", "urgent_rate"] and rates["urgent_rate"][0] == 0.25
 
 
 # OWASP's CSV-injection payloads: formulas, DDE calls and hyperlinks, and the tab and carriage

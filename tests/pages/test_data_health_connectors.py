@@ -19,16 +19,16 @@ def test_data_health_shows_each_platforms_lag_and_a_failing_one_in_red(
     settings["taobao"]["app_secret"] = "wrong"  # the signature check refuses every call
     del settings["wechat"]
     pull(app_env, settings, retry=lambda p: Retry(p, base=0.01))
-    at = open_page("data_health", "manager")
+    at = open_page("data_health", "manager", lang="en")
     assert not at.exception, [e.value for e in at.exception]
     errors = [e.value for e in at.error]
     assert any(
-        e.startswith("taobao: never pulled successfully (limit 5 min); last error: taobao:")
+        e.startswith("Taobao/Tmall: never pulled successfully (limit 5 min); last error: taobao:")
         and "Invalid signature" in e
         for e in errors
     ), errors
-    assert not any(e.startswith("youzan") for e in errors)  # pulled up to now: not behind
-    lag = next(t.value for t in at.dataframe if "lag_minutes" in t.value.columns)
-    youzan = lag.set_index("platform").loc["youzan"]
-    assert youzan["lag_minutes"] < 2 and youzan["last_status"] == "succeeded"
-    assert youzan["newest_record_at"] > youzan["pulled_until"] - timedelta(minutes=2)
+    assert not any(e.startswith("Youzan") for e in errors)  # pulled up to now: not behind
+    lag = next(t.value for t in at.dataframe if "Lag (minutes)" in t.value.columns)
+    youzan = lag.set_index("Platform").loc["Youzan"]
+    assert youzan["Lag (minutes)"] < 2 and youzan["Last status"] == "succeeded"
+    assert youzan["Newest record"] > youzan["Pulled until"] - timedelta(minutes=2)

@@ -26,9 +26,10 @@ TITLES = {
 }
 
 
-def open_page(page: str, identity: str = "analyst", **params: str) -> AppTest:
+def open_page(page: str, identity: str = "analyst", lang: str = "en", **params: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["as"] = identity
+    at.query_params["lang"] = lang
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
@@ -58,11 +59,18 @@ def test_overview_numbers_are_the_warehouse_numbers(app_env: Path) -> None:
     at = open_page("overview", "manager", period=period)
     metrics = {m.label: m.value for m in at.metric}
     tickets = scalar(app_env, "select count(*) from ticket_economics where period = $p", p=period)
+    # Payouts are every settlement line of the period, partner monthly lines included.
     payouts = scalar(
-        app_env, "select sum(payout_cents) from ticket_economics where period = $p", p=period
+        app_env, "select sum(amount_cents) from settlement_lines where period = $p", p=period
     )
+    revenue = scalar(
+        app_env, "select sum(revenue_cents) from ticket_economics where period = $p", p=period
+    )
+    helps = {m.label: m.help for m in at.metric}
     assert metrics["Tickets"] == f"{tickets:,}"
-    assert metrics["Payouts"] == yuan(int(payouts))  # type: ignore[arg-type]
+    assert helps["Payouts"] == yuan(int(payouts))  # type: ignore[arg-type]
+    assert helps["Revenue"] == yuan(int(revenue))  # type: ignore[arg-type]
+    assert helps["Margin"] == yuan(int(revenue) - int(payouts))  # type: ignore[arg-type]
 
 
 def test_a_regional_lead_sees_only_their_region(app_env: Path) -> None:
@@ -87,6 +95,8 @@ def test_drill_down_follows_the_url(app_env: Path) -> None:
     at = open_page("regions", "manager", period=period, group="华东", province=province)
     labels = [b.label for b in at.button]
     assert f"Province: {province}" in labels and "Region group: 华东" in labels
+    zh = open_page("regions", "manager", lang="zh", period=period, group="华东", province=province)
+    assert f"省份: {province}" in [b.label for b in zh.button]
     tickets = scalar(
         app_env,
         "select count(*) from ticket_economics where period = $p and province_name = $province",
@@ -119,7 +129,7 @@ def test_a_technician_sees_only_my_earnings_and_only_their_own(app_env: Path) ->
     assert not at.exception
     # The URL cannot change whose earnings a technician sees.
     assert at.subheader[0].value.startswith("T00042 · ")
-    with pytest.raises(ValueError, match=r"Known pages: \['[^']*my_earnings\.py'\]"):
+    with pytest.raises(ValueError, match=r"Known pages: \['Tierboard', '[^']*my_earnings\.py'\]"):
         open_page("overview", "technician")  # not in a technician's navigation at all
 
 
@@ -151,8 +161,8 @@ def test_data_health_names_new_platform_values_and_failed_settlements(app_env: P
     assert not at.exception, [e.value for e in at.exception]
     assert any("a platform may have changed" in w.value for w in at.warning)
     tables = [t.value for t in at.dataframe]
-    assert any("TRADE_NEW_STATE" in table["value"].to_list() for table in tables
-               if "value" in table.columns)  # fmt: skip
+    assert any("TRADE_NEW_STATE" in table["Value"].to_list() for table in tables
+               if "Value" in table.columns)  # fmt: skip
     assert any("ConversionException: out of range" in e.value for e in at.error)
 
 
@@ -190,9 +200,134 @@ def test_a_regional_leads_my_earnings_shows_no_line_outside_their_regions(
     regions = scalar(
         serving,
         "select list(distinct region_group) from ticket_facts where ticket_id = any($ids)",
-        ids=list(shown["ticket_id"]),
+        ids=list(shown["Ticket"]),  # the table's headers are in the page's language
     )
     assert regions == ["华东"]
     total = {m.label: m.value for m in at.metric}[f"Total for {period}"]
     assert total == yuan(int(east[1]))  # type: ignore[index]
     st.cache_data.clear()
+
+
+def test_the_map_drills_into_a_province_on_the_regions_page(app_env: Path) -> None:
+    period = str(scalar(app_env, "select max(period) from ticket_economics"))
+    at = open_page("heatmaps", "manager", hperiod=period)
+    assert not at.exception, [e.value for e in at.exception]
+    code, name, group = scalar(
+        app_env,
+        "select [province_code, province_name, region_group] from ticket_economics"
+        " where period = $p group by all order by count(*) desc limit 1",
+        p=period,
+    )  # type: ignore[misc]
+    at.selectbox(key="map-drill").set_value(code).run()
+    assert at.title[0].value == "Regions"
+    assert at.query_params["province"] == name and at.query_params["group"] == group
+    tickets = scalar(
+        app_env,
+        "select count(*) from ticket_economics where period = $p and province_code = $c",
+        p=period,
+        c=code,
+    )
+    assert {m.label: m.value for m in at.metric}["Tickets"] == f"{tickets:,}"
+
+
+def widget_values(at: AppTest) -> dict[str, object]:
+    widgets = [*at.selectbox, *at.button_group, *at.text_input]
+    return {w.key.split("~")[0]: w.value for w in widgets if w.key}
+
+
+def test_every_page_opens_from_a_link_with_its_filters(app_env: Path) -> None:
+    earlier = str(scalar(app_env, "select min(period) from ticket_economics"))
+    technician, month = scalar(
+        app_env,
+        "select [payee_id, min(period)] from settlement_lines where payee_type = 'technician'"
+        " group by payee_id order by count(*) desc limit 1",
+    )  # type: ignore[misc]
+    links = {
+        "overview": {"period": earlier, "split": "channel"},
+        "heatmaps": {"hperiod": earlier, "rows": "item", "cols": "province", "measure": "margin"},
+        "my_earnings": {"tech": technician, "month": month},
+        "data_health": {"qfeed": "fsm_csv"},
+    }
+    for page, params in links.items():
+        at = open_page(page, "analyst", **params)
+        assert not at.exception, [e.value for e in at.exception]
+        shown = widget_values(at)
+        assert {k: str(shown.get(k)) for k in params} == params, (page, shown)
+        assert {k: at.query_params[k] for k in params} == params, page  # still in the URL
+
+
+def test_tables_show_the_ledgers_cents(app_env: Path) -> None:
+    period = str(scalar(app_env, "select max(period) from ticket_economics"))
+    at = open_page("regions", "manager", period=period)
+    groups = at.dataframe[0].value
+    for group, payouts in zip(groups["Region group"], groups["Payouts"], strict=True):
+        cents = scalar(
+            app_env,
+            "select sum(payout_cents) from ticket_economics where period = $p"
+            " and region_group = $g",
+            p=period,
+            g=group,
+        )
+        assert round(payouts * 100) == cents and payouts * 100 == pytest.approx(cents, abs=1e-6)
+    assert any(round(v * 100) % 100 for v in groups["Payouts"])  # fen are shown, not rounded off
+
+    technician = str(scalar(
+        app_env,
+        "select payee_id from settlement_lines where payee_type = 'technician'"
+        " group by 1 order by count(*) desc limit 1",
+    ))  # fmt: skip
+    months = open_page("my_earnings", "manager", tech=technician).dataframe[-1].value
+    for month, amount in zip(months["Period"], months["Amount"], strict=True):
+        cents = scalar(
+            app_env,
+            "select sum(amount_cents) from settlement_lines where payee_id = $t and period = $p",
+            t=technician,
+            p=month,
+        )
+        assert round(amount * 100) == cents
+
+
+def test_an_analyst_closes_periods_in_order_from_data_health(app_env: Path) -> None:
+    from warehouse import app_store
+
+    with connect_read_only(app_env) as con:
+        query = "select period from settlement_periods order by period limit 2"
+        first, second = (p for (p,) in con.execute(query).fetchall())
+    at = open_page("data_health", "analyst", lang="zh")
+    at.selectbox(key="close-which").set_value(second)
+    at.text_input(key="close-note").input("月末结账")
+    next(b for b in at.button if b.label == "关闭该账期").click().run()
+    assert f"未关闭：账期须按顺序关闭：请先关闭 {first}，再关闭 {second}" in [
+        e.value for e in at.error
+    ]
+
+    at.selectbox(key="close-which").set_value(first)
+    at.text_input(key="close-note").input("月末结账")
+    next(b for b in at.button if b.label == "关闭该账期").click().run()
+    assert any(f"已关闭 {first}" in s.value for s in at.success), [e.value for e in at.error]
+    with connect_read_only(app_env) as con:
+        status = con.execute(
+            "select status from settlement_periods where period = $p", {"p": first}
+        ).fetchall()[0][0]
+    assert status == "closed"
+    entry = app_store.audit_entries(app_store.app_store_path(app_env), "analyst")[0]
+    assert entry["action"] == "period_close" and entry["reason"] == "月末结账"
+
+
+def test_heatmap_cells_and_settlement_periods_are_the_ledgers(app_env: Path) -> None:
+    period = str(scalar(app_env, "select max(period) from ticket_economics"))
+    at = open_page("heatmaps", "manager", hperiod=period, rows="category", cols="group")
+    cells = next(d.value for d in at.dataframe if "Category" in d.value.columns)
+    cents = scalar(
+        app_env, "select sum(payout_cents) from ticket_economics where period = $p", p=period
+    )
+    assert sum(round(v * 100) for v in cells["Payouts"]) == cents
+    assert set(cells["Category"]) <= {"Install", "Repair", "Maintenance", "Survey", "Consult"}
+
+    periods = open_page("data_health", "manager").dataframe
+    table = next(d.value for d in periods if "Lines" in d.value.columns and "Status" in d.value)
+    for month, amount in zip(table["Period"], table["Amount"], strict=True):
+        total = scalar(
+            app_env, "select sum(amount_cents) from settlement_lines where period = $p", p=month
+        )
+        assert round(amount * 100) == total

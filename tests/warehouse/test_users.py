@@ -69,6 +69,7 @@ def test_demo_mode_refuses_to_start_unless_explicitly_development(
     else:
         monkeypatch.setenv("TIERBOARD_ENV", env)
     at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lang"] = "en"
     at.run()
     assert not at.exception
     assert any("refuses to run in local demo mode" in e.value and why in e.value for e in at.error)
@@ -88,7 +89,7 @@ def test_demo_mode_runs_on_a_development_machine(
 
 def test_url_tampering_cannot_widen_a_regional_leads_view(app_env: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update({"as": "lead-east", "group": "华南"})  # not the lead's region
+    at.query_params.update({"as": "lead-east", "group": "华南", "lang": "en"})  # not theirs
     at.run()
     at.switch_page("pages/regions.py").run()
     assert not at.exception

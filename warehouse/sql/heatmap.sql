@@ -1,4 +1,5 @@
 -- Earnings matrix: service item (or category) x region level, for one or all periods.
+-- column_rank orders columns the way people read China: by region group, then province code.
 with
 
 scoped as (
@@ -17,6 +18,11 @@ keyed as (
             when 'province' then province_name
             else city_name
         end as column_key,
+        lpad(coalesce(list_position(
+            ['华北', '东北', '华东', '华中', '华南', '西南', '西北'], region_group
+        ), 99)::varchar, 2, '0')
+        || case $columns when 'group' then '' else province_code end
+        || case $columns when 'city' then city_code else '' end as column_rank,
         revenue_cents,
         payout_cents
     from scoped
@@ -26,6 +32,7 @@ final as (
     select
         row_key,
         column_key,
+        min(column_rank) as column_rank,
         count(*) as tickets,
         sum(revenue_cents) as revenue_cents,
         sum(payout_cents) as payout_cents

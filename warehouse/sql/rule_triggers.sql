@@ -1,4 +1,5 @@
--- How often each rule fired per period: lines with a non-zero component of that kind.
+-- How often each rule fired per period: lines with a non-zero component of that kind, and
+-- the period's lines, so that a count reads as a rate.
 with
 
 lines as (select * from settlement_lines where $may_see_operations),
@@ -6,6 +7,7 @@ lines as (select * from settlement_lines where $may_see_operations),
 final as (
     select
         period,
+        count(*) as lines,
         count(*) filter (where coefficient_cents <> 0) as coefficient,
         count(*) filter (where urgent_cents <> 0) as urgent,
         count(*) filter (where night_cents <> 0) as night,

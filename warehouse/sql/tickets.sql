@@ -1,4 +1,5 @@
 -- Tickets matching optional filters (null = any), with their economics; newest first.
+-- matching_tickets counts every match, so a list cut at $limit (null = none) can say so.
 with
 
 scoped as (
@@ -12,7 +13,7 @@ final as (
         ticket_id, period, completed_date, region_group, province_name, city_name, city_tier,
         price_tier, technician_id, partner_id, item_code, item_name, item_category, scenario,
         channel, is_urgent, is_rework, is_refunded, revenue_cents, technician_cents,
-        partner_cents, payout_cents
+        partner_cents, payout_cents, count(*) over () as matching_tickets
     from scoped
     where ($period is null or period = $period)
         and ($group is null or region_group = $group)
