@@ -9,6 +9,18 @@ import streamlit as st
 from pages.components.i18n import frozen
 
 
+def _url_state(key: str) -> tuple[str | None, str | None, str]:
+    """(the URL's value, the value last shown, the widget key): a URL changed from outside since
+    the last run starts a new generation of the key, so the widget is drawn afresh with it."""
+    raw = st.query_params.get(key)
+    last = st.session_state.get(f"url-{key}")
+    generation = int(st.session_state.get(f"gen-{key}", 0))
+    if raw is not None and last is not None and raw != last:
+        generation += 1
+        st.session_state[f"gen-{key}"] = generation
+    return raw, last, f"{key}~{generation}" if generation else key
+
+
 def bound(widget: Any, label: str, options: list[Any], key: str, fallback: Any, **kw: Any) -> Any:
     """A choice widget (selectbox, segmented control) whose value is in the URL as ``key``:
     the option itself, never its label, written on every run (defaults included) so that the
@@ -18,12 +30,7 @@ def bound(widget: Any, label: str, options: list[Any], key: str, fallback: Any, 
     afresh under a new generation of its key. A page switch, which drops the URL's parameters,
     keeps the value last shown.
     """
-    raw = st.query_params.get(key)
-    last = st.session_state.get(f"url-{key}")
-    generation = int(st.session_state.get(f"gen-{key}", 0))
-    if raw is not None and last is not None and raw != last:
-        generation += 1
-        st.session_state[f"gen-{key}"] = generation
+    _, last, widget_key = _url_state(key)
     kept = next((option for option in options if str(option) == last), fallback)
     start = url_choice(key, options, kept)
     if "format_func" in kw:
@@ -32,7 +39,7 @@ def bound(widget: Any, label: str, options: list[Any], key: str, fallback: Any, 
         kw["index"] = index_of(options, start)
     else:
         kw["default"] = start
-    choice = widget(label, options, key=f"{key}~{generation}" if generation else key, **kw)
+    choice = widget(label, options, key=widget_key, **kw)
     # None (a segmented control clicked off) keeps the value shown: a view always has one.
     value = start if choice is None or choice not in options else choice
     # Written on every run: the browser takes a session's URL only from its later runs.
@@ -43,14 +50,9 @@ def bound(widget: Any, label: str, options: list[Any], key: str, fallback: Any, 
 
 def bound_text(widget: Any, label: str, key: str, fallback: str, **kw: Any) -> str:
     """A text input whose value is in the URL as ``key``, like ``bound``'s choices."""
-    raw = st.query_params.get(key)
-    last = st.session_state.get(f"url-{key}")
-    generation = int(st.session_state.get(f"gen-{key}", 0))
-    if raw is not None and last is not None and raw != last:
-        generation += 1
-        st.session_state[f"gen-{key}"] = generation
+    raw, last, widget_key = _url_state(key)
     start = raw if raw is not None else (last if last is not None else fallback)
-    text = widget(label, value=start, key=f"{key}~{generation}" if generation else key, **kw)
+    text = widget(label, value=start, key=widget_key, **kw)
     value = str(text or "").strip()
     # Written on every run: the browser takes a session's URL only from its later runs.
     st.query_params[key] = value
