@@ -102,9 +102,13 @@ def publish_and_settle(
 
 with live_tab:
     entries = history(db, date.today())
+    # Version 0 prices from the beginning of the data; the newest runs on with no end.
     table = pl.DataFrame(
-        [{"version": e.version, "from": e.effective_from, "until": e.until, "state": e.state,
-          "author": e.author, "published": e.published_at, "note": e.note} for e in entries]
+        [{"version": e.version,
+          "from": e.effective_from.isoformat() if e.effective_from else _("the beginning"),
+          "until": e.until.isoformat() if e.until else _("open-ended"), "state": e.state,
+          "author": e.author, "published": e.published_at,
+          "note": _(e.note) if e.version == 0 else e.note} for e in entries]
     )  # fmt: skip
     show_table(table)
     export_buttons(table, _("Rule versions"), key="versions")
