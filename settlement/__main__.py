@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from settlement.explain import explain, explain_payee_month
+from settlement.explain import explain, explain_payee_month, yuan
 from settlement.rules import KnownCodes, document_from_yaml, load_rules, problems_of
 
 
@@ -85,12 +85,6 @@ def _check(path: Path) -> int:
     return 0
 
 
-def _yuan(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    whole, fraction = divmod(abs(cents), 100)
-    return f"{sign}¥{whole:,}.{fraction:02d}"
-
-
 def _what_if(db: Path, path: Path) -> int:
     from warehouse.publish import what_if
 
@@ -102,8 +96,8 @@ def _what_if(db: Path, path: Path) -> int:
         if row["lines_changed"]:
             sign = "+" if row["delta_cents"] > 0 else ""
             change = (
-                f"{_yuan(row['now_cents'])} → {_yuan(row['draft_cents'])} "
-                f"({sign}{_yuan(row['delta_cents'])}), {row['lines_changed']:,} lines"
+                f"{yuan(row['now_cents'])} → {yuan(row['draft_cents'])} "
+                f"({sign}{yuan(row['delta_cents'])}), {row['lines_changed']:,} lines"
             )
             if row["status"] == "closed":
                 change += " (as adjustments in the first open period after it)"

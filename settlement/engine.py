@@ -14,7 +14,7 @@ import polars as pl
 from settlement import lookups
 from settlement.frames import BREAKDOWN, LINES, UNPRICED
 from settlement.money import BP, div_round, pct, scale_round
-from settlement.rules import PayeeType, RuleSet
+from settlement.rules import Deductions, PayeeType, RuleSet
 from settlement.timeline import VERSION_INDEX, Timeline, as_timeline
 
 POSITION_ORDER = ["completed_at", "ticket_id"]
@@ -255,40 +255,31 @@ def with_deductions(lines: pl.LazyFrame, timeline: Timeline, payee_province: str
     payee type: on the payout, or on the linked order's net paid amount; VAT when the payee's
     province differs from the place (the ticket's province, or the order's delivery province)."""
 
-    def per_payee_type(value: Callable[[RuleSet, PayeeType], object]) -> pl.Expr:
+    def per_payee_type(value: Callable[[RuleSet, PayeeType], pl.Expr]) -> pl.Expr:
+        """``value(rules, payee_type)`` of each line's payee type, under its version."""
+
         def build(rules: RuleSet) -> pl.Expr:
             chosen: pl.Expr = pl.lit(None)
             for payee_type in ("technician", *PARTNER_TYPES):
                 chosen = (
                     pl.when(pl.col("payee_type") == payee_type)
-                    .then(pl.lit(value(rules, payee_type)))
+                    .then(value(rules, payee_type))
                     .otherwise(chosen)
                 )
             return chosen
 
         return by_version(timeline, build)
 
-    def fee_bp(rules: RuleSet) -> pl.Expr:
-        def for_type(payee_type: PayeeType) -> pl.Expr:
-            fees = rules.deductions_for(payee_type).channel_fees_bp
-            return lookups.lookup("order_platform", fees)
+    def terms(rules: RuleSet, payee_type: PayeeType) -> Deductions:
+        return rules.deductions_for(payee_type)
 
-        chosen: pl.Expr = pl.lit(0, pl.Int64)
-        for payee_type in ("technician", *PARTNER_TYPES):
-            chosen = (
-                pl.when(pl.col("payee_type") == payee_type)
-                .then(for_type(payee_type))
-                .otherwise(chosen)
-            )
-        return chosen
-
-    on_order = per_payee_type(lambda r, t: r.deductions_for(t).base == "order").fill_null(False)
-    vat_bp = per_payee_type(lambda r, t: r.deductions_for(t).cross_province_vat_bp).cast(pl.Int64)
-    paid = pl.col("paid_cents")
-    switched_on = parameter(timeline, lambda r: r.refunds.clawback)
-    order_net = paid - pl.when(switched_on).then(
-        div_round(paid * pl.col("claw_num").fill_null(0), pl.col("claw_den").fill_null(1))
-    ).otherwise(0)
+    on_order = per_payee_type(lambda r, t: pl.lit(terms(r, t).base == "order")).fill_null(False)
+    vat_bp = per_payee_type(lambda r, t: pl.lit(terms(r, t).cross_province_vat_bp))
+    fee_bp = per_payee_type(
+        lambda r, t: lookups.lookup("order_platform", terms(r, t).channel_fees_bp)
+    )
+    # What is left of the order once its refunded share is taken back (as the clawback does).
+    order_net = pl.col("paid_cents") + _clawback(pl.col("paid_cents"), timeline)
     place = (
         pl.when(pl.col("on_order"))
         .then(pl.col("order_province_code"))
@@ -299,8 +290,8 @@ def with_deductions(lines: pl.LazyFrame, timeline: Timeline, payee_province: str
     return (
         lines.with_columns(
             on_order=on_order,
-            fee_bp=by_version(timeline, fee_bp).cast(pl.Int64),
-            vat_bp=vat_bp.fill_null(0),
+            fee_bp=fee_bp.cast(pl.Int64).fill_null(0),
+            vat_bp=vat_bp.cast(pl.Int64).fill_null(0),
         )
         .with_columns(
             fee_base=pl.when("on_order")

@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from settlement.engine import settle
+from settlement.explain import yuan
 from settlement.frames import BREAKDOWN, LINES, ORDERS_IN, TICKETS_IN, UNPRICED
 from settlement.periods import adjustments
 from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
@@ -109,16 +110,9 @@ class SettleSummary:
             text += "\npending corrections (booked in open periods, final when those close):"
             for c in self.pending:
                 text += (
-                    f"\n  {c.origin_period} → {c.period}: {c.lines:,} lines, "
-                    f"{_yuan(c.amount_cents)}"
+                    f"\n  {c.origin_period} → {c.period}: {c.lines:,} lines, {yuan(c.amount_cents)}"
                 )
         return text
-
-
-def _yuan(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    whole, fraction = divmod(abs(cents), 100)
-    return f"{sign}¥{whole:,}.{fraction:02d}"
 
 
 def _now() -> datetime:
