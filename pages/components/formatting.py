@@ -19,8 +19,7 @@ __all__ = [
     "excel_bytes",
     "export_buttons",
     "export_frame",
-    "money",
-    "money_config",
+    "money_column",
     "money_text",
     "short_yuan",
     "show_table",
@@ -29,7 +28,6 @@ __all__ = [
     "yuan_columns",
 ]
 
-MONEY_FORMAT = "¥%,.2f"
 EXCEL_MONEY = '"¥"#,##0.00;-"¥"#,##0.00'
 EXCEL_PLAIN = "#,##0.00;-#,##0.00"
 BEIJING = "Asia/Shanghai"
@@ -45,8 +43,13 @@ CODE_COLUMNS = frozenset(
 LOCAL_COLUMNS = {"amount_local_cents": "amount in payout currency"}
 
 
-def money(label: str, **kwargs: Any) -> Any:
-    return st.column_config.NumberColumn(label, format=MONEY_FORMAT, **kwargs)
+def money_column(label: str) -> Any:
+    """A grid column of yuan: "¥1,234.50", negatives "-¥1,234.50", sorted as numbers.
+
+    Streamlit's printf formats would put the sign after the symbol ("¥-1,234.50"); its "yen"
+    format is the browser's currency formatter (minus first), held to fen by the step.
+    """
+    return st.column_config.NumberColumn(label, format="yen", step=0.01)
 
 
 def yuan_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -59,21 +62,6 @@ def yuan_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         (pl.col(c).cast(pl.Int64) / 100).alias(c.removesuffix("_cents")) for c in cents
     ).drop(cents)
-
-
-def money_config(frame: pl.DataFrame, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    labels = labels or {}
-    config = {
-        c.removesuffix("_cents"): money(labels.get(c, c.removesuffix("_cents").replace("_", " ")))
-        for c in frame.columns
-        if c.endswith("_cents") and c not in LOCAL_COLUMNS
-    }
-    for column, label in LOCAL_COLUMNS.items():
-        if column in frame.columns:
-            config[column.removesuffix("_cents")] = st.column_config.NumberColumn(
-                label, format="%,.2f"
-            )
-    return config
 
 
 def _exact_yuan(frame: pl.DataFrame) -> pl.DataFrame:
@@ -200,7 +188,7 @@ def table(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
         if column in LOCAL_COLUMNS:
             config[label] = st.column_config.NumberColumn(label, format="%,.2f")
         elif column.endswith("_cents"):
-            config[label] = st.column_config.NumberColumn(label, format=MONEY_FORMAT)
+            config[label] = money_column(label)
         elif column.endswith(("_share", "_rate")):
             config[label] = st.column_config.NumberColumn(label, format="percent")
         elif dtype.is_integer() and not column.endswith(("_id", "_bp")):

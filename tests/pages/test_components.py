@@ -281,3 +281,13 @@ def test_a_ticket_whose_id_is_a_formula_is_text_in_both_exports() -> None:
         strings = book.read("xl/sharedStrings.xml").decode("utf-8")
     assert "<f>" not in sheet  # the Excel writer stores it as a string, never a formula
     assert ">=1+1<" in strings
+
+
+def test_grid_money_is_exact_yuan_in_a_currency_format_that_puts_the_minus_first() -> None:
+    frame = pl.DataFrame({"payee_id": ["T1", "T2"], "payout_cents": [-123_450, 7]})
+    shown, config = formatting.table(frame)
+    (money_header,) = config
+    assert shown[money_header].to_list() == [-1234.5, 0.07]  # numbers: the grid sorts them
+    # The browser's currency formatter writes "-¥1,234.50"; printf would write "¥-1,234.50".
+    column = config[money_header]
+    assert column["type_config"]["format"] == "yen" and column["type_config"]["step"] == 0.01
