@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.components.context import DEEP_LINK, PAGES
-from pages.components.i18n import _, language_switch
+from pages.components.i18n import _, language_switch, say
 from pages.components.signin import current_identity
 from warehouse.db import WarehouseError
 
@@ -55,7 +55,7 @@ try:
 except WarehouseError as error:
     # The pages stop with their own message; this is the net for a read no page guarded.
     st.error(
-        _("The warehouse cannot be read: {error}").format(error=error), icon=":material/error:"
+        _("The warehouse cannot be read: {error}").format(error=say(error)), icon=":material/error:"
     )
 if not st.session_state.get("url-synced"):
     # The browser ignores address-bar changes of a session's first run: one more run puts

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -33,9 +34,31 @@ DEFAULT_DB = Path("data/tierboard.duckdb")
 LOCK_TIMEOUT_SECONDS = 600.0
 
 
+class Phrase(str):
+    """A fixed English phrase inside a warehouse message: translated along with it (a path or
+    DuckDB's own text is a plain ``str`` and stays as it is)."""
+
+
 class WarehouseError(Exception):
     """A warehouse problem a person must act on. Its message is one line: which file, what is
-    wrong, what to do. Commands print it and exit non-zero; pages show it instead of a page."""
+    wrong, what to do. Commands print it and exit non-zero; pages show it instead of a page.
+
+    An error made with :func:`said` also keeps its English template and fields, so a page can
+    say it in the reader's language.
+    """
+
+    template: str | None = None
+    fields: dict[str, object] = {}  # noqa: RUF012 - replaced per instance by ``said``
+
+
+E = TypeVar("E", bound=WarehouseError)
+
+
+def said(error_type: type[E], template: str, /, **fields: object) -> E:
+    """``error_type(template.format(**fields))``, remembering the template and fields."""
+    error = error_type(template.format(**fields))
+    error.template, error.fields = template, fields
+    return error
 
 
 class WarehouseLocked(WarehouseError, RuntimeError):
@@ -80,42 +103,67 @@ def is_disk_full(error: BaseException) -> bool:
     return False
 
 
-def disk_full(path: Path, kept: str) -> WarehouseDiskFull:
-    return WarehouseDiskFull(
-        f"{path}: the disk is full (No space left on device); {kept}. Free space on "
-        f"{path.parent} and run the command again."
-    )
+def disk_full(path: Path, kept: Phrase) -> WarehouseDiskFull:
+    return said(
+        WarehouseDiskFull,
+        "{path}: the disk is full (No space left on device); {kept}. Free space on {folder} "
+        "and run the command again.",
+        path=str(path), kept=kept, folder=str(path.parent),
+    )  # fmt: skip
 
 
 def unreadable(path: Path, error: BaseException, *, snapshot: bool) -> WarehouseError:
     """The warehouse problem behind an error from opening or reading ``path``."""
     if is_disk_full(error):
-        return disk_full(path, "nothing was written")
+        return disk_full(path, Phrase("nothing was written"))
     text = str(error)
     if "Could not set lock" in text:
         # Another process (a DuckDB shell, say) holds the file read-write: a passing state.
-        return WarehouseLocked(
-            f"{path} is held open for writing by another process ({_first_line(error)}); try "
-            "again once it lets go"
-        )
+        return said(
+            WarehouseLocked,
+            "{path} is held open for writing by another process ({cause}); try again once it "
+            "lets go",
+            path=str(path), cause=_first_line(error),
+        )  # fmt: skip
+    denied = "Permission denied" in text or isinstance(error, PermissionError)
+    kind = Phrase("serving snapshot") if snapshot else Phrase("warehouse file")
     if "Corrupt database file" in text:
-        what = "is damaged (a block's checksum does not match)"
+        what = Phrase("is damaged (a block's checksum does not match)")
     elif "not a valid DuckDB database file" in text:
-        what = "is not a DuckDB warehouse file"
+        what = Phrase("is not a DuckDB warehouse file")
     elif "Could not read enough bytes" in text:
-        what = "is truncated"
-    elif "Permission denied" in text or isinstance(error, PermissionError):
-        what = "cannot be opened by this process (permission denied)"
+        what = Phrase("is truncated")
+    elif denied:
+        what = Phrase("cannot be opened by this process (permission denied)")
     else:
-        what = f"cannot be read ({_first_line(error)})"
-    if "permission denied" in what:
-        fix = f"give the user running Tierboard access to it and to {path.parent}"
-    elif snapshot:
-        fix = "publish a fresh snapshot from the primary with `python -m pipelines publish`"
-    else:
-        fix = "restore it from a backup, or rebuild it from the feeds into a new file"
-    kind = "serving snapshot" if snapshot else "warehouse file"
-    return WarehouseUnreadable(f"the {kind} {path} {what}: {fix}.")
+        return said(
+            WarehouseUnreadable,
+            "the {kind} {path} cannot be read ({cause}): {fix}.",
+            kind=kind, path=str(path),
+            cause=_first_line(error), fix=_fix(snapshot),
+        )  # fmt: skip
+    if denied:
+        return said(
+            WarehouseUnreadable,
+            "the {kind} {path} {what}: give the user running Tierboard access to it and to "
+            "{folder}.",
+            kind=kind, path=str(path),
+            what=what, folder=str(path.parent),
+        )  # fmt: skip
+    return said(
+        WarehouseUnreadable,
+        "the {kind} {path} {what}: {fix}.",
+        kind=kind, path=str(path),
+        what=what, fix=_fix(snapshot),
+    )  # fmt: skip
+
+
+def _fix(snapshot: bool) -> Phrase:
+    if snapshot:
+        return Phrase(
+            "publish a fresh snapshot from the primary with `python -m pipelines publish`"
+        )
+    return Phrase("restore it from a backup, or rebuild it from the feeds into a new file")
 
 
 def is_damage(error: BaseException) -> bool:
@@ -174,11 +222,12 @@ def known_schema_version() -> int:
 
 
 def too_new(path: Path, found: int) -> WarehouseTooNew:
-    return WarehouseTooNew(
-        f"the warehouse {path} has schema version {found}, newer than this Tierboard's "
-        f"{known_schema_version()}: it was written by a newer release; upgrade Tierboard "
-        "before writing to it."
-    )
+    return said(
+        WarehouseTooNew,
+        "the warehouse {path} has schema version {found}, newer than this Tierboard's {known}: "
+        "it was written by a newer release; upgrade Tierboard before writing to it.",
+        path=str(path), found=found, known=known_schema_version(),
+    )  # fmt: skip
 
 
 def migrate(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> list[str]:
@@ -226,9 +275,12 @@ def _exclusive(lock_file: Path, timeout: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise WarehouseLocked(
-                        f"{lock_file}: another pipeline or settlement command is writing the "
-                        f"warehouse; gave up after {timeout:.0f} s"
+                    raise said(
+                        WarehouseLocked,
+                        "{lock}: another pipeline or settlement command is writing the "
+                        "warehouse; gave up after {seconds} s",
+                        lock=str(lock_file),
+                        seconds=round(timeout),
                     ) from None
                 time.sleep(0.2)
         try:
@@ -274,7 +326,7 @@ def writer(
                 migrate(con, primary)
                 yield con
             except (duckdb.Error, OSError) as error:
-                known = _plainly(primary, error, "the change in progress was rolled back")
+                known = _plainly(primary, error, Phrase("the change in progress was rolled back"))
                 if known is None:
                     raise
                 raise known from error
@@ -284,8 +336,10 @@ def writer(
                 known = _plainly(
                     primary,
                     error,
-                    "what was committed waits in its write-ahead log for the next command, and "
-                    "the dashboard keeps the previous snapshot",
+                    Phrase(
+                        "what was committed waits in its write-ahead log for the next command, "
+                        "and the dashboard keeps the previous snapshot"
+                    ),
                 )
                 if known is None:
                     raise
@@ -295,7 +349,7 @@ def writer(
         publish_serving_snapshot(primary)
 
 
-def _plainly(primary: Path, error: BaseException, kept: str) -> WarehouseError | None:
+def _plainly(primary: Path, error: BaseException, kept: Phrase) -> WarehouseError | None:
     """A full disk or a damaged file is the warehouse's state, not a bug: say so plainly."""
     if is_disk_full(error):
         return disk_full(primary, kept)
@@ -318,10 +372,13 @@ def publish_serving_snapshot(primary: Path) -> Path:
     except OSError as error:
         staging.unlink(missing_ok=True)
         if is_disk_full(error):
-            raise WarehouseDiskFull(
-                f"{target}: the disk filled up while publishing the serving snapshot; the "
-                f"previous snapshot is still served and the warehouse {primary} holds the new "
-                "data. Free space, then run `python -m pipelines publish`."
+            raise said(
+                WarehouseDiskFull,
+                "{target}: the disk filled up while publishing the serving snapshot; the "
+                "previous snapshot is still served and the warehouse {primary} holds the new "
+                "data. Free space, then run `python -m pipelines publish`.",
+                target=str(target),
+                primary=str(primary),
             ) from error
         raise
     return target
@@ -330,7 +387,7 @@ def publish_serving_snapshot(primary: Path) -> Path:
 def publish(primary: Path) -> Path:
     """Publish a fresh serving snapshot of a readable primary (repairs a damaged snapshot)."""
     if not primary.exists():
-        raise WarehouseMissing(f"no warehouse at {primary}")
+        raise said(WarehouseMissing, "no warehouse at {path}", path=str(primary))
     with writer(primary):
         pass  # the writer checks the file opens and migrates it, then publishes on exit
     return serving_path(primary)
@@ -340,8 +397,10 @@ def connect_serving(primary: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the serving snapshot; the caller closes it."""
     snapshot = serving_path(primary)
     if not snapshot.exists():
-        raise WarehouseMissing(
-            f"no warehouse snapshot at {snapshot}: run `python -m pipelines demo`"
+        raise said(
+            WarehouseMissing,
+            "no warehouse snapshot at {path}: run `python -m pipelines demo`",
+            path=str(snapshot),
         )
     try:
         return duckdb.connect(str(snapshot), read_only=True)
@@ -352,5 +411,5 @@ def connect_serving(primary: Path) -> duckdb.DuckDBPyConnection:
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to any warehouse file (tests, benchmarks, ad-hoc inspection)."""
     if not path.exists():
-        raise WarehouseMissing(f"no warehouse at {path}")
+        raise said(WarehouseMissing, "no warehouse at {path}", path=str(path))
     return duckdb.connect(str(path), read_only=True)

@@ -20,6 +20,7 @@ from warehouse.db import (
     connect_serving,
     is_damage,
     known_schema_version,
+    said,
     schema_version,
     serving_path,
     unreadable,
@@ -39,19 +40,31 @@ class SnapshotDamaged(WarehouseUnavailable):
 
 
 def _unavailable(db: Path, error: Exception) -> WarehouseUnavailable:
-    """What a page can say about a failed read, in one line."""
+    """What a page can say about a failed read, in one line (in the reader's language too)."""
     if isinstance(error, WarehouseUnreadable):
-        return SnapshotDamaged(str(error))
+        return _as(SnapshotDamaged, error)
     if isinstance(error, WarehouseError):
-        return WarehouseUnavailable(str(error))
+        return _as(WarehouseUnavailable, error)
     if isinstance(error, duckdb.CatalogException):
-        return WarehouseUnavailable(
-            f"the warehouse at {serving_path(db)} is not settled yet ({error})"
-        )
+        return said(
+            WarehouseUnavailable,
+            "the warehouse at {path} is not settled yet ({cause})",
+            path=str(serving_path(db)), cause=str(error),
+        )  # fmt: skip
     if isinstance(error, duckdb.Error) and is_damage(error):
-        damaged = unreadable(serving_path(db), error, snapshot=True)
-        return SnapshotDamaged(str(damaged))
-    return WarehouseUnavailable(f"the warehouse at {serving_path(db)} is unavailable: {error}")
+        return _as(SnapshotDamaged, unreadable(serving_path(db), error, snapshot=True))
+    return said(
+        WarehouseUnavailable,
+        "the warehouse at {path} is unavailable: {cause}",
+        path=str(serving_path(db)), cause=str(error),
+    )  # fmt: skip
+
+
+def _as(kind: type[WarehouseUnavailable], error: WarehouseError) -> WarehouseUnavailable:
+    """``error`` as a page-level kind, keeping its translatable template."""
+    if error.template is None:
+        return kind(str(error))
+    return said(kind, error.template, **error.fields)
 
 
 @cache

@@ -17,6 +17,8 @@ from typing import Any
 import streamlit as st
 from babel.messages.pofile import read_po
 
+from warehouse.db import Phrase
+
 LANGS = ("zh", "en")
 DEFAULT = "zh"
 DOMAIN = "tierboard"
@@ -185,3 +187,16 @@ def reword(kind: str, text: str, lang: str | None = None) -> str:
         if match:
             return _(template, lang).format(**match.groupdict())
     return code(kind, text, lang)
+
+
+def say(error: BaseException, lang: str | None = None) -> str:
+    """An error's message in the session's language: a warehouse error by its template (its
+    fixed phrases translated, paths and DuckDB's own words as they are), else a known refusal."""
+    template = getattr(error, "template", None)
+    if template is None:
+        return reword("refusal", str(error), lang)
+    fields = {
+        name: _(value, lang) if isinstance(value, Phrase) else value
+        for name, value in getattr(error, "fields", {}).items()
+    }
+    return _(template, lang).format(**fields)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages.components import data
 from pages.components.context import Identity, current, database, snapshot_version
-from pages.components.i18n import _
+from pages.components.i18n import _, say
 from pages.components.urls import bound, index_of, url_choice
 from warehouse.queries import SnapshotDamaged, WarehouseUnavailable
 from warehouse.scope import Scope
@@ -70,9 +70,9 @@ def unavailable(error: WarehouseUnavailable, what: str | None = None) -> NoRetur
     """Stop the page with what is wrong with the warehouse: an error for a damaged snapshot
     (waiting will not mend it), a note for a passing state (being replaced, not settled yet)."""
     if what:
-        prefix = _("Could not load {what}: {error}").format(what=_(what), error=error)
+        prefix = _("Could not load {what}: {error}").format(what=_(what), error=say(error))
     else:
-        prefix = _("The warehouse cannot be read: {error}").format(error=error)
+        prefix = _("The warehouse cannot be read: {error}").format(error=say(error))
     if isinstance(error, SnapshotDamaged):
         st.error(prefix, icon=":material/error:")
         st.stop()

@@ -53,10 +53,10 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
 }
 
 
-def open_page(page: str, identity: str = "analyst") -> AppTest:
+def open_page(page: str, identity: str = "analyst", lang: str = "en") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["as"] = identity
-    at.query_params["lang"] = "en"  # the messages checked below are the English ones
+    at.query_params["lang"] = lang  # the messages checked below are the English ones
     at.run()
     at.switch_page(f"pages/{page}.py").run()
     return at
@@ -74,6 +74,21 @@ def test_a_broken_snapshot_is_a_clear_message_on_every_page(
     errors = [e.value for e in at.error]
     assert any(words in e and "python -m pipelines publish" in e for e in errors), errors
     assert not at.metric and not at.dataframe  # nothing drawn from a broken file
+
+
+@pytest.mark.parametrize("page", ["overview", "data_health"])
+def test_a_broken_snapshot_is_told_in_chinese_keeping_the_path_and_the_command(
+    app_env: Path, page: str
+) -> None:
+    truncate(serving_path(app_env))
+    at = open_page(page, lang="zh")
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any(
+        "服务快照" in e and "不完整" in e and str(serving_path(app_env)) in e
+        and "python -m pipelines publish" in e and "truncated" not in e
+        for e in errors
+    ), errors  # fmt: skip
 
 
 @pytest.mark.parametrize(("page", "identity"), [("audit", "analyst"), ("users", "admin")])

@@ -43,6 +43,19 @@ def test_every_message_in_the_code_has_a_chinese_translation() -> None:
     assert missing == []
 
 
+def test_every_warehouse_message_has_chinese_with_the_same_placeholders() -> None:
+    found = extract_from_dir(
+        ROOT, method_map=[("warehouse/**.py", "python")], keywords={"said": (2,), "Phrase": (1,)}
+    )
+    messages = {str(message) for _file, _line, message, _comments, _context in found}
+    assert len(messages) > 15, "the extraction found the warehouse's messages"
+    zh = catalog("zh")
+    assert sorted(m for m in messages if not zh.get((None, m))) == []
+    for message in messages:
+        placeholders = set(re.findall(r"{(\w+)}", message))
+        assert set(re.findall(r"{(\w+)}", zh[(None, message)])) == placeholders, message
+
+
 def test_every_code_value_has_chinese_and_english_words() -> None:
     assert set(VOCABULARY) <= source_messages()  # the vocabulary is what pybabel extracts
     zh, en = catalog("zh"), catalog("en")
