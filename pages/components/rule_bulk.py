@@ -6,12 +6,14 @@ import copy
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import pandas as pd
 import polars as pl
 import streamlit as st
+from pandas.io.formats.style import Styler
 
-from pages.components.formatting import show_table
+from pages.components.formatting import show_table, yuan
 from pages.components.i18n import _, code, frozen
-from pages.components.rule_forms import Document, apply, key, show_problems
+from pages.components.rule_forms import Document, apply, headers, key, show_problems
 from pipelines.reference import load_reference
 
 
@@ -45,6 +47,27 @@ def price_changes(before: Document, after: Document, names: dict[str, str]) -> p
     return pl.DataFrame(rows, schema=schema)
 
 
+EDITED = "background-color: #fff1b8; font-weight: 600"
+
+
+def edited_grid(before: Document, after: Document, names: dict[str, str]) -> Styler:
+    """The items whose prices ``after`` changes, one column per tier, the changed cells
+    highlighted (Streamlit's editor cannot colour cells; a styled grid can)."""
+    tiers = sorted({t for prices in after["item_prices"].values() for t in prices})
+    code_h, name_h = headers("item_code", "item_name")
+    rows, marks = [], []
+    for item, prices in sorted(after["item_prices"].items()):
+        old = before["item_prices"].get(item, {})
+        changed = [old.get(t) != prices.get(t) for t in tiers]
+        if any(changed):
+            rows.append({code_h: item, name_h: names.get(item, ""),
+                         **{t: yuan(prices[t]) if t in prices else "" for t in tiers}})  # fmt: skip
+            marks.append(["", "", *(EDITED if c else "" for c in changed)])
+    frame = pd.DataFrame(rows, columns=[code_h, name_h, *tiers])
+    styles = pd.DataFrame(marks, columns=frame.columns, index=frame.index)
+    return frame.style.apply(lambda _frame: styles, axis=None)
+
+
 def bulk_form(draft_key: str, draft: Document, newest: Document, newest_version: int) -> None:
     ref = load_reference()
     items = ref.service_items.select("item_code", "item_name", "category")
@@ -72,4 +95,5 @@ def bulk_form(draft_key: str, draft: Document, newest: Document, newest_version:
                 count=changed.height, version=newest_version
             )
         )
+        st.dataframe(edited_grid(newest, draft, names), hide_index=True)
         show_table(changed)

@@ -166,6 +166,18 @@ def test_a_bulk_price_change_scales_one_tier_of_chosen_items_to_the_fen() -> Non
     assert changes.rows() == [("INS-1", "空调安装", "B", 12_000, 13_200, pytest.approx(0.1))]
 
 
+def test_the_edited_grid_highlights_exactly_the_changed_prices() -> None:
+    from pages.components.rule_bulk import edited_grid, scaled_prices
+
+    draft = {"item_prices": {"INS-1": {"A": 14_505, "B": 12_000}, "REP-1": {"B": 999}}}
+    grid = edited_grid(draft, scaled_prices(draft, "B", {"INS-1"}, 10), {"INS-1": "空调安装"})
+    assert grid.data.values.tolist() == [["INS-1", "空调安装", "¥145.05", "¥132.00"]]
+    grid._compute()  # what Streamlit reads: the CSS of each cell
+    marked = {(row, col) for (row, col), css in grid.ctx.items() if css}
+    assert marked == {(0, 3)}, marked  # tier B of INS-1 only; REP-1 is unchanged and not listed
+    assert grid.ctx[(0, 3)] == [("background-color", "#fff1b8"), ("font-weight", "600")]
+
+
 LINE = {
     "line_kind": "ticket", "payee_type": "technician", "payee_id": "T00042",
     "ticket_id": "GD1", "period": "2026-10", "price_tier": "B", "ladder_rate_bp": 11_000,

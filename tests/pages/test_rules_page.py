@@ -181,3 +181,23 @@ def test_validation_messages_speak_chinese(app_env: Path) -> None:
     at.number_input(key="urgent-0").set_value(-5.0)
     button(at, "将金额应用到草稿").click().run()
     assert "加价 · urgent_bp：不能小于 0" in errors(at)
+
+
+def test_a_bulk_edit_lists_and_highlights_the_prices_it_changed(app_env: Path) -> None:
+    at = rules_page()
+    at.selectbox(key="bulk-tier-0").set_value("B")
+    at.number_input(key="bulk-pct-0").set_value(10.0)
+    button(at, "Apply the change to the draft").click().run()
+    assert not at.exception and not errors(at)
+    newest = app_store.rule_versions(app_store.app_store_path(app_env))
+    assert not newest  # nothing published: the edit lives in the draft only
+    edited = [c.value for c in at.caption if "price(s) edited against version" in c.value]
+    assert edited, [c.value for c in at.caption]
+    count = int(edited[0].split()[0].replace(",", ""))
+    grids = [d.value for d in at.dataframe]
+    # The highlighted grid lists each edited item once; the change list, each edited price.
+    assert any(len(g) == count and list(g.columns)[2:] == ["A", "B", "C", "D"] for g in grids)
+    rates = [
+        g[c].tolist() for g in grids for c in g.columns if len(g) == count and "change" in c.lower()
+    ]
+    assert rates and all(abs(r - 0.1) < 0.005 for r in rates[0])  # +10 %, to the fen
