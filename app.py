@@ -17,8 +17,8 @@ PAGE_SPECS = {  # name: (title, icon, url path)
     "heatmaps": (_("Earnings heatmaps"), "grid_on", "heatmaps"),
     "regions": (_("Regions"), "map", "regions"),
     "rules": (_("Rules"), "rule", "rules"),
-    "my_earnings": (_("My earnings"), "person", "my-earnings"),
-    "data_health": (_("Data health"), "monitor_heart", "data-health"),
+    "my_earnings": (_("My earnings"), "person", "my_earnings"),
+    "data_health": (_("Data health"), "monitor_heart", "data_health"),
     "audit": (_("Audit"), "history", "audit"),
     "users": (_("Users"), "group", "users"),
 }

@@ -24,8 +24,8 @@ PAGE_HEADINGS = {
     "heatmaps": "Earnings heatmaps",
     "regions": "Regions",
     "rules": "Rules",
-    "my-earnings": "My earnings",
-    "data-health": "Data health",
+    "my_earnings": "My earnings",
+    "data_health": "Data health",
     "audit": "Audit",
 }
 # Every wait in a browser test is for a condition, never a fixed sleep, and the limit is generous:
@@ -128,6 +128,8 @@ def settled(page: Page) -> None:
     """
     page.wait_for_selector(SCRIPT_DONE)
     assert page.locator('[data-testid="stException"]').count() == 0, page.url
+    # Streamlit's own English modal for a path it did not know at the session's first run.
+    assert page.get_by_role("dialog").filter(has_text="Page not found").count() == 0, page.url
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -160,7 +160,7 @@ def test_a_rule_preview_is_clicked_through(page: Page, app: str) -> None:
 
 
 def test_a_technician_is_kept_to_their_own_page(page: Page, app: str) -> None:
-    open_page(page, f"{app}/my-earnings?as=technician&lang=en", "My earnings")
+    open_page(page, f"{app}/my_earnings?as=technician&lang=en", "My earnings")
     assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0  # one page: no menu
     page.goto(f"{app}/overview?as=technician&lang=en")
     page.get_by_role("heading", name="My earnings").first.wait_for()  # routed to their page
@@ -221,7 +221,7 @@ def test_a_technician_reads_a_ticket_on_a_phone(browser: Browser, app: str) -> N
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
     phone = context.new_page()
-    open_page(phone, f"{app}/my-earnings?as=technician", "我的收入")
+    open_page(phone, f"{app}/my_earnings?as=technician", "我的收入")
     phone.wait_for_function("() => location.search.includes('month=')", timeout=60_000)
     settled(phone)  # the run that writes the filters into the address bar is over
     month = phone.locator('[data-testid="stSelectbox"]').filter(has_text="月份").first
@@ -232,10 +232,15 @@ def test_a_technician_reads_a_ticket_on_a_phone(browser: Browser, app: str) -> N
     assert (
         summary.inner_text().splitlines()[-1].startswith("¥")
     )  # the amount comes first (after the icon)
-    # Each ticket is an expander (tap to open, Streamlit's own); its words are in the page.
-    text = ticket.locator('[data-testid="stExpanderDetails"]').text_content() or ""
+    # Each ticket is a row that opens on a tap (Streamlit's expander): closed, its words are
+    # hidden; tapped, they show in full within the screen's width.
+    details = ticket.locator('[data-testid="stExpanderDetails"]')
+    assert not details.is_visible()
+    summary.tap()
+    details.wait_for(state="visible", timeout=10_000)
+    text = details.inner_text()
     assert text.startswith("¥") and "基础价" in text and "规则版本" in text
-    box = ticket.bounding_box()
-    assert box is not None and box["x"] + box["width"] <= 390  # nothing off-screen to the right
+    box = details.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     screenshot(phone, "phone-my-earnings")
     context.close()
