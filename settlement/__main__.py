@@ -1,4 +1,5 @@
-"""``python -m settlement run | publish | close | explain | check``: the settlement command line."""
+"""``python -m settlement run | publish | close | verify | statements | explain | check``: the
+settlement command line."""
 
 from __future__ import annotations
 
@@ -67,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     close.add_argument("--db", help=db_help)
     close.add_argument("--by", default=None, help="who closes it (default: the current user)")
     close.add_argument("--note", default="period closed", help="why")
+    verify = commands.add_parser(
+        "verify",
+        help="replay a closed period on the inputs frozen at its close and prove its stored lines",
+    )
+    verify.add_argument("period", type=_period, help="YYYY-MM")
+    verify.add_argument("--db", help=db_help)
     what = commands.add_parser(
         "explain", help="a ticket's settlement lines in words, or a payee's month"
     )
@@ -144,6 +151,12 @@ def _run(args: argparse.Namespace) -> int:
         actor = args.by or getpass.getuser()
         close_period(db, args.period, actor=actor, note=args.note)
         print(f"period {args.period} closed by {actor}")
+    elif args.command == "verify":
+        from warehouse.frozen import verify_period
+
+        verdict = verify_period(db, args.period)
+        print(verdict.text())
+        return 0 if verdict.proven else 1
     elif args.payee or args.period:
         if not (args.payee and args.period):
             raise ValueError("explain a payee's month with both --payee ID and --period YYYY-MM")
