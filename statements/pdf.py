@@ -22,11 +22,18 @@ from warehouse.statements import PeriodStatements
 
 FAMILY = "cjk"
 SECTIONS = ("ticket", "chargeback", "partner_monthly", "adjustment")
-NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 
 
 class _Statement(FPDF):
     footer_text = ""
+
+    def text_line(self, height: float, text: str) -> None:
+        """One line of text, then down to the next at the left margin."""
+        self.cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def para(self, height: float, text: str) -> None:
+        """Text wrapped over as many lines as it needs."""
+        self.multi_cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -83,17 +90,14 @@ def statement_pdf(
     pdf.add_page()
 
     pdf.set_font(FAMILY, size=18)
-    pdf.cell(0, 10, f"{_('Settlement statement')} · {data.period}", **NEXT_LINE)
+    pdf.text_line(10, f"{_('Settlement statement')} · {data.period}")
     pdf.set_font(FAMILY, size=11)
     who = f"{words.code('payee_type', payee_type)} {payee_id}"
-    pdf.cell(0, 7, f"{_('Payee')}: {who} {name if name != payee_id else ''}", **NEXT_LINE)
+    pdf.text_line(7, f"{_('Payee')}: {who} {name if name != payee_id else ''}")
     closed = data.closed_at.strftime("%Y-%m-%d") if data.closed_at else "—"
-    pdf.cell(
-        0, 7, _("Period {period}, closed on {day}").format(period=data.period, day=closed),
-        **NEXT_LINE,
-    )  # fmt: skip
+    pdf.text_line(7, _("Period {period}, closed on {day}").format(period=data.period, day=closed))
     currencies = ", ".join(sorted(set(lines["currency"].to_list())))
-    pdf.cell(0, 7, f"{_('Currency')}: {currencies}", **NEXT_LINE)
+    pdf.text_line(7, f"{_('Currency')}: {currencies}")
     pdf.ln(2)
 
     pdf.set_font(FAMILY, size=14)
@@ -103,18 +107,17 @@ def statement_pdf(
             if currency == "CNY"
             else _("Paid in {currency} for {period}").format(currency=currency, period=data.period)
         )
-        pdf.cell(0, 9, f"{label}: {figure}", **NEXT_LINE)
+        pdf.text_line(9, f"{label}: {figure}")
     pdf.set_font(FAMILY, size=10)
     counts = {kind: lines.filter(pl.col("line_kind") == kind).height for kind in SECTIONS}
-    pdf.multi_cell(
-        0, 6,
+    pdf.para(
+        6,
         " · ".join(
             _("{kind}: {count} line(s)").format(kind=words.code("line_kind", kind), count=f"{n:,}")
             for kind, n in counts.items()
             if n
         ),
-        **NEXT_LINE,
-    )  # fmt: skip
+    )
 
     outcome = ladder_outcome(lines, payee_type, data.rules)
     if outcome is None:
@@ -126,7 +129,7 @@ def statement_pdf(
             counted=f"{outcome.counted:,}", step=outcome.step, steps=outcome.steps,
             rate=f"{outcome.rate_bp / 100:g}",
         )  # fmt: skip
-    pdf.multi_cell(0, 6, f"{_('Ladder')}: {ladder}", **NEXT_LINE)
+    pdf.para(6, f"{_('Ladder')}: {ladder}")
     used = []
     for version in sorted(set(lines["rule_version"].to_list())):
         known = data.versions.get(version)
@@ -137,7 +140,7 @@ def statement_pdf(
             version=version, day=known.effective_date.isoformat()
         )
         used.append(f"{text} ({known.note})" if known.note else text)
-    pdf.multi_cell(0, 6, f"{_('Rule versions used')}: {'; '.join(used)}", **NEXT_LINE)
+    pdf.para(6, f"{_('Rule versions used')}: {'; '.join(used)}")
 
     for kind in SECTIONS:
         section = lines.filter(pl.col("line_kind") == kind)
@@ -145,16 +148,15 @@ def statement_pdf(
             continue
         pdf.ln(3)
         pdf.set_font(FAMILY, size=13)
-        pdf.cell(
-            0, 8, f"{words.code('line_kind', kind)} · {yuan(int(section['amount_cents'].sum()))}",
-            **NEXT_LINE,
-        )  # fmt: skip
+        pdf.text_line(
+            8, f"{words.code('line_kind', kind)} · {yuan(int(section['amount_cents'].sum()))}"
+        )
         for line in section.iter_rows(named=True):
             pdf.set_font(FAMILY, size=10)
-            pdf.multi_cell(0, 5.5, _line_head(words, line), **NEXT_LINE)
+            pdf.para(5.5, _line_head(words, line))
             pdf.set_font(FAMILY, size=8.5)
             pdf.set_text_color(80)
-            pdf.multi_cell(0, 4.5, line_words(line, _, words.code), **NEXT_LINE)
+            pdf.para(4.5, line_words(line, _, words.code))
             pdf.set_text_color(0)
             pdf.ln(1)
     return bytes(pdf.output())
