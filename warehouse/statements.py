@@ -121,11 +121,14 @@ def read_statements(
 
 def closed_periods(primary: Path, payee_id: str | None = None) -> list[str]:
     """Closed periods (newest first) with lines, of one payee when given; serving snapshot."""
-    with _reading(primary, serving=True) as con:
-        rows = con.execute(
-            "select distinct l.period from settlement_lines as l join settlement_periods as p"
-            " using (period) where p.status = 'closed' and ($payee is null or l.payee_id = $payee)"
-            " order by 1 desc",
-            {"payee": payee_id},
-        ).fetchall()
+    try:
+        with _reading(primary, serving=True) as con:
+            rows = con.execute(
+                "select distinct l.period from settlement_lines as l join settlement_periods"
+                " as p using (period) where p.status = 'closed'"
+                " and ($payee is null or l.payee_id = $payee) order by 1 desc",
+                {"payee": payee_id},
+            ).fetchall()
+    except duckdb.Error as error:
+        raise WarehouseError(f"{primary}: cannot read the closed periods ({error})") from error
     return [str(period) for (period,) in rows]

@@ -12,9 +12,12 @@ from pages.components.i18n import _
 from pages.components.page import View
 from statements.content import pdf_name, workbook_name, zip_name
 from statements.files import pdf_zip
+from statements.fonts import NoCjkFont, cjk_font
 from statements.pdf import statement_pdf
 from statements.words import Words
 from statements.workbook import period_workbook
+from warehouse.db import WarehouseError
+from warehouse.statements import NoStatement
 
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -22,16 +25,33 @@ WORDS = Words("zh")  # statements are written in Chinese whatever the page's lan
 ANALYSTS = ("analyst",)
 
 
+def _refused(error: Exception) -> None:
+    """What stops a statement (no font, a warehouse gone), as a note instead of a button."""
+    st.warning(
+        _("Statements cannot be offered now: {reason}").format(reason=str(error)),
+        icon=":material/warning:",
+    )
+
+
 def own_statement(view: View, period: str) -> None:
     """The signed-in technician's statement of ``period``, once that period is closed."""
     if view.scope.role != "technician" or not view.scope.technician_id:
         return
     technician = view.scope.technician_id
-    if period not in data.closed_periods(view.db, view.version, technician):
-        st.caption(_("Your statement of {period} is offered once the period is closed.").format(
-            period=period))  # fmt: skip
+    try:
+        closed = data.closed_periods(view.db, view.version, technician)
+        if period not in closed:
+            st.caption(
+                _("Your statement of {period} is offered once the period is closed.").format(
+                    period=period
+                )
+            )
+            return
+        cjk_font()
+        statement = data.period_statements(view.db, view.version, period, technician)
+    except (WarehouseError, NoStatement, NoCjkFont) as error:
+        _refused(error)
         return
-    statement = data.period_statements(view.db, view.version, period, technician)
     name = next((n for _t, i, n in statement.payees() if i == technician), technician)
 
     def pdf() -> bytes:
@@ -52,7 +72,13 @@ def period_files(view: View) -> None:
     """For analysts: a closed period's workbook and all its PDF statements as one zip."""
     if view.scope.role not in ANALYSTS:
         return
-    closed = data.closed_periods(view.db, view.version, None)
+    try:
+        closed = data.closed_periods(view.db, view.version, None)
+        if closed:
+            cjk_font()
+    except (WarehouseError, NoCjkFont) as error:
+        _refused(error)
+        return
     if not closed:
         st.caption(_("Statements are offered for closed periods; none is closed yet."))
         return

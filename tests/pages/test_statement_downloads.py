@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -76,3 +77,14 @@ def test_analysts_get_a_closed_periods_workbook_and_pdfs_on_data_health(app_env:
 
     at = open_page("data_health", "manager", lang="en")
     assert "Workbook (Excel)" not in downloads(at)
+
+
+def test_without_a_chinese_font_the_page_says_why(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = closed_first_period(app_env)
+    monkeypatch.setenv("TIERBOARD_CJK_FONT", str(app_env.with_name("none.ttf")))
+    at = open_page("my_earnings", "technician", lang="en", month=first)
+    assert not at.exception
+    assert not [label for label in downloads(at) if label.startswith("My statement")]
+    assert any("no such font file" in w.value for w in at.warning)

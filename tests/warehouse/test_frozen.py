@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from settlement.timeline import period_start
 from tests.warehouse import test_timeline
 from tests.warehouse.test_timeline import ROOT, periods, refund_an_order_of, sql
 from warehouse.db import writer
 from warehouse.frozen import verify_period
+from warehouse.publish import publish
 from warehouse.settle import close_period, settle_warehouse
 
 settled = test_timeline.settled
@@ -126,3 +128,23 @@ def test_open_and_unfrozen_periods_are_refused_in_one_line(warehouse: Path) -> N
         )
     with pytest.raises(ValueError, match="closed before inputs were frozen at close"):
         verify_period(warehouse, first)
+
+
+def test_a_retroactive_version_verifies_under_the_frozen_timeline(warehouse: Path) -> None:
+    first, second, *_ = periods(warehouse)
+    close_period(warehouse, first, actor="ana", note="month end")
+    publish(
+        warehouse, test_timeline.dearer(urgent_bp=5_000), effective_date=period_start(first),
+        note="dearer", author="ana", retroactive=True,
+    )  # fmt: skip
+    settle_warehouse(warehouse)
+    close_period(warehouse, second, actor="ana", note="month end")
+    versions = sql(
+        warehouse,
+        f"select version from frozen_rule_versions where period = '{second}' order by position",
+    )
+    assert versions == [("0",), ("1",)]
+    verdict = verify_period(warehouse, second)
+    assert verdict.proven, verdict.text()
+    assert verdict.corrects == [first] and verdict.versions == "0+1"
+    assert verify_period(warehouse, first).versions == "0"
