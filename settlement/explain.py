@@ -70,10 +70,13 @@ def parts(
     """The line's non-zero breakdown, in breakdown order, as (words, cents).
 
     ``labels`` and ``monthly_labels`` replace the English words (a dashboard shows them in its
-    reader's language); a partner's monthly line reads its own columns with the monthly words.
+    reader's language); a partner's monthly line (and an adjustment of one) reads its own columns
+    with the monthly words.
     """
     words, monthly = LABELS | dict(labels or {}), MONTHLY_LABELS | dict(monthly_labels or {})
-    table = words if line["line_kind"] != "partner_monthly" else words | monthly
+    # An adjustment of a monthly line reads as the monthly line it corrects.
+    is_monthly = "partner_monthly" in (line["line_kind"], line.get("origin_kind"))
+    table = words | monthly if is_monthly else words
     return [(table[name], int(line[name])) for name in BREAKDOWN if line[name]]
 
 
