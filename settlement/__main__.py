@@ -145,10 +145,10 @@ def _statements(args: argparse.Namespace, db: Path) -> int:
 
     data = read_statements(db, args.period, args.payee)
     written = write_statements(data, args.out, workbook=args.payee is None)
-    payees = len(data.payees())
-    print(f"{args.period}: {payees:,} statement(s) written to {args.out}")
-    for path in written:
-        print(f"  {path.name}")
+    pdfs = [path for path in written if path.suffix == ".pdf"]
+    books = [path.name for path in written if path.suffix == ".xlsx"]
+    named = pdfs[0].name if len(pdfs) == 1 else f"{len(pdfs):,} PDF statements"
+    print(f"{args.period}: {' and '.join([named, *books])} written to {args.out}")
     return 0
 
 
