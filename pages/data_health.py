@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.components import data, health
+from pages.components import data, health, statement_download
 from pages.components.formatting import export_buttons, show_table
 from pages.components.i18n import _, code, reword
 from pages.components.page import bound, open_view, safely
@@ -86,6 +86,7 @@ export_buttons(rates, _("Rule triggers"), key="triggers")
 st.subheader(_("Settlement periods"))
 periods = overview["periods"]
 show_table(periods)
+statement_download.period_files(view)
 if view.scope.role == "analyst":
     open_periods = sorted(periods.filter(periods["status"] == "open")["period"].to_list())
     with st.form("close-period"):

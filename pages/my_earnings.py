@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from pages.components import breakdown, data
+from pages.components import breakdown, data, statement_download
 from pages.components.context import store_version
 from pages.components.formatting import export_buttons, money_text, short_yuan, show_table, yuan
 from pages.components.i18n import _
@@ -53,6 +53,7 @@ ladder_cents = int(month["ladder_cents"] or 0)
 cols[2].metric(_("Ladder bonus"), short_yuan(ladder_cents), help=yuan(ladder_cents))
 taken = int(month["chargeback_cents"] or 0) + int(month["clawback_cents"] or 0)
 cols[3].metric(_("Chargebacks and clawbacks"), short_yuan(taken), help=yuan(taken))
+statement_download.own_statement(view, period)
 
 rules = data.live_rules(view.db, store_version(Path(view.db)), period)
 ladder = rules.ladders.get("technician")

@@ -1,4 +1,5 @@
-"""``python -m settlement run | publish | close | explain | check``: the settlement command line."""
+"""``python -m settlement run | publish | close | verify | statements | explain | check``: the
+settlement command line."""
 
 from __future__ import annotations
 
@@ -67,6 +68,20 @@ def _parser() -> argparse.ArgumentParser:
     close.add_argument("--db", help=db_help)
     close.add_argument("--by", default=None, help="who closes it (default: the current user)")
     close.add_argument("--note", default="period closed", help="why")
+    verify = commands.add_parser(
+        "verify",
+        help="replay a closed period on the inputs frozen at its close and prove its stored lines",
+    )
+    verify.add_argument("period", type=_period, help="YYYY-MM")
+    verify.add_argument("--db", help=db_help)
+    statements = commands.add_parser(
+        "statements",
+        help="write every payee's PDF statement and the period's Excel workbook (closed periods)",
+    )
+    statements.add_argument("period", type=_period, help="YYYY-MM (a closed period)")
+    statements.add_argument("--out", type=Path, required=True, help="folder to write into")
+    statements.add_argument("--payee", help="only this payee's PDF (no workbook)")
+    statements.add_argument("--db", help=db_help)
     what = commands.add_parser(
         "explain", help="a ticket's settlement lines in words, or a payee's month"
     )
@@ -124,6 +139,19 @@ def _publish(args: argparse.Namespace, db: Path) -> int:
     return 0
 
 
+def _statements(args: argparse.Namespace, db: Path) -> int:
+    from statements.files import write_statements
+    from warehouse.statements import read_statements
+
+    data = read_statements(db, args.period, args.payee)
+    written = write_statements(data, args.out, workbook=args.payee is None)
+    pdfs = [path for path in written if path.suffix == ".pdf"]
+    books = [path.name for path in written if path.suffix == ".xlsx"]
+    named = pdfs[0].name if len(pdfs) == 1 else f"{len(pdfs):,} PDF statements"
+    print(f"{args.period}: {' and '.join([named, *books])} written to {args.out}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from warehouse.db import warehouse_path
     from warehouse.settle import (
@@ -144,6 +172,14 @@ def _run(args: argparse.Namespace) -> int:
         actor = args.by or getpass.getuser()
         close_period(db, args.period, actor=actor, note=args.note)
         print(f"period {args.period} closed by {actor}")
+    elif args.command == "statements":
+        return _statements(args, db)
+    elif args.command == "verify":
+        from warehouse.frozen import verify_period
+
+        verdict = verify_period(db, args.period)
+        print(verdict.text())
+        return 0 if verdict.proven else 1
     elif args.payee or args.period:
         if not (args.payee and args.period):
             raise ValueError("explain a payee's month with both --payee ID and --period YYYY-MM")
@@ -161,6 +197,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from statements.fonts import NoCjkFont
     from warehouse.db import WarehouseError
     from warehouse.settle import SettlementFailed
 
@@ -170,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:
         for problem in problems_of(error):
             print(f"{source or 'rules'}: {problem}", file=sys.stderr)
-    except (ValueError, OSError, WarehouseError, SettlementFailed) as error:
+    except (ValueError, OSError, WarehouseError, SettlementFailed, NoCjkFont) as error:
         text = str(error) or type(error).__name__
         if isinstance(error, OSError) and error.filename and str(error.filename) not in text:
             text = f"{error.filename}: {text}"

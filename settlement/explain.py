@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from settlement.frames import BREAKDOWN
@@ -70,11 +70,48 @@ def parts(
     """The line's non-zero breakdown, in breakdown order, as (words, cents).
 
     ``labels`` and ``monthly_labels`` replace the English words (a dashboard shows them in its
-    reader's language); a partner's monthly line reads its own columns with the monthly words.
+    reader's language); a partner's monthly line (and an adjustment of one) reads its own columns
+    with the monthly words.
     """
     words, monthly = LABELS | dict(labels or {}), MONTHLY_LABELS | dict(monthly_labels or {})
-    table = words if line["line_kind"] != "partner_monthly" else words | monthly
+    # An adjustment of a monthly line reads as the monthly line it corrects.
+    is_monthly = "partner_monthly" in (line["line_kind"], line.get("origin_kind"))
+    table = words | monthly if is_monthly else words
     return [(table[name], int(line[name])) for name in BREAKDOWN if line[name]]
+
+
+def _signed(cents: int) -> str:
+    return ("+" if cents > 0 else "") + yuan(cents)
+
+
+def line_words(
+    line: Mapping[str, Any],
+    message: Callable[[str], str] = str,
+    word: Callable[[str, object], str] = lambda _kind, value: str(value),
+) -> str:
+    """ "¥174.00 · 基础价 ¥145.00 · B 档 · 地区系数 +¥29.00 …": the amount, then every part, in
+    the words ``message`` (a sentence) and ``word`` (a code of a kind) give: the dashboard's
+    cards and the PDF statements say a line the same way."""
+    labels = {name: word("breakdown", name) for name in LABELS}
+    monthly = {name: word("breakdown_monthly", name) for name in MONTHLY_LABELS}
+    pieces = [yuan(int(line["amount_cents"]))]
+    currency = str(line.get("currency") or "CNY")
+    if currency != "CNY":
+        local = money(int(line["amount_local_cents"]), currency)
+        pieces[0] += " = " + message("{amount} paid").format(amount=local)
+    for index, (label, cents) in enumerate(parts(line, labels, monthly)):
+        pieces.append(f"{label} {yuan(cents) if index == 0 else _signed(cents)}")
+    if line.get("price_tier"):
+        pieces.append(message("tier {tier}").format(tier=line["price_tier"]))
+    if line.get("ladder_rate_bp") not in (None, 10_000):
+        rate = f"{line['ladder_rate_bp'] / 100:g}"
+        pieces.append(message("ladder rate {rate} %").format(rate=rate))
+    if line.get("is_rework"):
+        pieces.append(message("rework"))
+    if line.get("is_refunded"):
+        pieces.append(message("order refunded"))
+    pieces.append(message("rules version {version}").format(version=line["rule_version"]))
+    return " · ".join(pieces)
 
 
 def explain_line(line: Mapping[str, Any]) -> str:

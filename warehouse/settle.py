@@ -30,6 +30,7 @@ from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
 from settlement.timeline import Timeline
 from warehouse import app_store
 from warehouse.db import WarehouseDiskFull, is_disk_full, writer
+from warehouse.frozen import freeze_period
 
 # A line's amount must fit the ledger's DECIMAL(18, 2) yuan column.
 LEDGER_LIMIT_CENTS = 10**16
@@ -463,7 +464,8 @@ def settle_warehouse(
 
 def close_period(primary: Path, period: str, *, actor: str, note: str) -> None:
     """Freeze a settled open period; periods close in order, so every earlier period must be
-    closed already. Audited."""
+    closed already. Its settlement inputs and rule timeline are frozen with it, in the same
+    transaction (``warehouse.frozen``), so ``settlement verify`` can replay it. Audited."""
     store = app_store.app_store_path(primary)
     with writer(primary) as con:
         statuses = _statuses(con)
@@ -478,6 +480,8 @@ def close_period(primary: Path, period: str, *, actor: str, note: str) -> None:
         ).fetchall()[0][0]
         if not settled:
             raise ValueError(f"period {period} has no settlement lines: run the settlement first")
+        tickets, orders = settlement_inputs(con)
+        timeline = rule_timeline(store)
         # The audit row commits only if the close does (the app store cannot share DuckDB's
         # transaction, so its transaction wraps the change).
         with app_store.connect(store) as audit_con:
@@ -485,11 +489,21 @@ def close_period(primary: Path, period: str, *, actor: str, note: str) -> None:
                 audit_con, actor=actor, action="period_close", subject=f"period {period}",
                 diff=f"{period}: open → closed ({settled:,} lines frozen)", reason=note,
             )  # fmt: skip
-            con.execute(
-                "update settlement_periods set status = 'closed', closed_at = $at,"
-                " closed_by = $by, note = $note where period = $p",
-                {"at": _now(), "by": actor, "note": note, "p": period},
-            )
+            con.execute("begin transaction")
+            try:
+                con.execute(
+                    "update settlement_periods set status = 'closed', closed_at = $at,"
+                    " closed_by = $by, note = $note where period = $p",
+                    {"at": _now(), "by": actor, "note": note, "p": period},
+                )
+                freeze_period(
+                    con, period, tickets=tickets, orders=orders, timeline=timeline, actor=actor
+                )
+                con.execute("commit")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("rollback")
+                raise
 
 
 def ticket_lines(primary: Path, ticket_id: str) -> list[dict[str, object]]:

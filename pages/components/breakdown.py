@@ -8,37 +8,21 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from pages.components.i18n import _, code
-from settlement.explain import LABELS, MONTHLY_LABELS, money, parts, yuan
+from pages.components.i18n import N_, _, code
+from settlement import explain
+from settlement.explain import yuan
 
+# The messages settlement.explain.line_words says a line with, marked here for the catalog.
+LINE_MESSAGES = (
+    N_("{amount} paid"), N_("tier {tier}"), N_("ladder rate {rate} %"), N_("rework"),
+    N_("order refunded"), N_("rules version {version}"),
+)  # fmt: skip
 CARDS_SHOWN = 200  # expandable rows drawn at once; the full list stays in the table below
-
-
-def _signed(cents: int) -> str:
-    return ("+" if cents > 0 else "") + yuan(cents)
 
 
 def line_words(line: Mapping[str, Any]) -> str:
     """ "¥174.00 · 基础价 ¥145.00 · B 档 · 地区系数 +¥29.00 …": the amount, then every part."""
-    labels = {name: code("breakdown", name) for name in LABELS}
-    monthly = {name: code("breakdown_monthly", name) for name in MONTHLY_LABELS}
-    pieces = [yuan(int(line["amount_cents"]))]
-    currency = str(line.get("currency") or "CNY")
-    if currency != "CNY":
-        local = money(int(line["amount_local_cents"]), currency)
-        pieces[0] += " = " + _("{amount} paid").format(amount=local)
-    for index, (label, cents) in enumerate(parts(line, labels, monthly)):
-        pieces.append(f"{label} {yuan(cents) if index == 0 else _signed(cents)}")
-    if line.get("price_tier"):
-        pieces.append(_("tier {tier}").format(tier=line["price_tier"]))
-    if line.get("ladder_rate_bp") not in (None, 10_000):
-        pieces.append(_("ladder rate {rate} %").format(rate=f"{line['ladder_rate_bp'] / 100:g}"))
-    if line.get("is_rework"):
-        pieces.append(_("rework"))
-    if line.get("is_refunded"):
-        pieces.append(_("order refunded"))
-    pieces.append(_("rules version {version}").format(version=line["rule_version"]))
-    return " · ".join(pieces)
+    return explain.line_words(line, _, code)
 
 
 def line_title(line: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from settlement.rules import RuleSet
 from settlement.timeline import Timeline, period_end
-from warehouse import queries
+from warehouse import queries, statements
 from warehouse.scope import Scope
 from warehouse.settle import live_timeline
 
@@ -162,3 +162,18 @@ def connector_lag(db: str, version: int, scope: Scope) -> pl.DataFrame:
     except ConfigError:
         limit = DEFAULT_MAX_LAG_MINUTES  # the watch command reports a broken file itself
     return queries.connector_lag(Path(db), scope, limit)
+
+
+# Statements (closed periods only): the periods and one period's lines, for downloads.
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def closed_periods(db: str, version: int, payee_id: str | None) -> list[str]:
+    del version
+    return statements.closed_periods(Path(db), payee_id)
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def period_statements(
+    db: str, version: int, period: str, payee_id: str | None
+) -> statements.PeriodStatements:
+    del version
+    return statements.read_statements(Path(db), period, payee_id, serving=True)

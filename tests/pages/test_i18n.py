@@ -30,7 +30,13 @@ NEUTRAL = re.compile(
 
 def source_messages() -> set[tuple[str | None, str]]:
     found = extract_from_dir(
-        ROOT, method_map=[("app.py", "python"), ("pages/**.py", "python")], keywords=KEYWORDS
+        ROOT,
+        method_map=[
+            ("app.py", "python"),
+            ("pages/**.py", "python"),
+            ("statements/**.py", "python"),
+        ],
+        keywords=KEYWORDS,
     )
     return {(context, str(message)) for _file, _line, message, _comments, context in found}
 

@@ -1,0 +1,67 @@
+"""Statements as files: every payee's PDF and the period's workbook into a folder, or the PDFs
+as one zip for a download."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import polars as pl
+
+from statements.content import pdf_name, workbook_name
+from statements.fonts import Font, cjk_font, subset
+from statements.pdf import statement_pdf
+from statements.words import Words
+from statements.workbook import period_workbook
+from warehouse.statements import PeriodStatements
+
+
+def _text(data: PeriodStatements, words: Words) -> str:
+    """Every character the period's statements can print: its lines' text, the catalog's words
+    and the notes of the rule versions."""
+    text = [v for v in words.catalog().values()]
+    text += [version.note for version in data.versions.values()]
+    for column, dtype in data.lines.schema.items():
+        if dtype == pl.String:
+            text += [v for v in data.lines[column].unique().to_list() if v]
+    return "".join(text) + "¥$—·，。：；（）％"
+
+
+def pdfs(data: PeriodStatements, words: Words, font: Font | None = None) -> dict[str, bytes]:
+    """File name → PDF of every payee of ``data``, all set in one subset of the font."""
+    with tempfile.TemporaryDirectory(prefix="tierboard-font-") as folder:
+        small = subset(font or cjk_font(), _text(data, words), Path(folder))
+        return {
+            pdf_name(words, data.period, payee_id, name): statement_pdf(
+                data, payee_id, words, small
+            )
+            for _type, payee_id, name in data.payees()
+        }
+
+
+def write_statements(
+    data: PeriodStatements, out: Path, *, workbook: bool = True, words: Words | None = None
+) -> list[Path]:
+    """Write the PDFs (and the workbook) into ``out``; returns the paths written."""
+    words = words or Words("zh")
+    out.mkdir(parents=True, exist_ok=True)
+    files = pdfs(data, words)
+    if workbook:
+        files[workbook_name(words, data.period)] = period_workbook(data, words)
+    written = []
+    for name, content in files.items():
+        path = out / name
+        path.write_bytes(content)
+        written.append(path)
+    return written
+
+
+def pdf_zip(data: PeriodStatements, words: Words | None = None) -> bytes:
+    words = words or Words("zh")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in pdfs(data, words).items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
