@@ -9,6 +9,7 @@ own history; refunds arriving for closed periods. The thresholds live in the app
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ SHARE_FLAGS = ("urgent", "night", "remote", "rework")
 SHARE_SUBJECTS = {"technician": "technician_id", "city": "city_name"}
 
 
-def _connect(store: Path):  # type: ignore[no-untyped-def]
+def _connect(store: Path) -> AbstractContextManager[sqlite3.Connection]:
     return app_store.connect(store)
 
 
@@ -90,7 +91,8 @@ def _store(con: sqlite3.Connection, values: dict[str, float], now: str, actor: s
     con.execute(SCHEMA)
     con.executemany(
         "insert into alert_thresholds values (?, ?, ?, ?) on conflict (name) do update set"
-        " value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        " value = excluded.value, updated_at = excluded.updated_at,"
+        " updated_by = excluded.updated_by",
         [(name, value, now, actor) for name, value in values.items()],
     )
 
@@ -158,9 +160,7 @@ def rule_changes(
 ) -> list[Alert]:
     """A rule whose trigger rate in the latest period stopped (zero after a history of at least
     ``rule_min_lines`` a period) or surged past ``rule_factor`` × its mean rate."""
-    latest, past = _latest_and_history(
-        triggers["period"].to_list(), int(limits["history_months"])
-    )
+    latest, past = _latest_and_history(triggers["period"].to_list(), int(limits["history_months"]))
     if latest is None or not past:
         return []
     rules = [c for c in triggers.columns if c not in ("period", "lines")]
@@ -169,8 +169,8 @@ def rule_changes(
     found: list[Alert] = []
     for rule in rules:
         counts = history[rule].cast(pl.Float64)
-        mean_count = float(counts.mean() or 0)
-        mean_rate = float((history[rule] / history["lines"]).mean() or 0)
+        mean_count = float(counts.mean() or 0)  # type: ignore[arg-type]
+        mean_rate = float((history[rule] / history["lines"]).mean() or 0)  # type: ignore[arg-type]
         rate = now[rule] / now["lines"] if now["lines"] else 0.0
         if now[rule] == 0 and mean_count >= limits["rule_min_lines"]:
             last = max(history.filter(pl.col(rule) > 0)["period"])

@@ -123,14 +123,14 @@ def places() -> dict[str, Place]:
     from pipelines.reference import load_reference
 
     reference = load_reference()
-    groups = dict(
-        reference.provinces.select("province_code", "region_group").iter_rows()
-    )
+    groups = dict(reference.provinces.select("province_code", "region_group").iter_rows())
     return {
         row["city_code"]: Place(
-            row["city_tier"], row["province_code"], groups[row["province_code"]],
+            row["city_tier"],
+            row["province_code"],
+            groups[row["province_code"]],
             bool(row["is_plateau"]),
-        )  # fmt: skip
+        )
         for row in reference.cities.iter_rows(named=True)
     }
 

@@ -363,4 +363,11 @@ VOCABULARY: tuple[tuple[str, str], ...] = (
     C_("reason", "value longer than 4096 characters"),
     # user_error
     C_("user_error", "a user change needs a reason"),
+    # alert_subject, alert_flag (Data health alerts)
+    C_("alert_subject", "technician"),
+    C_("alert_subject", "city"),
+    C_("alert_flag", "urgent"),
+    C_("alert_flag", "night"),
+    C_("alert_flag", "remote"),
+    C_("alert_flag", "rework"),
 )
