@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 from pydantic import ValidationError
 
-from pages.components import data, rule_bulk, rule_forms, rule_preview
+from pages.components import data, golden_cases, rule_bulk, rule_forms, rule_preview
 from pages.components.context import store_version
 from pages.components.formatting import export_buttons, show_table
 from pages.components.i18n import _, reword
@@ -61,9 +61,10 @@ if not runs.is_empty() and runs["status"][0] == "failed":
             run=runs["run_id"][0], error=runs["error"][0]
         )
     )
-live_tab, edit_tab, preview_tab, publish_tab = st.tabs(
-    [_("Timeline and history"), _("Edit draft"), _("Preview impact"), _("Publish")]
-)
+live_tab, edit_tab, preview_tab, golden_tab, publish_tab = st.tabs(
+    [_("Timeline and history"), _("Edit draft"), _("Preview impact"), _("Golden cases"),
+     _("Publish")]
+)  # fmt: skip
 
 
 def publish_and_settle(
@@ -176,6 +177,9 @@ with preview_tab:
             status.update(label=_("Preview ready"), state="complete", expanded=False)
         reached = closed_periods_reached(effective, statuses)
         rule_preview.show(result, reached, first_open)
+
+with golden_tab:
+    golden_cases.section(db, timeline, draft, actor(view.identity))
 
 with publish_tab:
     problems = rule_forms.validate({**draft, "version": "draft"})

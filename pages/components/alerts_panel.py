@@ -10,7 +10,7 @@ import streamlit as st
 
 from pages.components import data
 from pages.components.formatting import export_buttons, show_table
-from pages.components.i18n import _, code
+from pages.components.i18n import N_, _, code
 from pages.components.page import View
 from pages.components.signin import actor
 from warehouse.alerts import DEFAULTS, Alert, set_thresholds, threshold_problem
@@ -62,12 +62,12 @@ def show(view: View, found: list[Alert]) -> None:
 
 
 LABELS = {
-    "history_months": "History (periods before the latest)",
-    "share_factor": "Share spike: times its own mean",
-    "share_min_tickets": "Share spike: at least this many tickets",
-    "rule_factor": "Rule surge: times its mean rate",
-    "rule_min_lines": "Rule: fewest lines to judge it",
-    "unpriced_min_tickets": "Unpriced tickets that raise an alert",
+    "history_months": N_("History (periods before the latest)"),
+    "share_factor": N_("Share spike: times its own mean"),
+    "share_min_tickets": N_("Share spike: at least this many tickets"),
+    "rule_factor": N_("Rule surge: times its mean rate"),
+    "rule_min_lines": N_("Rule: fewest lines to judge it"),
+    "unpriced_min_tickets": N_("Unpriced tickets that raise an alert"),
 }
 
 

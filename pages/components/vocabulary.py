@@ -370,4 +370,11 @@ VOCABULARY: tuple[tuple[str, str], ...] = (
     C_("alert_flag", "night"),
     C_("alert_flag", "remote"),
     C_("alert_flag", "rework"),
+    C_("column", "case"),
+    C_("column", "passed"),
+    C_("column", "expected_technician_cents"),
+    C_("column", "actual_technician_cents"),
+    C_("column", "expected_partner_cents"),
+    C_("column", "actual_partner_cents"),
+    C_("column", "problem"),
 )
