@@ -51,7 +51,9 @@ def section(db: Path, timeline: Timeline, draft: dict[str, Any], who: str) -> No
     show_table(table)
     export_buttons(table, _("Golden cases"), key="golden")
     with st.form("golden-import"):
-        upload = st.file_uploader(_("Import golden cases (xlsx)"), type=["xlsx"], key="golden-import-file")
+        upload = st.file_uploader(
+            _("Import golden cases (xlsx)"), type=["xlsx"], key="golden-import-file"
+        )
         why = st.text_input(_("Why (required)"), key="golden-note")
         if st.form_submit_button(_("Import")):
             if upload is None:

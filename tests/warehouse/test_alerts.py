@@ -60,7 +60,7 @@ def test_extra_urgent_tickets_of_one_technician_raise_a_share_spike_with_those_t
         # One urgent ticket in their history, so their own mean is small but not zero.
         con.execute(
             "update tickets set is_urgent = true where ticket_id = any($ids)",
-            {"ids": chosen + [history[0][0]]},
+            {"ids": [*chosen, history[0][0]]},
         )
     spikes = [
         a for a in active(app_env)
