@@ -210,3 +210,18 @@ def _cell(field: str, value: Any) -> Any:
     if field == "completed_date":
         return text[:10]
     return text
+
+
+def adopting(store: Path, timeline: Timeline, draft: RuleSet) -> Edits:
+    """Edits setting every case the draft breaks to the draft's amounts (the analyst's "these
+    cases change with this publish"); a case the draft cannot price is left to fail."""
+    current = {c.name: c for c in cases(store)}
+    edits: Edits = {}
+    for outcome in outcomes(store, timeline.with_draft(draft)):
+        if outcome.passed or outcome.problem or outcome.actual_technician_cents is None:
+            continue
+        update: dict[str, Any] = {"expected_technician_cents": outcome.actual_technician_cents}
+        if outcome.expected_partner_cents is not None:
+            update["expected_partner_cents"] = outcome.actual_partner_cents
+        edits[outcome.name] = current[outcome.name].model_copy(update=update)
+    return edits

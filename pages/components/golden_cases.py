@@ -42,7 +42,7 @@ def section(db: Path, timeline: Timeline, draft: dict[str, Any], who: str) -> No
     table = outcomes_table(db, timeline, draft)
     failed = table.filter(~pl.col("passed")).height
     if failed:
-        st.error(
+        st.warning(
             _("The draft breaks {count} golden case(s): a publish is refused until they are "
               "changed with it.").format(count=failed)
         )  # fmt: skip
