@@ -1,8 +1,9 @@
 """Golden cases in the app store: analysts' expected payouts, the gate every publish passes.
 
-``golden_cases`` holds one row per case (its fields as JSON). A fresh store is seeded with
-DEFAULT_CASES, hand-computed under the shipped rules. ``golden_problem`` says why a draft breaks
-a case (after the edits that travel with it), or None; ``warehouse.publish.publish`` calls it.
+``golden_cases`` holds one row per case (its fields as JSON). ``seed_defaults`` adds
+DEFAULT_CASES, hand-computed under the shipped rules (the demo does, once). ``golden_problem``
+says why a draft breaks a case (after the edits that travel with it), or None;
+``warehouse.publish.publish`` calls it.
 """
 
 from __future__ import annotations
@@ -52,13 +53,21 @@ def _now() -> str:
 
 
 def _ready(con: sqlite3.Connection) -> None:
-    """The table, seeded with the defaults the first time it is created."""
-    exists = con.execute(
-        "select 1 from sqlite_master where type = 'table' and name = 'golden_cases'"
-    ).fetchone()
     con.execute(SCHEMA)
-    if not exists:
-        _write(con, [parse_case(c) for c in DEFAULT_CASES], "Tierboard")
+
+
+def seed_defaults(store: Path) -> int:
+    """DEFAULT_CASES into a store that has no case yet (the demo's); how many were added."""
+    with app_store.connect(store) as con:
+        _ready(con)
+        (count,) = con.execute("select count(*) from golden_cases").fetchone()
+        if count:
+            return 0
+        apply_edits(
+            con, {c["name"]: parse_case(c) for c in DEFAULT_CASES}, actor="Tierboard",  # type: ignore[misc]
+            reason="the shipped example cases",
+        )  # fmt: skip
+    return len(DEFAULT_CASES)
 
 
 def _write(con: sqlite3.Connection, cases: list[GoldenCase], actor: str) -> None:

@@ -27,6 +27,12 @@ def pricier() -> dict:  # type: ignore[type-arg]
     return document
 
 
+@pytest.fixture(autouse=True)
+def shipped_cases(app_env: Path) -> None:
+    assert golden.seed_defaults(app_store_path(app_env)) == len(golden.DEFAULT_CASES)
+    assert golden.seed_defaults(app_store_path(app_env)) == 0  # once
+
+
 def test_the_shipped_cases_hold_under_the_live_rules(app_env: Path) -> None:
     store = app_store_path(app_env)
     assert {c.name for c in golden.cases(store)} == {c["name"] for c in golden.DEFAULT_CASES}
@@ -61,7 +67,7 @@ def test_publish_is_refused_with_the_case_then_accepted_with_the_case_changed(
     stored = {c.name: c.expected_technician_cents for c in golden.cases(store)}
     assert stored[CASE] == 19200
     actions = [e["action"] for e in audit_entries(store, "analyst")]
-    assert actions[:2] == ["golden_cases", "rule_publish"]
+    assert actions == ["golden_cases", "rule_publish", "golden_cases"]  # the last: the seed
 
 
 def _live(db: Path):  # type: ignore[no-untyped-def]
@@ -90,7 +96,7 @@ def workbook(rows: list[list[object]]) -> bytes:
 HEADER = ["name", "city_code", "item_code", "is_urgent", "position", "expected_technician_cents"]
 
 
-def test_an_excel_import_reads_good_rows() -> None:
+def test_an_excel_import_reads_good_rows(app_env: Path) -> None:
     cases = golden.import_excel(workbook([
         HEADER,
         ["深圳 维修", "440300", "REP-AC-01", "否", 1, 12650],
@@ -112,13 +118,15 @@ def test_an_excel_import_reads_good_rows() -> None:
         (["ok", "110100", "INS-AC-01", "maybe", 1, 100], "row 3, is_urgent"),
     ],
 )
-def test_a_bad_excel_row_is_refused_naming_row_and_field(row: list[object], reason: str) -> None:
+def test_a_bad_excel_row_is_refused_naming_row_and_field(
+    app_env: Path, row: list[object], reason: str
+) -> None:
     good = ["fine", "110100", "INS-AC-01", "否", 1, 18000]
     with pytest.raises(ValueError, match=reason):
         golden.import_excel(workbook([HEADER, good, row]))
 
 
-def test_a_file_that_is_not_a_workbook_is_refused() -> None:
+def test_a_file_that_is_not_a_workbook_is_refused(app_env: Path) -> None:
     with pytest.raises(ValueError, match="not a readable xlsx workbook"):
         golden.import_excel(b"not a workbook")
 
@@ -144,3 +152,31 @@ def test_the_rules_page_previews_the_draft_against_the_golden_cases(
     assert not at.exception
     broken = "3" if lang == "en" else "3 个"
     assert any(broken in e.value and ("golden" in e.value or "黄金" in e.value) for e in at.warning)
+
+
+def test_the_rules_page_publishes_a_breaking_draft_only_with_its_cases_changed(
+    app_env: Path,
+) -> None:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["as"] = "analyst"
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("pages/rules.py").run()
+    at.number_input(key="urgent-0").set_value(40.0)
+    next(b for b in at.button if b.label == "Apply amounts to the draft").click().run()
+    at.text_area(key="publish-note").input("urgent jobs are hard to staff")
+    next(b for b in at.button if b.label == "Publish").click().run()
+    refused = [e.value for e in at.error]
+    # 北京 urgent at night: 18000 + 40 % of 15000 + 3000 = 27000, not the 25500 expected.
+    assert any("'北京 空调安装 加急夜间'" in e and "expected 25500" in e and "actual 27000" in e
+               for e in refused), refused  # fmt: skip
+    store = app_store_path(app_env)
+    assert rule_versions(store) == []
+    at.checkbox(key="publish-golden").check()
+    next(b for b in at.button if b.label == "Publish").click().run()
+    assert any("Version 1 takes effect on " in s.value for s in at.success), [
+        e.value for e in at.error
+    ]
+    stored = {c.name: c.expected_technician_cents for c in golden.cases(store)}
+    assert stored["北京 空调安装 加急夜间"] == 27000
+    assert stored[CASE] == 18000  # unchanged: the draft keeps it
