@@ -174,9 +174,18 @@ def import_excel(data: bytes) -> list[GoldenCase]:
     unknown = [c for c in frame.columns if c not in COLUMNS]
     if unknown:
         raise ValueError(f"unknown column(s): {', '.join(unknown)}")
+    return rows_to_cases(list(frame.iter_rows(named=True)), first_row=2)
+
+
+def rows_to_cases(rows: list[dict[str, Any]], first_row: int = 1) -> list[GoldenCase]:
+    """Cases from loose rows (a spreadsheet's, an editor's); ValueError names the first bad
+    row (numbered from ``first_row``) and field, or a name given twice."""
     found = []
-    for number, row in enumerate(frame.iter_rows(named=True), start=2):
-        values = {k: _cell(k, v) for k, v in row.items() if v not in (None, "")}
+    for number, row in enumerate(rows, start=first_row):
+        # NaN (v != v) is an empty cell of a numeric column.
+        values = {k: _cell(k, v) for k, v in row.items() if v is not None and v != "" and v == v}
+        if not values:
+            continue  # an empty row (an editor's new, unfilled one)
         try:
             found.append(parse_case(values))
         except ValidationError as error:
@@ -202,6 +211,8 @@ INTEGER_FIELDS = {
 def _cell(field: str, value: Any) -> Any:
     """A spreadsheet cell (read as text) as the field's type; a value that is not one is left
     for validation to name."""
+    if isinstance(value, bool) or (isinstance(value, int) and field in INTEGER_FIELDS):
+        return value
     text = str(value).strip()
     if field in BOOLEAN_FIELDS:
         lowered = text.lower()

@@ -11,7 +11,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from pages.components.formatting import export_buttons, show_table
-from pages.components.i18n import _
+from pages.components.i18n import _, code
 from settlement.rules import parse_rules
 from settlement.timeline import Timeline
 from warehouse import golden
@@ -50,6 +50,7 @@ def section(db: Path, timeline: Timeline, draft: dict[str, Any], who: str) -> No
         st.success(_("The draft keeps all {count} golden case(s).").format(count=table.height))
     show_table(table)
     export_buttons(table, _("Golden cases"), key="golden")
+    editor(db, who)
     with st.form("golden-import"):
         upload = st.file_uploader(
             _("Import golden cases (xlsx)"), type=["xlsx"], key="golden-import-file"
@@ -74,3 +75,48 @@ def section(db: Path, timeline: Timeline, draft: dict[str, Any], who: str) -> No
         _("Columns: {columns}. Amounts in cents; the case ticket is the technician's n-th of "
           "the month (position).").format(columns=", ".join(golden.COLUMNS))
     )  # fmt: skip
+
+
+def editor(db: Path, who: str) -> None:
+    """Every case as an editable grid (rows added and deleted too), saved with a note; a bad row
+    is refused naming its row and field, and nothing is saved then."""
+    store = app_store_path(db)
+    current = golden.cases(store)
+    frame = pl.DataFrame(
+        [c.model_dump(mode="json") for c in current],
+        schema={n: _dtype(n) for n in golden.COLUMNS},
+    )
+    with st.form("golden-edit"):
+        edited = st.data_editor(
+            frame, num_rows="dynamic", hide_index=True, key="golden-editor",
+            column_config={n: st.column_config.Column(code("golden_field", n))
+                           for n in golden.COLUMNS},
+        )  # fmt: skip
+        why = st.text_input(_("Why (required)"), key="golden-edit-note")
+        if st.form_submit_button(_("Save golden cases")):
+            rows = (
+                pl.DataFrame(edited).to_dicts()
+                if not isinstance(edited, pl.DataFrame)
+                else (edited.to_dicts())
+            )
+            try:
+                cases = golden.rows_to_cases(rows)
+            except ValueError as error:
+                st.error(_("Not saved: {reason}").format(reason=error))
+                return
+            if not why.strip():
+                st.error(_("Changing golden cases needs a note saying why."))
+                return
+            kept = {c.name for c in cases}
+            edits: golden.Edits = {c.name: c for c in cases if c not in current}
+            edits |= {c.name: None for c in current if c.name not in kept}
+            golden.save(store, edits, actor=who, reason=why)
+            st.success(_("Saved {count} change(s) to the golden cases.").format(count=len(edits)))
+
+
+def _dtype(name: str) -> pl.DataType:
+    if name in golden.BOOLEAN_FIELDS:
+        return pl.Boolean()
+    if name in golden.INTEGER_FIELDS:
+        return pl.Int64()
+    return pl.String()

@@ -180,3 +180,29 @@ def test_the_rules_page_publishes_a_breaking_draft_only_with_its_cases_changed(
     stored = {c.name: c.expected_technician_cents for c in golden.cases(store)}
     assert stored["北京 空调安装 加急夜间"] == 27000
     assert stored[CASE] == 18000  # unchanged: the draft keeps it
+
+
+def test_the_rules_page_edits_a_case_in_its_grid(app_env: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["as"] = "analyst"
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("pages/rules.py").run()
+    store = app_store_path(app_env)
+    names = [c.name for c in golden.cases(store)]
+    grid = "golden-editor"
+    row = names.index(CASE)
+    at.session_state[grid] = {
+        "edited_rows": {row: {"expected_technician_cents": 18100}},
+        "added_rows": [], "deleted_rows": [],
+    }  # fmt: skip
+    at.text_input(key="golden-edit-note").input("one yuan more")
+    next(b for b in at.button if b.label == "Save golden cases").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {c.name: c.expected_technician_cents for c in golden.cases(store)}[CASE] == 18100
+    # A bad row from the grid is refused as a spreadsheet's is (the same reader).
+    with pytest.raises(ValueError, match="row 2, position"):
+        golden.rows_to_cases([{"name": "a", "city_code": "110100", "item_code": "INS-AC-01",
+                               "expected_technician_cents": 1},
+                              {"name": "b", "city_code": "110100", "item_code": "INS-AC-01",
+                               "position": 0, "expected_technician_cents": 1}])  # fmt: skip
