@@ -82,23 +82,18 @@ def editor(db: Path, who: str) -> None:
     is refused naming its row and field, and nothing is saved then."""
     store = app_store_path(db)
     current = golden.cases(store)
+    labels = {n: code("golden_field", n) for n in golden.COLUMNS}  # headers in the reader's words
     frame = pl.DataFrame(
         [c.model_dump(mode="json") for c in current],
         schema={n: _dtype(n) for n in golden.COLUMNS},
-    )
+    ).rename(labels)
     with st.form("golden-edit"):
-        edited = st.data_editor(
-            frame, num_rows="dynamic", hide_index=True, key="golden-editor",
-            column_config={n: st.column_config.Column(code("golden_field", n))
-                           for n in golden.COLUMNS},
-        )  # fmt: skip
+        edited = st.data_editor(frame, num_rows="dynamic", hide_index=True, key="golden-editor")
         why = st.text_input(_("Why (required)"), key="golden-edit-note")
         if st.form_submit_button(_("Save golden cases")):
-            rows = (
-                pl.DataFrame(edited).to_dicts()
-                if not isinstance(edited, pl.DataFrame)
-                else (edited.to_dicts())
-            )
+            fields = {label: name for name, label in labels.items()}
+            grid = edited if isinstance(edited, pl.DataFrame) else pl.DataFrame(edited)
+            rows = grid.rename(fields, strict=False).to_dicts()
             try:
                 cases = golden.rows_to_cases(rows)
             except ValueError as error:

@@ -193,13 +193,15 @@ def test_the_rules_page_edits_a_case_in_its_grid(app_env: Path) -> None:
     grid = "golden-editor"
     row = names.index(CASE)
     at.session_state[grid] = {
-        "edited_rows": {row: {"expected_technician_cents": 18100}},
+        "edited_rows": {row: {"Technician expected (cents)": 18100}},  # its English header
         "added_rows": [], "deleted_rows": [],
     }  # fmt: skip
     at.text_input(key="golden-edit-note").input("one yuan more")
     next(b for b in at.button if b.label == "Save golden cases").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert {c.name: c.expected_technician_cents for c in golden.cases(store)}[CASE] == 18100
+    assert {c.name: c.expected_technician_cents for c in golden.cases(store)}[CASE] == 18100, [
+        e.value for e in at.error
+    ]
     # A bad row from the grid is refused as a spreadsheet's is (the same reader).
     with pytest.raises(ValueError, match="row 2, position"):
         golden.rows_to_cases([{"name": "a", "city_code": "110100", "item_code": "INS-AC-01",
