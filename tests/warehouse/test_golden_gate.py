@@ -208,3 +208,8 @@ def test_the_rules_page_edits_a_case_in_its_grid(app_env: Path) -> None:
                                "expected_technician_cents": 1},
                               {"name": "b", "city_code": "110100", "item_code": "INS-AC-01",
                                "position": 0, "expected_technician_cents": 1}])  # fmt: skip
+
+
+def test_the_demo_ships_the_example_cases(app_env: Path, demo_warehouse: Path) -> None:
+    shipped = golden.cases(demo_warehouse.with_name("app.sqlite"))
+    assert [c.name for c in shipped] == sorted(c["name"] for c in golden.DEFAULT_CASES)
