@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.components import data, health, statement_download
+from pages.components import alerts_panel, data, health, statement_download
 from pages.components.formatting import export_buttons, show_table
 from pages.components.i18n import _, code, reword
 from pages.components.page import bound, open_view, safely
@@ -17,8 +17,15 @@ from warehouse.db import WarehouseLocked, writer_busy
 from warehouse.settle import close_period
 
 view = open_view("data_health")
-st.title(_("Data health"))
+found = safely(
+    "alerts",
+    lambda: data.alerts(view.db, view.version, view.scope, data.alert_limits(view.db)),
+)
+st.title(_("Data health") + (f" · {len(found)}" if found else ""))
 overview = safely("data health", lambda: data.health(view.db, view.version, view.scope))
+
+st.subheader(_("Alerts"))
+alerts_panel.show(view, found)
 
 st.subheader(_("Feeds"))
 feeds = health.freshness(overview["feeds"], datetime.now(UTC).replace(tzinfo=None))

@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 from pydantic import ValidationError
 
-from pages.components import data, rule_bulk, rule_forms, rule_preview
+from pages.components import data, golden_cases, rule_bulk, rule_forms, rule_preview
 from pages.components.context import store_version
 from pages.components.formatting import export_buttons, show_table
 from pages.components.i18n import _, reword
@@ -21,7 +21,8 @@ from settlement.diff import differences
 from settlement.preview import preview
 from settlement.rules import parse_rules, problems_of, to_document
 from settlement.timeline import period_start
-from warehouse import queries
+from warehouse import golden, queries
+from warehouse.app_store import app_store_path
 from warehouse.publish import closed_periods_reached, history, publish, reach_problem
 from warehouse.settle import request_resettlement
 
@@ -61,13 +62,20 @@ if not runs.is_empty() and runs["status"][0] == "failed":
             run=runs["run_id"][0], error=runs["error"][0]
         )
     )
-live_tab, edit_tab, preview_tab, publish_tab = st.tabs(
-    [_("Timeline and history"), _("Edit draft"), _("Preview impact"), _("Publish")]
-)
+live_tab, edit_tab, preview_tab, golden_tab, publish_tab = st.tabs(
+    [_("Timeline and history"), _("Edit draft"), _("Preview impact"), _("Golden cases"),
+     _("Publish")]
+)  # fmt: skip
 
 
 def publish_and_settle(
-    document: dict, effective: date, note: str, retro: bool, action: str, copy_of: int | None = None
+    document: dict,
+    effective: date,
+    note: str,
+    retro: bool,
+    action: str,
+    copy_of: int | None = None,
+    adopt_golden: bool = False,
 ) -> None:
     if not note.strip():
         st.error(
@@ -79,9 +87,13 @@ def publish_and_settle(
     if copy_of is not None:
         note = f"rollback to version {copy_of}: {note}"  # the audit log's words stay English
     try:
+        edits = None
+        if adopt_golden:
+            candidate = parse_rules({**document, "version": "draft", "effective_date": effective})
+            edits = golden.adopting(app_store_path(db), timeline, candidate)
         done = publish(
             db, document, effective_date=effective, note=note, author=actor(view.identity),
-            retroactive=retro, action=action,
+            retroactive=retro, action=action, golden_edits=edits,
         )  # fmt: skip
     except ValidationError as error:
         for problem in problems_of(error):
@@ -177,6 +189,9 @@ with preview_tab:
         reached = closed_periods_reached(effective, statuses)
         rule_preview.show(result, reached, first_open)
 
+with golden_tab:
+    golden_cases.section(db, timeline, draft, actor(view.identity))
+
 with publish_tab:
     problems = rule_forms.validate({**draft, "version": "draft"})
     for problem in problems:
@@ -188,10 +203,12 @@ with publish_tab:
         )  # fmt: skip
         retro = st.checkbox(_("Re-price closed periods (their changes become adjustments)"),
                             key="publish-retro")  # fmt: skip
+        adopt = st.checkbox(_("Change the golden cases the draft breaks to its amounts"),
+                            key="publish-golden")  # fmt: skip
         note = st.text_area(_("Why this change (required)"), key="publish-note")
         if st.form_submit_button(_("Publish"), type="primary", disabled=bool(problems)):
             refused = reach_problem(day, statuses, retro)
             if refused:
                 st.error(reword("refusal", refused))
             else:
-                publish_and_settle(draft, day, note, retro, "rule_publish")
+                publish_and_settle(draft, day, note, retro, "rule_publish", adopt_golden=adopt)

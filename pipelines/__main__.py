@@ -207,6 +207,11 @@ def _run(args: argparse.Namespace) -> int:
             print(f"settlement stopped: {error}", file=sys.stderr)
             return 2
         print(f"settled in {time.perf_counter() - started:.1f} s")
+        from warehouse.app_store import app_store_path
+        from warehouse.golden import seed_defaults
+
+        if seed_defaults(app_store_path(db)):  # the demo's golden cases, once
+            print("golden cases: the shipped examples added (Rules page)")
     return status
 
 

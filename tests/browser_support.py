@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -140,4 +141,5 @@ def screenshot(page: Page, name: str) -> None:
 def navigation(page: Page) -> set[str]:
     page.wait_for_selector('[data-testid="stSidebarNav"]')
     links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
-    return {t.strip().splitlines()[-1].strip() for t in links}  # the icon's name comes first
+    # The icon's name comes first; Data health's title may end in its alert count (" · 3").
+    return {re.sub(r" · \d+$", "", t.strip().splitlines()[-1].strip()) for t in links}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -95,8 +95,10 @@ def publish_rule_version(
     author: str,
     action: str = "rule_publish",
     diff: str | None = None,
+    also: Callable[[sqlite3.Connection, int], None] | None = None,
 ) -> int:
-    """Store a new rule version and its audit record in one transaction; returns the version."""
+    """Store a new rule version and its audit record in one transaction; returns the version.
+    ``also`` writes what must commit with the version (golden-case edits) in that transaction."""
     if not note.strip():
         raise ValueError("a rule version needs a note saying why")
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
@@ -116,6 +118,8 @@ def publish_rule_version(
             diff=diff or f"published version {version}",
             reason=note,
         )
+        if also is not None:
+            also(con, version)
     return version
 
 

@@ -20,7 +20,7 @@ from settlement.diff import describe, differences
 from settlement.engine import settle
 from settlement.rules import KnownCodes, RuleSet, parse_rules, to_document
 from settlement.timeline import Timeline, period_end
-from warehouse import app_store
+from warehouse import app_store, golden
 from warehouse.db import WarehouseMissing, connect_serving
 from warehouse.settle import (
     STORED_LINES,
@@ -75,11 +75,14 @@ def publish(
     author: str,
     retroactive: bool = False,
     action: str = "rule_publish",
+    golden_edits: golden.Edits | None = None,
 ) -> Published:
     """Validate ``document`` and store it as the next version, effective ``effective_date``.
 
     Raises ``pydantic.ValidationError`` for an invalid rule set and ``ValueError`` for a missing
-    note or a refused reach into closed periods; nothing is stored then.
+    note, a refused reach into closed periods, or a golden case the draft breaks (unless
+    ``golden_edits`` changes that case: the edits are stored in the same transaction as the
+    version); nothing is stored then.
     """
     if not note.strip():
         raise ValueError("a rule version needs a note saying why")
@@ -90,20 +93,33 @@ def publish(
     if problem:
         raise ValueError(problem)
     reached = closed_periods_reached(effective_date, statuses)
-    follows = live_timeline(primary).version_on(effective_date)
+    timeline = live_timeline(primary)
+    store = app_store.app_store_path(primary)
+    broken = golden.golden_problem(store, timeline, draft, golden_edits)
+    if broken:
+        raise ValueError(broken)
+    follows = timeline.version_on(effective_date)
     change = describe(differences(to_document(follows), to_document(draft)))
     head = f"effective {effective_date.isoformat()}, after version {follows.version}"
     if reached:
         head += f"; retroactive into closed {', '.join(reached)}"
     number = app_store.publish_rule_version(
-        app_store.app_store_path(primary),
+        store,
         to_document(draft) | {"version": "draft"},
         effective_date=effective_date,
         note=note,
         author=author,
         action=action,
         diff=f"{head}: {change}",
-    )
+        also=(
+            (lambda con, version: golden.apply_edits(
+                con, golden_edits, actor=author, reason=note,
+                subject=f"golden cases with rule version {version}",
+            ))
+            if golden_edits
+            else None
+        ),
+    )  # fmt: skip
     return Published(number, reached)
 
 

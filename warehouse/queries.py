@@ -230,6 +230,18 @@ def rule_triggers(db: Path, scope: Scope) -> pl.DataFrame:
     return _run(db, "rule_triggers", scope)
 
 
+def alert_ticket_flags(db: Path, scope: Scope) -> pl.DataFrame:
+    return _run(db, "alert_ticket_flags", scope)
+
+
+def alert_rule_tickets(db: Path, scope: Scope) -> pl.DataFrame:
+    return _run(db, "alert_rule_tickets", scope)
+
+
+def alert_closed_refunds(db: Path, scope: Scope) -> pl.DataFrame:
+    return _run(db, "alert_closed_refunds", scope)
+
+
 def settlement_status(db: Path, scope: Scope) -> pl.DataFrame:
     return _run(db, "settlement_status", scope)
 

@@ -177,3 +177,22 @@ def period_statements(
 ) -> statements.PeriodStatements:
     del version
     return statements.read_statements(Path(db), period, payee_id, serving=True)
+
+
+def alert_limits(db: str) -> tuple[tuple[str, float], ...]:
+    """The alert thresholds in force (app store; cheap), as a cache key."""
+    from warehouse.alerts import thresholds
+    from warehouse.app_store import app_store_path
+
+    return tuple(sorted(thresholds(app_store_path(Path(db))).items()))
+
+
+@st.cache_data(ttl=60, max_entries=16, show_spinner=False)
+def alerts(
+    db: str, version: int, scope: Scope, limits: tuple[tuple[str, float], ...]
+) -> list[object]:
+    """Data health's active alerts (warehouse.alerts.Alert), keyed by the thresholds too."""
+    from warehouse.alerts import alerts as active
+
+    del version
+    return list(active(Path(db), scope, dict(limits)))

@@ -105,6 +105,7 @@ PATTERNS: dict[str, list[tuple[str, str]]] = {
             r"period (?P<period>\S+) is (?P<state>\w+); only an open period can be closed",
             N_("period {period} is {state}; only an open period can be closed"),
         ),
+        (r"breaks (?P<cases>.+)", N_("the draft breaks {cases}")),
         (
             r"period (?P<period>\S+) has no settlement lines: run the settlement first",
             N_("period {period} has no settlement lines: run the settlement first"),

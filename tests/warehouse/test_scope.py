@@ -162,6 +162,7 @@ def test_scopes_of_every_kind(
             queries.feed_freshness, queries.recent_runs, queries.quarantine,
             queries.quarantine_reasons, queries.unpriced, queries.rule_triggers,
             queries.settlement_status, queries.settlement_runs, queries.new_platform_values,
+            queries.alert_ticket_flags, queries.alert_rule_tickets, queries.alert_closed_refunds,
         ):  # fmt: skip
             frame = health(db, scope)
             assert operations or frame.is_empty(), health.__name__
@@ -209,6 +210,7 @@ SCOPED_QUERIES_CHECKED = {
     "ticket_lines", "payee_months", "payee_lines", "feed_freshness", "recent_runs",
     "quarantine", "quarantine_reasons", "unpriced", "rule_triggers", "settlement_status",
     "preview_inputs", "settlement_runs", "new_platform_values", "connector_lag",
+    "alert_ticket_flags", "alert_rule_tickets", "alert_closed_refunds",
 }  # fmt: skip
 
 

@@ -1,0 +1,97 @@
+"""Data health's alerts: each in words with the tickets behind it (expandable, exportable), and
+the analysts' thresholds form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from pages.components import data
+from pages.components.formatting import export_buttons, show_table
+from pages.components.i18n import N_, _, code
+from pages.components.page import View
+from pages.components.signin import actor
+from warehouse.alerts import DEFAULTS, Alert, set_thresholds, threshold_problem
+from warehouse.app_store import app_store_path
+
+
+def headline(alert: Alert) -> str:
+    """One alert in the reader's words."""
+    if alert.kind == "unpriced":
+        return _("{period}: {count} ticket(s) the rules could not price").format(
+            period=alert.period, count=len(alert.tickets)
+        )
+    if alert.kind == "rule_stopped":
+        return _(
+            "Rule “{rule}” stopped firing in {period}: it fired on {baseline:.1%} of the lines "
+            "before, last in {last}"
+        ).format(rule=code("column", alert.subject), period=alert.period,
+                 baseline=alert.baseline, last=alert.measure)  # fmt: skip
+    if alert.kind == "rule_surge":
+        return _(
+            "Rule “{rule}” fires on {rate:.1%} of {period}'s lines, against {baseline:.1%} before"
+        ).format(rule=code("column", alert.subject), rate=alert.value, period=alert.period,
+                 baseline=alert.baseline)  # fmt: skip
+    if alert.kind == "share_spike":
+        subject_kind, flag = alert.measure.split(":")
+        return _(
+            "{who} {subject}: {flag} share {share:.1%} in {period}, against {baseline:.1%} in "
+            "its own history"
+        ).format(who=code("alert_subject", subject_kind), subject=alert.subject,
+                 flag=code("alert_flag", flag), share=alert.value, period=alert.period,
+                 baseline=alert.baseline)  # fmt: skip
+    return _("Refunds arrived for closed period {period}: {count} ticket(s)").format(
+        period=alert.period, count=len(alert.tickets)
+    )
+
+
+def show(view: View, found: list[Alert]) -> None:
+    if not found:
+        st.success(_("No alert: nothing unusual in the latest period."), icon=":material/check:")
+    for number, alert in enumerate(found):
+        with st.expander(headline(alert), icon=":material/warning:"):
+            tickets = pl.DataFrame(
+                {"ticket_id": list(alert.tickets)}, schema={"ticket_id": pl.String}
+            )
+            show_table(tickets)
+            export_buttons(tickets, _("Alert tickets"), key=f"alert-{number}", when=alert.period)
+    if view.scope.role == "analyst":
+        thresholds_form(view)
+
+
+LABELS = {
+    "history_months": N_("History (periods before the latest)"),
+    "share_factor": N_("Share spike: times its own mean"),
+    "share_min_tickets": N_("Share spike: at least this many tickets"),
+    "rule_factor": N_("Rule surge: times its mean rate"),
+    "rule_min_lines": N_("Rule: fewest lines to judge it"),
+    "unpriced_min_tickets": N_("Unpriced tickets that raise an alert"),
+}
+
+
+def thresholds_form(view: View) -> None:
+    limits = dict(data.alert_limits(view.db))
+    with st.expander(_("Alert thresholds")), st.form("alert-thresholds"):
+        values = {}
+        for name, (default, lowest, whole) in DEFAULTS.items():
+            values[name] = st.number_input(
+                _(LABELS[name]) + f" ({_('default')} {default:g})",
+                min_value=float(lowest), value=float(limits[name]),
+                step=1.0 if whole else 0.5, key=f"alert-{name}",
+            )  # fmt: skip
+        why = st.text_input(_("Why (required)"), key="alert-note")
+        if st.form_submit_button(_("Save thresholds")):
+            problems = [p for n, v in values.items() if (p := threshold_problem(n, v))]
+            if not why.strip():
+                st.error(_("Changing alert thresholds needs a note saying why."))
+            elif problems:
+                for problem in problems:
+                    st.error(problem)
+            else:
+                set_thresholds(
+                    app_store_path(Path(view.db)), values, actor=actor(view.identity), reason=why
+                )
+                st.cache_data.clear()
+                st.rerun()
