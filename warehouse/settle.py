@@ -375,9 +375,7 @@ def _settle_in_transaction(
         booked = booking_periods(manual, statuses, frozen_in)
         to_open = sorted(set(to_open) | {p for p in booked.values() if p not in statuses})
         extra = manual_lines(manual, booked)
-        recomputed = pl.concat(
-            [_canonical(recomputed), _canonical(extra)], how="vertical"
-        )
+        recomputed = pl.concat([_canonical(recomputed), _canonical(extra)], how="vertical")
 
     open_periods = sorted({p for p, s in statuses.items() if s == "open"} | set(to_open))
     targets = [period] if period else open_periods

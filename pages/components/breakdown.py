@@ -23,6 +23,9 @@ def line_words(line: Mapping[str, Any]) -> str:
     labels = {name: code("breakdown", name) for name in LABELS}
     monthly = {name: code("breakdown_monthly", name) for name in MONTHLY_LABELS}
     pieces = [yuan(int(line["amount_cents"]))]
+    if line.get("line_kind") == "manual_adjustment":
+        pieces.append(_("manual adjustment for dispute {id}").format(id=line.get("dispute_id")))
+        return " · ".join(pieces)
     currency = str(line.get("currency") or "CNY")
     if currency != "CNY":
         local = money(int(line["amount_local_cents"]), currency)
