@@ -45,12 +45,16 @@ show_table(
         ]
     )
 )
-chosen = st.selectbox(
-    _("Dispute"), waiting, key="dispute-chosen",
-    format_func=lambda d: _("#{id} · {payee} · {ticket} · {days} day(s) old").format(
+# Labels made now, not in format_func: a widget's labels belong to the run's language.
+labels = {
+    d.dispute_id: _("#{id} · {payee} · {ticket} · {days} day(s) old").format(
         id=d.dispute_id, payee=d.payee_id, ticket=d.ticket_id, days=d.age_days(today)
-    ),
-)  # fmt: skip
+    )
+    for d in waiting
+}
+chosen_id = st.selectbox(_("Dispute"), list(labels), key="dispute-chosen",
+                         format_func=labels.__getitem__)  # fmt: skip
+chosen = next(d for d in waiting if d.dispute_id == chosen_id)
 st.subheader(_("Dispute {id}").format(id=chosen.dispute_id))
 st.markdown(chosen.reason.replace("$", "\\$"))
 if chosen.line_kind is None:
@@ -69,7 +73,10 @@ else:
         )
 picture = disputes.photo(store, chosen.dispute_id) if chosen.has_photo else None
 if picture:
-    st.image(picture, caption=_("Photo sent with the dispute"), width=360)
+    try:
+        st.image(picture, caption=_("Photo sent with the dispute"), width=360)
+    except Exception:  # checked when raised; a stored file gone bad is a note, not a traceback
+        st.warning(_("The photo cannot be shown."))
 
 booking = disputes.first_open_period(period_statuses(Path(view.db)))
 accept_tab, reject_tab = st.tabs([_("Accept"), _("Reject")])

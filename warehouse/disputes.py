@@ -8,6 +8,7 @@ the open period it is booked in); the settlement run reads those and emits each 
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+from PIL import Image
 
 from warehouse import app_store
 
@@ -130,6 +132,11 @@ def _check_photo(photo: bytes | None, photo_type: str | None) -> None:
         raise DisputeRefused("the photo must be a PNG, JPEG or WebP image")
     if len(photo) > MAX_PHOTO_BYTES:
         raise DisputeRefused("the photo is larger than 2 MB")
+    try:
+        with Image.open(io.BytesIO(photo)) as image:
+            image.verify()
+    except Exception as error:  # Pillow raises many kinds for a broken file
+        raise DisputeRefused("the photo is not a readable image") from error
 
 
 def raise_dispute(

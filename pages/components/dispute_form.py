@@ -9,12 +9,28 @@ import polars as pl
 import streamlit as st
 
 from pages.components.formatting import show_table, yuan
-from pages.components.i18n import _, code
+from pages.components.i18n import N_, _, code
 from pages.components.page import View
 from pages.components.signin import actor
 from warehouse import app_store, disputes
 
 LINE, MISSING = "line", "missing"
+# What warehouse.disputes refuses with, for the catalogs.
+REFUSALS = (
+    N_("not an amount in yuan: write digits with at most two decimals, e.g. 120 or -35.50"),
+    N_("an adjustment of ¥0.00 changes nothing"),
+    N_("the amount is beyond what one adjustment may be"),
+    N_("the photo must be a PNG, JPEG or WebP image"),
+    N_("the photo is larger than 2 MB"),
+    N_("the photo is not a readable image"),
+    N_("say why: a dispute needs a reason"),
+    N_("the reason is longer than 2 000 characters"),
+    N_("name the ticket"),
+    N_("a missing ticket needs the date it was completed"),
+    N_("the ticket's date is in the future"),
+    N_("name the period of the disputed line"),
+    N_("a rejection needs an answer for the payee"),
+)
 
 
 def store_of(view: View) -> Path:
@@ -35,16 +51,21 @@ def raise_form(view: View, payee_id: str, period: str, lines: pl.DataFrame) -> N
     if view.scope.role != "technician" or view.scope.technician_id != payee_id:
         return
     with st.expander(_("Something wrong? Raise a dispute"), icon=":material/report:"):
-        about = st.radio(
-            _("About"), [LINE, MISSING], horizontal=True, key="dispute-about",
-            format_func=lambda a: _("a line of {period}").format(period=period)
-            if a == LINE else _("a ticket that is missing"),
-        )  # fmt: skip
+        # Labels made now, not in format_func: a widget's labels belong to the run's language.
+        abouts = {
+            LINE: _("a line of {period}").format(period=period),
+            MISSING: _("a ticket that is missing"),
+        }
+        about = st.radio(_("About"), list(abouts), horizontal=True, key="dispute-about",
+                         format_func=abouts.__getitem__)  # fmt: skip
         with st.form("dispute", clear_on_submit=True):
             choices = lines.select("ticket_id", "line_kind", "amount_cents").rows()
             line = ticket = when = None
             if about == LINE:
-                line = st.selectbox(_("Line"), choices, key="dispute-line", format_func=_choice)
+                shown = [_choice(c) for c in choices]
+                index = st.selectbox(_("Line"), range(len(choices)), key="dispute-line",
+                                     format_func=shown.__getitem__)  # fmt: skip
+                line = choices[index] if index is not None else None
             else:
                 ticket = st.text_input(_("Ticket id"), key="dispute-ticket")
                 when = st.date_input(_("Completed on"), value=None, key="dispute-date",

@@ -41,7 +41,7 @@ def panel(view: View, technician: str, period: str) -> None:
                                 key="estimate-item")  # fmt: skip
             city = st.selectbox(
                 _("City"), codes, codes.index(usual_city), key="estimate-city",
-                format_func=lambda c: f"{names[c]} · {tiers[c]}",
+                format_func=lambda c: f"{names[c]} · {tiers[c]}",  # no words: any language
             )  # fmt: skip
             if not st.form_submit_button(_("Estimate")):
                 return

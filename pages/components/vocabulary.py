@@ -363,4 +363,19 @@ VOCABULARY: tuple[tuple[str, str], ...] = (
     C_("reason", "value longer than 4096 characters"),
     # user_error
     C_("user_error", "a user change needs a reason"),
+    # disputes
+    C_("column", "dispute_id"),
+    C_("column", "age_days"),
+    C_("column", "answer"),
+    C_("column", "booked_period"),
+    C_("column", "manual_cents"),
+    C_("column", "raised_by"),
+    C_("column", "dispute_reason"),
+    C_("line_kind", "manual_adjustment"),
+    C_("origin_kind", "manual_adjustment"),
+    C_("status", "accepted"),
+    C_("status", "rejected"),
+    C_("action", "dispute_raise"),
+    C_("action", "dispute_accept"),
+    C_("action", "dispute_reject"),
 )

@@ -3,12 +3,14 @@ adjustment a settlement line that re-settling keeps and closed periods never rec
 
 from __future__ import annotations
 
+import io
 import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from pipelines.ingest import ingest
 from warehouse import app_store, disputes
@@ -139,8 +141,12 @@ def test_every_period_closed_opens_the_next_month_for_the_adjustment(warehouse: 
 
 
 def test_reject_needs_an_answer_and_every_step_is_audited(warehouse: Path) -> None:
-    dispute_id = raise_on(warehouse, photo=b"\x89PNG fake", photo_type="image/png")
-    assert disputes.photo(store(warehouse), dispute_id) == b"\x89PNG fake"
+    with pytest.raises(DisputeRefused, match="readable"):
+        raise_on(warehouse, photo=b"\x89PNG fake", photo_type="image/png")
+    picture = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(picture, format="PNG")
+    dispute_id = raise_on(warehouse, photo=picture.getvalue(), photo_type="image/png")
+    assert disputes.photo(store(warehouse), dispute_id) == picture.getvalue()
     with pytest.raises(DisputeRefused, match="answer"):
         disputes.reject(store(warehouse), dispute_id, actor="analyst", answer="  ")
     disputes.reject(store(warehouse), dispute_id, actor="analyst", answer="paid in March")
