@@ -27,6 +27,7 @@ PAGE_HEADINGS = {
     "my-earnings": "My earnings",
     "data-health": "Data health",
     "audit": "Audit",
+    "disputes": "Disputes",
 }
 # Every wait in a browser test is for a condition, never a fixed sleep, and the limit is generous:
 # a machine busy with other work makes these tests slower, never failing. Only a condition that
