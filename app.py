@@ -24,6 +24,7 @@ PAGE_SPECS = {  # name: (title, icon, url path)
     "data_health": (_("Data health"), "monitor_heart", "data_health"),
     "audit": (_("Audit"), "history", "audit"),
     "users": (_("Users"), "group", "users"),
+    "disputes": (_("Disputes"), "gavel", "disputes"),
 }
 assert set(PAGE_SPECS) == set(PAGES)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from pages.components import breakdown, data, statement_download
+from pages.components import breakdown, data, dispute_form, estimator, statement_download
 from pages.components.context import store_version
 from pages.components.formatting import export_buttons, money_text, short_yuan, show_table, yuan
 from pages.components.i18n import _
@@ -110,6 +110,9 @@ for currency in sorted(set(lines["currency"]) - {"CNY"}):
     )
 st.caption(_("Tap a ticket to see how it earned its amount."))
 breakdown.cards(lines)
+dispute_form.raise_form(view, technician, period, lines)
+dispute_form.status_list(view, technician)
+estimator.panel(view, technician, period)
 table = lines.select(
     "ticket_id", "amount_cents", "currency", "amount_local_cents", "line_kind", "price_tier",
     "ladder_rate_bp", "is_rework", "is_refunded", "rule_version",

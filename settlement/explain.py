@@ -38,6 +38,7 @@ KIND = {
     "chargeback": "chargeback",
     "partner_monthly": "monthly partner line",
     "adjustment": "adjustment",
+    "manual_adjustment": "manual adjustment (dispute)",
 }
 
 
@@ -95,6 +96,10 @@ def line_words(
     labels = {name: word("breakdown", name) for name in LABELS}
     monthly = {name: word("breakdown_monthly", name) for name in MONTHLY_LABELS}
     pieces = [yuan(int(line["amount_cents"]))]
+    if line.get("line_kind") == "manual_adjustment":
+        dispute = line.get("dispute_id")
+        pieces.append(message("manual adjustment for dispute {id}").format(id=dispute))
+        return " · ".join(pieces)
     currency = str(line.get("currency") or "CNY")
     if currency != "CNY":
         local = money(int(line["amount_local_cents"]), currency)

@@ -28,6 +28,7 @@ PAGE_HEADINGS = {
     "my_earnings": "My earnings",
     "data_health": "Data health",
     "audit": "Audit",
+    "disputes": "Disputes",
 }
 # Every wait in a browser test is for a condition, never a fixed sleep, and the limit is generous:
 # a machine busy with other work makes these tests slower, never failing. Only a condition that

@@ -130,7 +130,7 @@ def what_if(primary: Path, draft: RuleSet) -> pl.DataFrame:
         tickets, orders = settlement_inputs(con)
         stored = con.sql(
             f"select {', '.join(STORED_LINES)} from settlement_lines"
-            " where line_kind <> 'adjustment'"
+            " where line_kind not in ('adjustment', 'manual_adjustment')"
         ).pl()
         statuses = dict(con.execute("select period, status from settlement_periods").fetchall())
     timeline: Timeline = live_timeline(primary).with_draft(draft)

@@ -28,7 +28,7 @@ from settlement.frames import BREAKDOWN, LINES, ORDERS_IN, TICKETS_IN, UNPRICED
 from settlement.periods import adjustments
 from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
 from settlement.timeline import Timeline
-from warehouse import app_store
+from warehouse import app_store, disputes
 from warehouse.db import WarehouseDiskFull, is_disk_full, writer
 from warehouse.frozen import freeze_period
 
@@ -52,7 +52,11 @@ STORED_LINES = [
     "is_rework",
     "is_refunded",
     "rule_version",
+    "manual_cents",
+    "dispute_id",
 ]
+# Columns of stored lines the engine does not produce (manual adjustments from disputes).
+STORED_ONLY: dict[str, pl.DataType] = {"manual_cents": pl.Int64(), "dispute_id": pl.Int64()}
 LINE_ORDER = [
     "period",
     "line_kind",
@@ -62,6 +66,7 @@ LINE_ORDER = [
     "origin_period",
     "origin_kind",
     "currency",
+    "dispute_id",
 ]
 
 
@@ -158,9 +163,57 @@ def _stored(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, object
 
 
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = {"manual_cents": 0, "dispute_id": None}
+    frame = frame.with_columns(
+        pl.lit(value, STORED_ONLY[name]).alias(name)
+        for name, value in missing.items()
+        if name not in frame.columns
+    )
     return frame.select(
-        pl.col(name).cast(LINES.get(name, pl.String())) for name in STORED_LINES
+        pl.col(name).cast(STORED_ONLY.get(name) or LINES.get(name, pl.String()))
+        for name in STORED_LINES
     ).sort(LINE_ORDER, nulls_last=True)
+
+
+def booking_periods(
+    manual: pl.DataFrame, statuses: dict[str, str], frozen_in: dict[int, str]
+) -> dict[int, str]:
+    """dispute id → the period its manual adjustment is a line of.
+
+    A closed period never changes: an adjustment frozen in one stays there; one booked (at
+    acceptance) in a period that has closed since without it moves to the first open period
+    after it, opening the month after the latest period when none is open."""
+    open_periods = sorted(p for p, s in statuses.items() if s == "open")
+    booked = {}
+    for dispute_id, period in manual.select("dispute_id", "period").iter_rows():
+        if dispute_id in frozen_in:
+            booked[dispute_id] = frozen_in[dispute_id]
+        elif statuses.get(period) != "closed":
+            booked[dispute_id] = period
+        else:
+            later = [p for p in open_periods if p > period]
+            booked[dispute_id] = later[0] if later else _next_period(max(statuses))
+    return booked
+
+
+def manual_lines(manual: pl.DataFrame, booked: dict[int, str]) -> pl.DataFrame:
+    """Accepted disputes as ``manual_adjustment`` lines: the amount in ``manual_cents``."""
+    zero = pl.lit(0, pl.Int64)
+    return manual.with_columns(
+        period=pl.col("dispute_id").replace_strict(booked, return_dtype=pl.String),
+        line_kind=pl.lit("manual_adjustment"),
+        origin_period=pl.lit(None, pl.String),
+        origin_kind=pl.lit(None, pl.String),
+        price_tier=pl.lit(None, pl.String),
+        ladder_rate_bp=pl.lit(10_000, pl.Int64),
+        **{name: zero for name in BREAKDOWN},
+        manual_cents=pl.col("amount_cents"),
+        currency=pl.lit("CNY"),
+        amount_local_cents=pl.col("amount_cents"),
+        is_rework=pl.lit(False),
+        is_refunded=pl.lit(False),
+        rule_version=pl.lit("manual"),
+    )
 
 
 def _write_lines(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, run_id: int) -> None:
@@ -311,6 +364,19 @@ def _settle_in_transaction(
     recomputed = recomputed.with_columns(
         origin_period=pl.lit(None, pl.String), origin_kind=pl.lit(None, pl.String)
     )
+    manual = disputes.manual_adjustments(store)
+    if not manual.is_empty():
+        frozen_in = dict(
+            con.execute(
+                "select l.dispute_id, l.period from settlement_lines as l"
+                " join settlement_periods as p on p.period = l.period"
+                " where l.line_kind = 'manual_adjustment' and p.status = 'closed'"
+            ).fetchall()
+        )
+        booked = booking_periods(manual, statuses, frozen_in)
+        to_open = sorted(set(to_open) | {p for p in booked.values() if p not in statuses})
+        extra = manual_lines(manual, booked)
+        recomputed = pl.concat([_canonical(recomputed), _canonical(extra)], how="vertical")
 
     open_periods = sorted({p for p, s in statuses.items() if s == "open"} | set(to_open))
     targets = [period] if period else open_periods

@@ -23,6 +23,7 @@ TITLES = {
     "data_health": "Data health",
     "audit": "Audit",
     "users": "Users",
+    "disputes": "Disputes",
 }
 
 
