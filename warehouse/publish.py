@@ -116,7 +116,9 @@ def describe_publish(primary: Path, document: dict[str, Any], effective: date, n
     it before anyone approves)."""
     stored = {**document, "effective_date": effective.isoformat(), "note": note}
     draft = parse_rules({**stored, "version": "draft"}, known_codes())
-    return _describe(primary, draft, effective, closed_periods_reached(effective, _statuses_or_none(primary)))
+    return _describe(
+        primary, draft, effective, closed_periods_reached(effective, _statuses_or_none(primary))
+    )
 
 
 def what_if(primary: Path, draft: RuleSet) -> pl.DataFrame:

@@ -240,6 +240,8 @@ def _may(role: str | None, allowed: tuple[str, ...], who: str, what: str) -> Non
 
 # --- the steps -------------------------------------------------------------------------------
 def _audit(con: sqlite3.Connection, request: Request, actor: str, step: str, text: str) -> None:
+    if not approvals_on():
+        return  # single-person mode: the effect's own audit row (rule_publish …) says it all
     app_store.audit(
         con, actor=actor, action=f"request_{step}", subject=f"request {request.request_id}",
         diff=f"{request.kind} {request.subject}: {text}", reason=text,

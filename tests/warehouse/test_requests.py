@@ -3,12 +3,16 @@ second person with the approving role approves it; every step is audited."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from settlement.timeline import period_start
-from tests.warehouse.test_timeline import dearer, periods, settled, sql, warehouse
+from tests.warehouse.test_timeline import ROOT, dearer, periods, settled, sql, warehouse
 from warehouse import app_store, requests
 from warehouse.requests import RequestRefused
 from warehouse.settle import close_period
@@ -55,7 +59,9 @@ def test_a_close_takes_effect_only_when_a_manager_approves_it(warehouse: Path) -
 def test_the_requester_cannot_approve_and_nor_can_a_wrong_role(warehouse: Path) -> None:
     first = periods(warehouse)[0]
     with pytest.raises(RequestRefused, match="may not request a close"):
-        requests.submit(warehouse, "close", {"period": first, "note": "m"}, by="t", role="technician")
+        requests.submit(
+            warehouse, "close", {"period": first, "note": "m"}, by="t", role="technician"
+        )
     request = requests.submit(
         warehouse, "close", {"period": first, "note": "m"}, by="ana", role="analyst"
     ).request
@@ -109,7 +115,8 @@ def test_approvals_off_applies_a_request_at_once(
     }  # fmt: skip
     done = requests.submit(warehouse, "publish", payload, by="solo", role=None)
     assert done.applied and done.version == 1 and versions(warehouse) == 1
-    assert actions(warehouse) == ["request_requested", "rule_publish", "request_approved"]
+    assert actions(warehouse) == ["rule_publish"]  # one person: no request steps to audit
+    assert requests.listing(warehouse)[0].status == "applied"
 
 
 def test_approval_revalidates_a_close_of_a_period_closed_meanwhile(warehouse: Path) -> None:
@@ -143,3 +150,53 @@ def test_a_demo_key_names_a_role_only_on_a_development_machine(
     assert requests.role_of(warehouse, "manager") == "manager"
     monkeypatch.setenv("TIERBOARD_ENV", "production")
     assert requests.role_of(warehouse, "manager") is None
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TIERBOARD_APPROVALS": "on", "TIERBOARD_ENV": "test"}
+    return subprocess.run(
+        [sys.executable, "-m", "settlement", *args],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+
+
+def test_cli_requests_then_a_manager_approves(warehouse: Path, tmp_path: Path) -> None:
+    first, *_, latest = periods(warehouse)
+    db = ("--db", str(warehouse))
+    closing = cli("close", first, "--by", "analyst", "--note", "month end", *db)
+    assert closing.returncode == 0, closing.stderr
+    assert "request 1 (close period" in closing.stdout and "approve 1 --by" in closing.stdout
+    assert status(warehouse, first) == "open"
+
+    path = tmp_path / "dearer.yaml"
+    path.write_text(yaml.safe_dump(dearer(), allow_unicode=True), encoding="utf-8")
+    day = period_start(latest).isoformat()
+    publishing = cli(
+        "publish", "--rules", str(path), "--effective", day, "--note", "dearer", "--by",
+        "analyst", *db,
+    )  # fmt: skip
+    assert publishing.returncode == 0, publishing.stderr
+    assert "request 2 (publish" in publishing.stdout and versions(warehouse) == 0
+
+    listed = cli("requests", *db)
+    assert listed.stdout.count("pending") == 2, listed.stdout
+
+    self_approval = cli("close", "--approve", "1", "--by", "analyst", *db)
+    assert self_approval.returncode == 1
+    assert self_approval.stderr.strip().count("\n") == 0
+    assert "a second person must approve it" in self_approval.stderr
+
+    approved = cli("close", "--approve", "1", "--by", "manager", *db)
+    assert approved.returncode == 0, approved.stderr
+    assert f"period {first} closed" in approved.stdout
+    assert status(warehouse, first) == "closed"
+
+    applied = cli("publish", "--approve", "2", "--by", "manager", *db)
+    assert applied.returncode == 0, applied.stderr
+    assert "version 1 published by analyst" in applied.stdout
+    assert "settlement run" in applied.stdout  # the re-settlement follows
+    assert set(sql(warehouse, f"select distinct rule_version from settlement_lines"
+                   f" where period = '{latest}' and line_kind = 'ticket'")) == {("1",)}  # fmt: skip
+
+    again = cli("approve", "2", "--by", "manager", *db)
+    assert again.returncode == 1 and "request 2 is applied, not pending" in again.stderr
