@@ -14,11 +14,21 @@ from warehouse.scope import Scope
 
 PAGES = (
     "overview", "heatmaps", "regions", "rules", "my_earnings", "data_health", "audit", "users",
+    "period_close", "approvals",
 )  # fmt: skip
 PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    "manager": ("overview", "heatmaps", "regions", "my_earnings", "data_health"),
+    "manager": ("overview", "heatmaps", "regions", "my_earnings", "data_health", "approvals"),
     "regional_lead": ("overview", "heatmaps", "regions", "my_earnings"),
-    "analyst": ("overview", "heatmaps", "regions", "rules", "my_earnings", "data_health", "audit"),
+    "analyst": (
+        "overview",
+        "heatmaps",
+        "regions",
+        "rules",
+        "my_earnings",
+        "data_health",
+        "period_close",
+        "audit",
+    ),
     "technician": ("my_earnings",),
     "admin": ("data_health", "audit", "users"),
 }

@@ -23,6 +23,8 @@ TITLES = {
     "data_health": "Data health",
     "audit": "Audit",
     "users": "Users",
+    "period_close": "Period close",
+    "approvals": "Approvals",
 }
 
 
