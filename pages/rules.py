@@ -16,13 +16,14 @@ from pages.components.context import store_version
 from pages.components.formatting import export_buttons, show_table
 from pages.components.i18n import _, reword
 from pages.components.page import open_view, safely
+from pages.components.requests_panel import mine
 from pages.components.signin import actor
 from settlement.diff import differences
 from settlement.preview import preview
 from settlement.rules import parse_rules, problems_of, to_document
 from settlement.timeline import period_start
-from warehouse import queries
-from warehouse.publish import closed_periods_reached, history, publish, reach_problem
+from warehouse import queries, requests
+from warehouse.publish import closed_periods_reached, history, reach_problem
 from warehouse.settle import request_resettlement
 
 DRAFT = "rule-draft"
@@ -78,11 +79,15 @@ def publish_and_settle(
         return
     if copy_of is not None:
         note = f"rollback to version {copy_of}: {note}"  # the audit log's words stay English
+    payload = {
+        "document": document, "effective_date": effective.isoformat(), "note": note,
+        "retroactive": retro, "action": action,
+    }  # fmt: skip
     try:
-        done = publish(
-            db, document, effective_date=effective, note=note, author=actor(view.identity),
-            retroactive=retro, action=action,
-        )  # fmt: skip
+        parse_rules({**document, "effective_date": effective, "note": note, "version": "draft"})
+        done = requests.submit(
+            db, "publish", payload, by=actor(view.identity), role=view.scope.role
+        )
     except ValidationError as error:
         for problem in problems_of(error):
             st.error(rule_forms.problem_text(problem))
@@ -90,8 +95,13 @@ def publish_and_settle(
     except ValueError as error:
         st.error(reword("refusal", str(error)))
         return
-    request_resettlement(db)
     st.session_state.pop(DRAFT, None)
+    if not done.applied:
+        st.session_state["rules-flash"] = _(
+            "Request {number}: the publish awaits a manager's approval on Approvals."
+        ).format(number=done.request.request_id)
+        st.rerun()
+    request_resettlement(db)
     copied = _(" (a copy of version {version})").format(version=copy_of) if copy_of else ""
     st.session_state["rules-flash"] = _(
         "Version {version}{copied} takes effect on {day}; re-settling."
@@ -189,9 +199,11 @@ with publish_tab:
         retro = st.checkbox(_("Re-price closed periods (their changes become adjustments)"),
                             key="publish-retro")  # fmt: skip
         note = st.text_area(_("Why this change (required)"), key="publish-note")
-        if st.form_submit_button(_("Publish"), type="primary", disabled=bool(problems)):
+        label = _("Request publish") if requests.approvals_on() else _("Publish")
+        if st.form_submit_button(label, type="primary", disabled=bool(problems)):
             refused = reach_problem(day, statuses, retro)
             if refused:
                 st.error(reword("refusal", refused))
             else:
                 publish_and_settle(draft, day, note, retro, "rule_publish")
+    mine(db, actor(view.identity), "publish")
