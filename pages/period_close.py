@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from pages.components.formatting import show_table
-from pages.components.i18n import _, reword
+from pages.components.i18n import N_, _, reword
 from pages.components.page import open_view, safely, stop
 from pages.components.requests_panel import mine
 from pages.components.signin import actor
@@ -19,10 +19,10 @@ from warehouse.queries import previous_period
 from warehouse.requests import RequestRefused
 
 BLOCKER_WORDS = {
-    "earlier_open": "Earlier periods still open (periods close in order)",
-    "unpriced": "Tickets the rules could not price",
-    "stale_feeds": "Feeds stale past their cadence",
-    "pending_corrections": "Corrections of closed periods pending in earlier open periods",
+    "earlier_open": N_("Earlier periods still open (periods close in order)"),
+    "unpriced": N_("Tickets the rules could not price"),
+    "stale_feeds": N_("Feeds stale past their cadence"),
+    "pending_corrections": N_("Corrections of closed periods pending in earlier open periods"),
 }
 
 view = open_view("period_close")

@@ -9,11 +9,11 @@ import polars as pl
 import streamlit as st
 
 from pages.components.formatting import show_table
-from pages.components.i18n import _, code, reword
+from pages.components.i18n import N_, _, code, reword
 from warehouse import requests
 from warehouse.requests import Request, RequestRefused
 
-KIND_WORDS = {"publish": "rule publish", "close": "period close"}
+KIND_WORDS = {"publish": N_("rule publish"), "close": N_("period close")}
 
 
 def kind_word(kind: str) -> str:
