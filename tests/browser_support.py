@@ -26,6 +26,7 @@ PAGE_HEADINGS = {
     "rules": "Rules",
     "my-earnings": "My earnings",
     "data-health": "Data health",
+    "period-close": "Period close",
     "audit": "Audit",
 }
 # Every wait in a browser test is for a condition, never a fixed sleep, and the limit is generous:

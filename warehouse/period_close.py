@@ -7,7 +7,8 @@ are. Another blocker (open disputes on the period) is one more function in the l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +17,20 @@ import duckdb
 import polars as pl
 
 from settlement.explain import yuan
-from warehouse.db import connect_serving
-from warehouse.queries import previous_period
+from warehouse.db import WarehouseError, connect_serving
+from warehouse.queries import WarehouseUnavailable, previous_period, unavailable
+
+
+@contextmanager
+def _serving(primary: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The serving snapshot; a damaged or missing one is ``WarehouseUnavailable`` (a message)."""
+    try:
+        with connect_serving(primary) as con:
+            yield con
+    except WarehouseUnavailable:
+        raise
+    except (WarehouseError, duckdb.Error) as error:
+        raise unavailable(primary, error) from error
 
 
 @dataclass(frozen=True)
@@ -90,13 +103,13 @@ BLOCKERS: list[Callable[[Context], Blocker]] = [
 def blockers(primary: Path, period: str, now: datetime | None = None) -> list[Blocker]:
     """Every blocker's verdict on closing ``period`` (those with a count of 0 pass)."""
     moment = now or datetime.now(UTC).replace(tzinfo=None)
-    with connect_serving(primary) as con:
+    with _serving(primary) as con:
         ctx = Context(con, period, moment)
         return [blocker(ctx) for blocker in BLOCKERS]
 
 
 def open_periods(primary: Path) -> list[str]:
-    with connect_serving(primary) as con:
+    with _serving(primary) as con:
         rows = con.execute(
             "select period from settlement_periods where status = 'open' order by period"
         ).fetchall()
@@ -109,7 +122,7 @@ def totals(primary: Path, period: str) -> pl.DataFrame:
     ``amount_cents`` is in CNY (the ledger's figure); ``amount_local_cents`` in the currency.
     """
     before = previous_period(period)
-    with connect_serving(primary) as con:
+    with _serving(primary) as con:
         frame = con.sql(
             "with sums as (select payee_type, currency,"
             " sum(amount_cents) filter (where period = $p)::bigint as amount_cents,"

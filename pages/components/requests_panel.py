@@ -57,6 +57,12 @@ def mine(db: Path, who: str, kind: str) -> None:
                 else:
                     st.cache_data.clear()
                     st.rerun()
+    for request in [r for r in own if r.status == "applied"][:3]:
+        st.success(
+            _("Request {number} was approved by {who} and applied: {outcome}").format(
+                number=request.request_id, who=request.decided_by, outcome=request.outcome
+            )
+        )
     for request in (r for r in own if r.status in ("rejected", "failed")):
         st.warning(
             _("Request {number} was {status} by {who}: {reason}").format(
