@@ -180,7 +180,7 @@ def rules_are_valid(primary: Path, payload: dict[str, Any]) -> str | None:
     try:
         parse_rules({**document, "note": payload["note"], "version": "draft"}, known_codes())
     except ValidationError as error:
-        return "; ".join(problems_of(error))
+        return "; ".join(str(p) for p in problems_of(error))
     return None
 
 
