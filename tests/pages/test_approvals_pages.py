@@ -87,3 +87,30 @@ def test_the_checklist_shows_an_earlier_open_period_and_disables_the_request(
     assert button(at, "Request the close", lang).disabled
     assert any(_("Resolve every blocker above before the close can be requested.", lang)
                == c.value for c in at.caption)  # fmt: skip
+
+
+def test_with_approvals_on_the_rules_page_requests_a_publish_and_the_manager_applies_it(
+    app_env: Path,
+) -> None:
+    from warehouse import app_store
+
+    at = ok(open_page("rules", "analyst", "en"))
+    at.number_input(key="urgent-0").set_value(40.0)
+    button(at, "Apply amounts to the draft", "en").click().run()
+    at.text_area(key="publish-note").input("urgent jobs are hard to staff")
+    button(at, "Request publish", "en").click().run()
+    ok(at)
+    (request,) = requests.listing(app_env, status="pending")
+    assert any(f"Request {request.request_id}: the publish awaits" in s.value for s in at.success)
+    assert "surcharges.urgent_bp: 3000 → 4000" in request.summary
+    store = app_store.app_store_path(app_env)
+    assert app_store.rule_versions(store) == []
+    assert any(b.key == f"withdraw-{request.request_id}" for b in at.button)  # the requester's
+
+    manager = ok(open_page("approvals", "manager", "en"))
+    assert any("urgent_bp" in c.value for c in manager.code)  # the diff to approve
+    manager.button(key=f"approve-{request.request_id}").click().run()
+    ok(manager)
+    (version,) = app_store.rule_versions(store)
+    assert version.author == request.requested_by
+    assert version.document["surcharges"]["urgent_bp"] == 4_000  # type: ignore[index]
