@@ -8,9 +8,9 @@ from pathlib import Path
 import streamlit as st
 
 from pages.components.formatting import show_table
-from pages.components.i18n import _, reword
+from pages.components.i18n import _
 from pages.components.page import open_view
-from pages.components.requests_panel import describe, table
+from pages.components.requests_panel import describe, refusal_words, table
 from pages.components.signin import actor
 from warehouse import requests
 from warehouse.db import WarehouseLocked, writer_busy
@@ -48,9 +48,7 @@ for request in pending:
                 try:
                     done = requests.approve(db, number, by=me, role=view.scope.role)
                 except (RequestRefused, WarehouseLocked) as error:
-                    st.error(
-                        _("Not approved: {reason}").format(reason=reword("refusal", str(error)))
-                    )
+                    st.error(_("Not approved: {reason}").format(reason=refusal_words(str(error))))
                 else:
                     if done.request.kind == "publish":
                         request_resettlement(db)
@@ -64,7 +62,7 @@ for request in pending:
             try:
                 requests.reject(db, number, by=me, role=view.scope.role, reason=reason)
             except RequestRefused as error:
-                st.error(_("Not rejected: {reason}").format(reason=reword("refusal", str(error))))
+                st.error(_("Not rejected: {reason}").format(reason=refusal_words(str(error))))
             else:
                 st.session_state["approvals-flash"] = _("Request {number} rejected.").format(
                     number=number

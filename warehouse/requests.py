@@ -319,12 +319,14 @@ def approve(primary: Path, request_id: int, *, by: str, role: str | None) -> Out
 
 
 def _apply(primary: Path, request: Request, by: str) -> Outcome:
-    from warehouse.db import WarehouseError
+    from warehouse.db import WarehouseError, WarehouseLocked
 
     problem = refusal(primary, request.kind, request.payload)
     if problem is None:
         try:
             return _take_effect(primary, request, by)
+        except WarehouseLocked:
+            raise  # a writer holds the warehouse for now: the request stays pending, try again
         except (ValueError, WarehouseError) as error:
             problem = str(error) or type(error).__name__
     _decide(primary, request, "failed", by, reason=problem)

@@ -20,6 +20,17 @@ def kind_word(kind: str) -> str:
     return _(KIND_WORDS.get(kind, kind))
 
 
+def refusal_words(text: str) -> str:
+    """A refusal in the reader's language, the cause of a request that could not take effect
+    included."""
+    head, found, cause = text.partition(" could not take effect: ")
+    if not found:
+        return reword("refusal", text)
+    return _("request {number} could not take effect: {problem}").format(
+        number=head.removeprefix("request "), problem=reword("refusal", cause)
+    )
+
+
 def describe(request: Request) -> str:
     return _("Request {number} · {kind} · {subject} · by {who} at {at}").format(
         number=request.request_id, kind=kind_word(request.kind), subject=request.subject,
@@ -53,7 +64,7 @@ def mine(db: Path, who: str, kind: str) -> None:
                 try:
                     requests.withdraw(db, request.request_id, by=who)
                 except RequestRefused as error:
-                    st.error(reword("refusal", str(error)))
+                    st.error(refusal_words(str(error)))
                 else:
                     st.cache_data.clear()
                     st.rerun()
