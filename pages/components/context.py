@@ -42,7 +42,18 @@ class Identity:
 
     @property
     def pages(self) -> tuple[str, ...]:
-        return PAGES_BY_ROLE[self.scope.role]
+        return pages_of(self.scope.role)
+
+
+def pages_of(role: str) -> tuple[str, ...]:
+    """A role's pages; Approvals and Period close follow the configured approving and
+    requesting roles (``TIERBOARD_APPROVER_ROLES``, ``TIERBOARD_REQUEST_ROLES``)."""
+    from warehouse.requests import approver_roles, requester_roles
+
+    follows = {"approvals": approver_roles(), "period_close": requester_roles()}
+    pages = [p for p in PAGES_BY_ROLE[role] if p not in follows or role in follows[p]]
+    pages += [p for p, roles in follows.items() if role in roles and p not in pages]
+    return tuple(pages)
 
 
 DEMO_IDENTITIES = (

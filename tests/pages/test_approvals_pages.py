@@ -114,3 +114,14 @@ def test_with_approvals_on_the_rules_page_requests_a_publish_and_the_manager_app
     (version,) = app_store.rule_versions(store)
     assert version.author == request.requested_by
     assert version.document["surcharges"]["urgent_bp"] == 4_000  # type: ignore[index]
+
+
+def test_the_approvals_page_follows_the_configured_approving_role(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pages.components.context import pages_of
+
+    assert "approvals" in pages_of("manager") and "approvals" not in pages_of("admin")
+    monkeypatch.setenv("TIERBOARD_APPROVER_ROLES", "admin")
+    assert "approvals" in pages_of("admin") and "approvals" not in pages_of("manager")
+    assert "period_close" in pages_of("analyst")
