@@ -22,6 +22,8 @@ PAGE_SPECS = {  # name: (title, icon, url path)
     "rules": (_("Rules"), "rule", "rules"),
     "my_earnings": (_("My earnings"), "person", "my_earnings"),
     "data_health": (_("Data health"), "monitor_heart", "data_health"),
+    "period_close": (_("Period close"), "lock", "period_close"),
+    "approvals": (_("Approvals"), "approval", "approvals"),
     "audit": (_("Audit"), "history", "audit"),
     "users": (_("Users"), "group", "users"),
     "disputes": (_("Disputes"), "gavel", "disputes"),

@@ -1,20 +1,17 @@
 """Data health: feed freshness against each feed's cadence, recent runs, quarantined records with
-reasons, unpriced tickets, rule trigger rates, settlement periods (closed here by analysts)."""
+reasons, unpriced tickets, rule trigger rates, settlement periods (closed on Period close)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import streamlit as st
 
-from pages.components import alerts_panel, data, health, statement_download
+from pages.components import alerts_panel, data
 from pages.components.formatting import export_buttons, show_table
-from pages.components.i18n import _, code, reword
+from pages.components.i18n import _, code
 from pages.components.page import bound, open_view, safely
-from pages.components.signin import actor
-from warehouse.db import WarehouseLocked, writer_busy
-from warehouse.settle import close_period
+from warehouse import health
 
 view = open_view("data_health")
 found = safely(
@@ -93,27 +90,10 @@ export_buttons(rates, _("Rule triggers"), key="triggers")
 st.subheader(_("Settlement periods"))
 periods = overview["periods"]
 show_table(periods)
-statement_download.period_files(view)
-if view.scope.role == "analyst":
-    open_periods = sorted(periods.filter(periods["status"] == "open")["period"].to_list())
-    with st.form("close-period"):
-        chosen = st.selectbox(_("Close period"), open_periods, key="close-which")
-        why = st.text_input(_("Why (required)"), key="close-note")
-        if st.form_submit_button(_("Close the period"), disabled=not open_periods):
-            primary = Path(view.db)
-            if not why.strip():
-                st.error(_("Closing a period needs a note saying why."))
-            elif writer_busy(primary):
-                st.error(_("A pipeline or settlement is writing the warehouse: try again shortly."))
-            else:
-                try:
-                    with st.spinner(_("Closing {period}…").format(period=chosen)):
-                        close_period(primary, str(chosen), actor=actor(view.identity), note=why)
-                except (ValueError, WarehouseLocked) as error:
-                    st.error(_("Not closed: {reason}").format(reason=reword("refusal", str(error))))
-                else:
-                    st.cache_data.clear()
-                    st.success(_("Closed {period}; the audit log has it.").format(period=chosen))
+if "period_close" in view.identity.pages:
+    st.page_link(
+        "pages/period_close.py", label=_("Close a period: the checklist"), icon=":material/lock:"
+    )
 
 st.subheader(_("Settlement runs"))
 settlement_runs = overview["settlement_runs"]

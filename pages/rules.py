@@ -16,14 +16,15 @@ from pages.components.context import store_version
 from pages.components.formatting import export_buttons, show_table
 from pages.components.i18n import _, reword
 from pages.components.page import open_view, safely
+from pages.components.requests_panel import mine
 from pages.components.signin import actor
 from settlement.diff import differences
 from settlement.preview import preview
 from settlement.rules import parse_rules, problems_of, to_document
 from settlement.timeline import period_start
-from warehouse import golden, queries
+from warehouse import golden, queries, requests
 from warehouse.app_store import app_store_path
-from warehouse.publish import closed_periods_reached, history, publish, reach_problem
+from warehouse.publish import closed_periods_reached, history, reach_problem
 from warehouse.settle import request_resettlement
 
 DRAFT = "rule-draft"
@@ -86,15 +87,20 @@ def publish_and_settle(
         return
     if copy_of is not None:
         note = f"rollback to version {copy_of}: {note}"  # the audit log's words stay English
+    payload = {
+        "document": document, "effective_date": effective.isoformat(), "note": note,
+        "retroactive": retro, "action": action,
+    }  # fmt: skip
     try:
-        edits = None
+        candidate = parse_rules(
+            {**document, "effective_date": effective, "note": note, "version": "draft"}
+        )
         if adopt_golden:
-            candidate = parse_rules({**document, "version": "draft", "effective_date": effective})
             edits = golden.adopting(app_store_path(db), timeline, candidate)
-        done = publish(
-            db, document, effective_date=effective, note=note, author=actor(view.identity),
-            retroactive=retro, action=action, golden_edits=edits,
-        )  # fmt: skip
+            payload["golden_edits"] = golden.edits_to_json(edits)
+        done = requests.submit(
+            db, "publish", payload, by=actor(view.identity), role=view.scope.role
+        )
     except ValidationError as error:
         for problem in problems_of(error):
             st.error(rule_forms.problem_text(problem))
@@ -102,8 +108,13 @@ def publish_and_settle(
     except ValueError as error:
         st.error(reword("refusal", str(error)))
         return
-    request_resettlement(db)
     st.session_state.pop(DRAFT, None)
+    if not done.applied:
+        st.session_state["rules-flash"] = _(
+            "Request {number}: the publish awaits a manager's approval on Approvals."
+        ).format(number=done.request.request_id)
+        st.rerun()
+    request_resettlement(db)
     copied = _(" (a copy of version {version})").format(version=copy_of) if copy_of else ""
     st.session_state["rules-flash"] = _(
         "Version {version}{copied} takes effect on {day}; re-settling."
@@ -206,9 +217,11 @@ with publish_tab:
         adopt = st.checkbox(_("Change the golden cases the draft breaks to its amounts"),
                             key="publish-golden")  # fmt: skip
         note = st.text_area(_("Why this change (required)"), key="publish-note")
-        if st.form_submit_button(_("Publish"), type="primary", disabled=bool(problems)):
+        label = _("Request publish") if requests.approvals_on() else _("Publish")
+        if st.form_submit_button(label, type="primary", disabled=bool(problems)):
             refused = reach_problem(day, statuses, retro)
             if refused:
                 st.error(reword("refusal", refused))
             else:
                 publish_and_settle(draft, day, note, retro, "rule_publish", adopt_golden=adopt)
+    mine(db, actor(view.identity), "publish")

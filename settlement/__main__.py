@@ -1,5 +1,10 @@
-"""``python -m settlement run | publish | close | verify | statements | explain | check``: the
-settlement command line."""
+"""``python -m settlement run | publish | close | approve | reject | withdraw | requests | verify |
+statements | explain | check``: the settlement command line.
+
+A publish or close is a request: with approvals on (the default) it waits for a second person
+with the approving role (``--approve REQUEST --by WHO`` or ``approve REQUEST --by WHO``); with
+``TIERBOARD_APPROVALS=off`` it takes effect at once.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,12 @@ import getpass
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from settlement.explain import explain, explain_payee_month, yuan
-from settlement.rules import KnownCodes, document_from_yaml, load_rules, problems_of
+from settlement.rules import KnownCodes, document_from_yaml, load_rules, parse_rules, problems_of
 
 
 def _known_codes() -> KnownCodes:
@@ -51,11 +57,19 @@ def _parser() -> argparse.ArgumentParser:
         help="what-if: show per period what publishing this file on its effective date would"
         " change; writes nothing",
     )
-    publish = commands.add_parser("publish", help="publish a rule file as the next version")
-    publish.add_argument("--rules", type=Path, required=True)
-    publish.add_argument("--effective", type=_day, required=True, help="YYYY-MM-DD (Beijing)")
-    publish.add_argument("--note", required=True, help="why this version exists")
-    publish.add_argument("--by", default=None, help="who publishes (default: the current user)")
+    by_help = (
+        "who: an email in the app store's users table (on a development machine also a demo"
+        " identity: analyst, manager); default the current user"
+    )
+    approve_help = "approve pending request REQUEST instead (as --by, a second person)"
+    publish = commands.add_parser(
+        "publish", help="request publishing a rule file as the next version"
+    )
+    publish.add_argument("--approve", type=int, metavar="REQUEST", help=approve_help)
+    publish.add_argument("--rules", type=Path)
+    publish.add_argument("--effective", type=_day, help="YYYY-MM-DD (Beijing)")
+    publish.add_argument("--note", help="why this version exists")
+    publish.add_argument("--by", default=None, help=by_help)
     publish.add_argument(
         "--retroactive",
         action="store_true",
@@ -63,11 +77,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--no-settle", action="store_true", help="do not re-settle afterwards")
     publish.add_argument("--db", help=db_help)
-    close = commands.add_parser("close", help="close a settled period: its lines never change")
-    close.add_argument("period", type=_period, help="YYYY-MM")
+    close = commands.add_parser(
+        "close", help="request closing a settled period: its lines never change"
+    )
+    close.add_argument("period", type=_period, nargs="?", help="YYYY-MM")
+    close.add_argument("--approve", type=int, metavar="REQUEST", help=approve_help)
     close.add_argument("--db", help=db_help)
-    close.add_argument("--by", default=None, help="who closes it (default: the current user)")
+    close.add_argument("--by", default=None, help=by_help)
     close.add_argument("--note", default="period closed", help="why")
+    close.add_argument("--no-settle", action="store_true", help=argparse.SUPPRESS)
+    approve = commands.add_parser("approve", help="approve a pending request (a second person)")
+    approve.add_argument("request", type=int)
+    approve.add_argument("--by", default=None, help=by_help)
+    approve.add_argument("--no-settle", action="store_true", help="do not re-settle afterwards")
+    approve.add_argument("--db", help=db_help)
+    reject = commands.add_parser("reject", help="reject a pending request with a reason")
+    reject.add_argument("request", type=int)
+    reject.add_argument("--by", default=None, help=by_help)
+    reject.add_argument("--reason", required=True)
+    reject.add_argument("--db", help=db_help)
+    withdraw = commands.add_parser("withdraw", help="withdraw your own pending request")
+    withdraw.add_argument("request", type=int)
+    withdraw.add_argument("--by", default=None, help=by_help)
+    withdraw.add_argument("--db", help=db_help)
+    listing = commands.add_parser("requests", help="list pending requests (or every one)")
+    listing.add_argument("--all", action="store_true", help="decided ones too")
+    listing.add_argument("--db", help=db_help)
     verify = commands.add_parser(
         "verify",
         help="replay a closed period on the inputs frozen at its close and prove its stored lines",
@@ -120,22 +155,114 @@ def _what_if(db: Path, path: Path) -> int:
     return 0
 
 
-def _publish(args: argparse.Namespace, db: Path) -> int:
-    from warehouse.publish import publish
+def _settle_after(db: Path, outcome: Any, no_settle: bool) -> None:
     from warehouse.settle import settle_warehouse
 
+    if outcome.request.kind == "publish" and not no_settle and db.exists():
+        settle_warehouse(db, echo=print)
+
+
+def _said(outcome: Any) -> str:
+    request = outcome.request
+    if not outcome.applied:
+        return (
+            f"request {request.request_id} ({request.kind} {request.subject}) awaits approval:"
+            f" {request.summary}\nnext: a second person with the approving role runs"
+            f" `python -m settlement approve {request.request_id} --by WHO`"
+            f" (or rejects it with `reject {request.request_id} --by WHO --reason ...`)"
+        )
+    if request.kind == "publish":
+        reach = outcome.retroactive_into
+        tail = f"; re-prices closed {', '.join(reach)}" if reach else ""
+        return (
+            f"request {request.request_id} applied: version {outcome.version} published by"
+            f" {request.requested_by}, effective {request.payload['effective_date']}{tail}"
+        )
+    return (
+        f"request {request.request_id} applied: period {request.payload['period']} closed"
+        f" (requested by {request.requested_by})"
+    )
+
+
+def _approve(db: Path, request_id: int, by: str | None, no_settle: bool) -> int:
+    from warehouse import requests
+
+    who = by or getpass.getuser()
+    outcome = requests.approve(db, request_id, by=who, role=requests.role_of(db, who))
+    print(f"approved by {who}: " + _said(outcome))
+    _settle_after(db, outcome, no_settle)
+    return 0
+
+
+def _publish(args: argparse.Namespace, db: Path) -> int:
+    from warehouse import requests
+
+    if args.approve is not None:
+        return _approve(db, args.approve, args.by, args.no_settle)
+    missing = [f"--{n}" for n in ("rules", "effective", "note") if getattr(args, n) is None]
+    if missing:
+        raise ValueError(f"publish needs {', '.join(missing)} (or --approve REQUEST)")
     author = args.by or getpass.getuser()
     document = document_from_yaml(args.rules.read_text(encoding="utf-8"))
-    done = publish(
-        db, document, effective_date=args.effective, note=args.note, author=author,
-        retroactive=args.retroactive,
+    payload = {
+        "document": document, "effective_date": args.effective.isoformat(), "note": args.note,
+        "retroactive": args.retroactive,
+    }  # fmt: skip
+    parse_rules({**document, "effective_date": args.effective, "note": args.note,
+                 "version": "draft"}, _known_codes())  # fmt: skip
+    outcome = requests.submit(db, "publish", payload, by=author, role=requests.role_of(db, author))
+    print(_said(outcome))
+    _settle_after(db, outcome, args.no_settle)
+    return 0
+
+
+def _close(args: argparse.Namespace, db: Path) -> int:
+    from warehouse import requests
+
+    if args.approve is not None:
+        return _approve(db, args.approve, args.by, args.no_settle)
+    if args.period is None:
+        raise ValueError("close needs a period YYYY-MM (or --approve REQUEST)")
+    actor = args.by or getpass.getuser()
+    outcome = requests.submit(
+        db, "close", {"period": args.period, "note": args.note}, by=actor,
+        role=requests.role_of(db, actor),
     )  # fmt: skip
-    reach = (
-        f"; re-prices closed {', '.join(done.retroactive_into)}" if done.retroactive_into else ""
-    )
-    print(f"version {done.version} published by {author}, effective {args.effective}{reach}")
-    if not args.no_settle and db.exists():
-        settle_warehouse(db, echo=print)
+    print(_said(outcome))
+    return 0
+
+
+def _decide(args: argparse.Namespace, db: Path) -> int:
+    from warehouse import requests
+
+    who = args.by or getpass.getuser()
+    if args.command == "approve":
+        return _approve(db, args.request, who, args.no_settle)
+    if args.command == "reject":
+        done = requests.reject(
+            db, args.request, by=who, role=requests.role_of(db, who), reason=args.reason
+        )
+        print(f"request {done.request_id} rejected by {who}: {done.reason}")
+    else:
+        done = requests.withdraw(db, args.request, by=who)
+        print(f"request {done.request_id} withdrawn by {who}")
+    return 0
+
+
+def _requests(args: argparse.Namespace, db: Path) -> int:
+    from warehouse import requests
+
+    shown = requests.listing(db, status=None if args.all else "pending")
+    if not shown:
+        print("no pending requests" if not args.all else "no requests")
+    for r in shown:
+        decided = f" by {r.decided_by}" if r.decided_by else ""
+        why = f": {r.reason}" if r.reason else ""
+        print(
+            f"{r.request_id:>4} {r.status:<9} {r.kind:<7} {r.subject} — requested by"
+            f" {r.requested_by} at {r.requested_at} ({r.note}){decided}{why}"
+        )
+        print(f"       {r.summary}")
     return 0
 
 
@@ -155,7 +282,6 @@ def _statements(args: argparse.Namespace, db: Path) -> int:
 def _run(args: argparse.Namespace) -> int:
     from warehouse.db import warehouse_path
     from warehouse.settle import (
-        close_period,
         payee_month_lines,
         settle_warehouse,
         ticket_lines,
@@ -169,9 +295,11 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "publish":
         return _publish(args, db)
     elif args.command == "close":
-        actor = args.by or getpass.getuser()
-        close_period(db, args.period, actor=actor, note=args.note)
-        print(f"period {args.period} closed by {actor}")
+        return _close(args, db)
+    elif args.command in ("approve", "reject", "withdraw"):
+        return _decide(args, db)
+    elif args.command == "requests":
+        return _requests(args, db)
     elif args.command == "statements":
         return _statements(args, db)
     elif args.command == "verify":

@@ -27,6 +27,7 @@ PAGE_HEADINGS = {
     "rules": "Rules",
     "my_earnings": "My earnings",
     "data_health": "Data health",
+    "period_close": "Period close",
     "audit": "Audit",
     "disputes": "Disputes",
 }

@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Demo identities exist only on an explicitly development machine; the suite is one (set before
 # any app, in process or as a subprocess, starts).
 os.environ.setdefault("TIERBOARD_ENV", "test")
+# Most tests exercise what a publish or close does, so they run in the single-person mode; the
+# approval tests turn maker–checker on themselves.
+os.environ.setdefault("TIERBOARD_APPROVALS", "off")
 APP = str(ROOT / "app.py")
 
 

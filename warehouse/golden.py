@@ -89,6 +89,19 @@ def cases(store: Path) -> list[GoldenCase]:
 Edits = dict[str, GoldenCase | None]  # case name → its new fields, or None to delete it
 
 
+def edits_to_json(edits: Edits) -> dict[str, Any]:
+    """Edits as a request's payload stores them (JSON)."""
+    return {
+        name: None if case is None else case.model_dump(mode="json") for name, case in edits.items()
+    }
+
+
+def edits_from_json(stored: dict[str, Any] | None) -> Edits | None:
+    if not stored:
+        return None
+    return {name: None if c is None else GoldenCase.model_validate(c) for name, c in stored.items()}
+
+
 def with_edits(current: list[GoldenCase], edits: Edits | None) -> list[GoldenCase]:
     by_name = {c.name: c for c in current}
     for name, case in (edits or {}).items():

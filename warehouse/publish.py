@@ -93,16 +93,10 @@ def publish(
     if problem:
         raise ValueError(problem)
     reached = closed_periods_reached(effective_date, statuses)
-    timeline = live_timeline(primary)
     store = app_store.app_store_path(primary)
-    broken = golden.golden_problem(store, timeline, draft, golden_edits)
+    broken = golden.golden_problem(store, live_timeline(primary), draft, golden_edits)
     if broken:
         raise ValueError(broken)
-    follows = timeline.version_on(effective_date)
-    change = describe(differences(to_document(follows), to_document(draft)))
-    head = f"effective {effective_date.isoformat()}, after version {follows.version}"
-    if reached:
-        head += f"; retroactive into closed {', '.join(reached)}"
     number = app_store.publish_rule_version(
         store,
         to_document(draft) | {"version": "draft"},
@@ -110,7 +104,7 @@ def publish(
         note=note,
         author=author,
         action=action,
-        diff=f"{head}: {change}",
+        diff=_describe(primary, draft, effective_date, reached),
         also=(
             (lambda con, version: golden.apply_edits(
                 con, golden_edits, actor=author, reason=note,
@@ -121,6 +115,25 @@ def publish(
         ),
     )  # fmt: skip
     return Published(number, reached)
+
+
+def _describe(primary: Path, draft: RuleSet, effective: date, reached: list[str]) -> str:
+    follows = live_timeline(primary).version_on(effective)
+    change = describe(differences(to_document(follows), to_document(draft)))
+    head = f"effective {effective.isoformat()}, after version {follows.version}"
+    if reached:
+        head += f"; retroactive into closed {', '.join(reached)}"
+    return f"{head}: {change}"
+
+
+def describe_publish(primary: Path, document: dict[str, Any], effective: date, note: str) -> str:
+    """The readable diff a publish of ``document`` on ``effective`` would audit (a request shows
+    it before anyone approves)."""
+    stored = {**document, "effective_date": effective.isoformat(), "note": note}
+    draft = parse_rules({**stored, "version": "draft"}, known_codes())
+    return _describe(
+        primary, draft, effective, closed_periods_reached(effective, _statuses_or_none(primary))
+    )
 
 
 def what_if(primary: Path, draft: RuleSet) -> pl.DataFrame:

@@ -67,6 +67,9 @@ def _as(kind: type[WarehouseUnavailable], error: WarehouseError) -> WarehouseUna
     return said(kind, error.template, **error.fields)
 
 
+unavailable = _unavailable  # for the query modules beside this one (period_close)
+
+
 @cache
 def _sql(name: str) -> str:
     return (resources.files("warehouse") / "sql" / f"{name}.sql").read_text(encoding="utf-8")

@@ -15,9 +15,10 @@ from warehouse.scope import Scope
 PAGES = (
     "overview", "heatmaps", "regions", "rules", "my_earnings", "data_health", "audit", "users",
     "disputes",
+    "period_close", "approvals",
 )  # fmt: skip
 PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    "manager": ("overview", "heatmaps", "regions", "my_earnings", "data_health"),
+    "manager": ("overview", "heatmaps", "regions", "my_earnings", "data_health", "approvals"),
     "regional_lead": ("overview", "heatmaps", "regions", "my_earnings"),
     "analyst": (
         "overview",
@@ -26,6 +27,7 @@ PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
         "rules",
         "my_earnings",
         "data_health",
+        "period_close",
         "audit",
         "disputes",
     ),
@@ -42,7 +44,18 @@ class Identity:
 
     @property
     def pages(self) -> tuple[str, ...]:
-        return PAGES_BY_ROLE[self.scope.role]
+        return pages_of(self.scope.role)
+
+
+def pages_of(role: str) -> tuple[str, ...]:
+    """A role's pages; Approvals and Period close follow the configured approving and
+    requesting roles (``TIERBOARD_APPROVER_ROLES``, ``TIERBOARD_REQUEST_ROLES``)."""
+    from warehouse.requests import approver_roles, requester_roles
+
+    follows = {"approvals": approver_roles(), "period_close": requester_roles()}
+    pages = [p for p in PAGES_BY_ROLE[role] if p not in follows or role in follows[p]]
+    pages += [p for p, roles in follows.items() if role in roles and p not in pages]
+    return tuple(pages)
 
 
 DEMO_IDENTITIES = (

@@ -110,6 +110,26 @@ PATTERNS: dict[str, list[tuple[str, str]]] = {
             r"period (?P<period>\S+) has no settlement lines: run the settlement first",
             N_("period {period} has no settlement lines: run the settlement first"),
         ),
+        # approvals
+        (
+            r"(?P<who>.+) requested (?P<number>\d+): a second person must approve it",
+            N_("{who} requested {number}: a second person must approve it"),
+        ),
+        (
+            r"(?P<who>.+) \((?P<role>[^()]+)\) may not (?P<what>.+): that needs the role "
+            r"(?P<roles>.+)",
+            N_("{who} ({role}) may not {what}: that needs the role {roles}"),
+        ),
+        (
+            r"request (?P<number>\d+) is (?P<status>\w+), not pending",
+            N_("request {number} is {status}, not pending"),
+        ),
+        (r"a rejection needs a reason", N_("a rejection needs a reason")),
+        (r"a request needs a note saying why", N_("a request needs a note saying why")),
+        (
+            r"request (?P<number>\d+) could not take effect: (?P<problem>.+)",
+            N_("request {number} could not take effect: {problem}"),
+        ),
     ],
     "reason": [
         (r"missing (?P<field>.+)", N_("missing {field}")),

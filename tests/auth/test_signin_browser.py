@@ -51,11 +51,12 @@ NAVIGATION = {
         "Rules",
         "My earnings",
         "Data health",
+        "Period close",
         "Audit",
     },
     "lin": {"Overview", "Earnings heatmaps", "Regions", "My earnings"},
     "tao": {"My earnings"},
-    "mia": {"Overview", "Earnings heatmaps", "Regions", "My earnings", "Data health"},
+    "mia": {"Overview", "Earnings heatmaps", "Regions", "My earnings", "Data health", "Approvals"},
     "adm": {"Data health", "Audit", "Users"},
 }
 

@@ -46,17 +46,7 @@ def opened(browser: Browser, url: str, heading: str) -> Page:
     settled(page)
     page.wait_for_timeout(1_500)  # the session's second run (the URL sync)
     settled(page)
-    dismiss_not_found(page)
     return page
-
-
-def dismiss_not_found(page: Page) -> None:
-    """A fresh server's first request by a page's path shows Streamlit's "Page not found"
-    dialog over the page it then runs (the navigation is built by that run): close it."""
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        dialog.get_by_role("button").first.click()
-        dialog.wait_for(state="hidden")
 
 
 def adjustment_in_snapshot(db: Path) -> int | None:
@@ -75,7 +65,7 @@ def test_raised_by_the_technician_resolved_by_the_analyst_seen_by_the_technician
         booked = first_open_period(dict(con.execute(
             "select period, status from settlement_periods").fetchall()))  # fmt: skip
 
-    tech = opened(browser, f"{app}/my-earnings?as=technician&lang=en", "My earnings")
+    tech = opened(browser, f"{app}/my_earnings?as=technician&lang=en", "My earnings")
     tech.get_by_text("Something wrong? Raise a dispute").click()
     tech.get_by_label("Reason (required)").fill("the night surcharge is missing")
     tech.get_by_role("button", name="Raise the dispute").click()
@@ -99,11 +89,10 @@ def test_raised_by_the_technician_resolved_by_the_analyst_seen_by_the_technician
         time.sleep(1)
     assert adjustment_in_snapshot(db) == 3550
 
-    tech.goto(f"{app}/my-earnings?as=technician&lang=en&month={booked}")
+    tech.goto(f"{app}/my_earnings?as=technician&lang=en&month={booked}")
     line = tech.locator('[data-testid="stExpander"]').filter(has_text="Manual adjustment")
     line.first.wait_for()
     settled(tech)
-    dismiss_not_found(tech)
     assert "¥35.50" in line.first.inner_text()
     assert tech.get_by_text("Accepted").count() > 0  # the status cell of "My disputes"
     screenshot(tech, "dispute-adjustment-seen")

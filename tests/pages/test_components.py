@@ -207,7 +207,7 @@ def test_a_line_reads_in_words_amount_first_in_each_language(
 
 
 def test_a_feed_is_stale_past_its_cadence_and_rules_fire_as_rates() -> None:
-    from pages.components import health
+    from warehouse import health
 
     now = datetime(2026, 11, 2, 12, 0)
     feeds = pl.DataFrame(

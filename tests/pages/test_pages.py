@@ -24,6 +24,8 @@ TITLES = {
     "audit": "Audit",
     "users": "Users",
     "disputes": "Disputes",
+    "period_close": "Period close",
+    "approvals": "Approvals",
 }
 
 
@@ -288,21 +290,21 @@ def test_tables_show_the_ledgers_cents(app_env: Path) -> None:
         assert round(amount * 100) == cents
 
 
-def test_an_analyst_closes_periods_in_order_from_data_health(app_env: Path) -> None:
+def test_an_analyst_closes_periods_in_order_on_period_close(app_env: Path) -> None:
+    # Single-person mode (TIERBOARD_APPROVALS=off): the close takes effect at once.
     from warehouse import app_store
 
     with connect_read_only(app_env) as con:
         query = "select period from settlement_periods order by period limit 2"
         first, second = (p for (p,) in con.execute(query).fetchall())
-    at = open_page("data_health", "analyst", lang="zh")
-    at.selectbox(key="close-which").set_value(second)
-    at.text_input(key="close-note").input("月末结账")
-    next(b for b in at.button if b.label == "关闭该账期").click().run()
-    assert f"未关闭：账期须按顺序关闭：请先关闭 {first}，再关闭 {second}" in [
-        e.value for e in at.error
-    ]
+    health = open_page("data_health", "analyst", lang="zh")
+    assert not any(b.label == "关闭该账期" for b in health.button)  # moved to Period close
+    at = open_page("period_close", "analyst", lang="zh")
+    at.selectbox(key="close-which").set_value(second).run()
+    assert next(b for b in at.button if b.label == "关闭该账期").disabled
+    assert any(e.label.endswith("更早的账期仍未结账（按顺序结账）: 1") for e in at.expander)
 
-    at.selectbox(key="close-which").set_value(first)
+    at.selectbox(key="close-which").set_value(first).run()
     at.text_input(key="close-note").input("月末结账")
     next(b for b in at.button if b.label == "关闭该账期").click().run()
     assert any(f"已关闭 {first}" in s.value for s in at.success), [e.value for e in at.error]

@@ -63,19 +63,19 @@ def test_the_chinese_page_offers_the_statement_in_chinese(app_env: Path) -> None
     assert f"我的 {first} 结算单（PDF）" in downloads(at)
 
 
-def test_analysts_get_a_closed_periods_workbook_and_pdfs_on_data_health(app_env: Path) -> None:
-    at = open_page("data_health", "analyst", lang="en")
+def test_analysts_get_a_closed_periods_workbook_and_pdfs_on_period_close(app_env: Path) -> None:
+    at = open_page("period_close", "analyst", lang="en")
     assert not at.exception
     assert "Workbook (Excel)" not in downloads(at)
     assert any("none is closed yet" in c.value for c in at.caption)
 
     first, _ = closed_first_period(app_env)
-    at = open_page("data_health", "analyst", lang="en")
+    at = open_page("period_close", "analyst", lang="en")
     assert not at.exception, [e.value for e in at.exception]
     assert {"Workbook (Excel)", "All PDF statements (zip)"} <= set(downloads(at))
     assert at.selectbox(key="statements-period").options == [first]
 
-    at = open_page("data_health", "manager", lang="en")
+    at = open_page("period_close", "manager", lang="en")
     assert "Workbook (Excel)" not in downloads(at)
 
 

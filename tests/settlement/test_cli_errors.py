@@ -77,6 +77,12 @@ CASES = [
          "--db", "{tmp}/none.duckdb"],
         ["note"],
     ),
+    (["approve", "99", "--by", "manager", "--db", "{tmp}/none.duckdb"], ["no request 99"]),
+    (["close", "--approve", "7", "--db", "{tmp}/none.duckdb"], ["no request 7"]),
+    (["reject", "3", "--reason", "no", "--db", "{tmp}/none.duckdb"], ["no request 3"]),
+    (["approve", "first", "--db", "{tmp}/none.duckdb"], ["first"]),
+    (["close", "--db", "{tmp}/none.duckdb"], ["period", "--approve"]),
+    (["publish", "--note", "x", "--db", "{tmp}/none.duckdb"], ["--rules", "--effective"]),
     (["nonsense"], ["nonsense"]),
 ]  # fmt: skip
 
