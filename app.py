@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -64,12 +65,36 @@ def home() -> None:
     lets every real page (the first included) open by its own path, e.g. ``/overview?as=…``.
     """
     target = pages.get(landing) if landing else None
+    if landing in PAGE_SPECS and target is None:
+        st.session_state["not-for-role"] = PAGE_SPECS[landing][0]
     st.switch_page(target or next(iter(pages.values())), query_params=st.query_params.to_dict())
 
 
+def elsewhere(title: str) -> Callable[[], None]:
+    """Another role's page, by its path: this role lands on its own first page, told why
+    (rather than meeting Streamlit's English "Page not found" over a page it cannot use)."""
+
+    def forward() -> None:
+        st.session_state["not-for-role"] = title
+        st.switch_page(next(iter(pages.values())), query_params=st.query_params.to_dict())
+
+    return forward
+
+
+others = [
+    st.Page(elsewhere(title), title=title, url_path=url, visibility="hidden")
+    for name, (title, _icon, url) in PAGE_SPECS.items()
+    if name not in identity.pages
+]
 page = st.navigation(
-    [st.Page(home, title="Tierboard", default=True, visibility="hidden"), *pages.values()]
+    [st.Page(home, title="Tierboard", default=True, visibility="hidden"), *pages.values(), *others]
 )
+refused = st.session_state.pop("not-for-role", None)
+if refused:
+    st.toast(
+        _("{page} is not available to your role: here is your own page.").format(page=refused),
+        icon=":material/block:",
+    )
 try:
     page.run()
 except WarehouseError as error:

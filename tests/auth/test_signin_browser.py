@@ -53,6 +53,7 @@ NAVIGATION = {
         "Data health",
         "Period close",
         "Audit",
+        "Disputes",
     },
     "lin": {"Overview", "Earnings heatmaps", "Regions", "My earnings"},
     "tao": {"My earnings"},

@@ -164,6 +164,7 @@ def test_a_technician_is_kept_to_their_own_page(page: Page, app: str) -> None:
     assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0  # one page: no menu
     page.goto(f"{app}/overview?as=technician&lang=en")
     page.get_by_role("heading", name="My earnings").first.wait_for()  # routed to their page
+    page.get_by_text("Overview is not available to your role").first.wait_for()  # and told why
     settled(page)
     assert page.get_by_role("heading", name="Overview").count() == 0
     screenshot(page, "technician-overview-refused")

@@ -75,9 +75,6 @@ def test_analysts_get_a_closed_periods_workbook_and_pdfs_on_period_close(app_env
     assert {"Workbook (Excel)", "All PDF statements (zip)"} <= set(downloads(at))
     assert at.selectbox(key="statements-period").options == [first]
 
-    at = open_page("period_close", "manager", lang="en")
-    assert "Workbook (Excel)" not in downloads(at)
-
 
 def test_without_a_chinese_font_the_page_says_why(
     app_env: Path, monkeypatch: pytest.MonkeyPatch

@@ -70,6 +70,34 @@ def test_publish_is_refused_with_the_case_then_accepted_with_the_case_changed(
     assert actions == ["golden_cases", "rule_publish", "golden_cases"]  # the last: the seed
 
 
+def test_a_publish_request_is_gated_too_and_its_case_edits_wait_for_the_approval(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warehouse import requests
+    from warehouse.requests import RequestRefused
+
+    monkeypatch.setenv("TIERBOARD_APPROVALS", "on")
+    store = app_store_path(app_env)
+    payload = {"document": pricier(), "effective_date": "2026-11-01", "note": "dearer"}
+    with pytest.raises(RequestRefused, match=f"golden case '{CASE}'"):
+        requests.submit(app_env, "publish", payload, by="ana", role="analyst")
+    assert requests.listing(app_env, status="pending") == []  # refused: nothing waits
+
+    edits = golden.adopting(store, _live(app_env), _draft())
+    assert CASE in edits  # the draft's amounts for every case it breaks
+    payload["golden_edits"] = golden.edits_to_json(edits)
+    pending = requests.submit(app_env, "publish", payload, by="ana", role="analyst").request
+    assert pending.status == "pending"
+    # Nothing changes before the second person approves: neither the rules nor the cases.
+    assert {c.name: c.expected_technician_cents for c in golden.cases(store)}[CASE] == 18000
+    assert rule_versions(store) == []
+
+    applied = requests.approve(app_env, pending.request_id, by="max", role="manager")
+    assert applied.applied and len(rule_versions(store)) == 1
+    assert {c.name: c.expected_technician_cents for c in golden.cases(store)}[CASE] == 19200
+    assert all(o.passed for o in golden.outcomes(store, _live(app_env)))
+
+
 def _live(db: Path):  # type: ignore[no-untyped-def]
     from warehouse.settle import live_timeline
 
