@@ -135,11 +135,11 @@ class Verdict:
         if self.difference is not None:
             return (
                 f"period {self.period} does NOT verify: {self.difference.text()} "
-                f"(replayed on its frozen inputs under versions {self.versions})"
+                f"(replayed on its frozen inputs under the rule timeline {self.versions})"
             )
         text = (
             f"period {self.period} verified: its {self.lines:,} stored lines equal, in every "
-            f"column, the engine's replay of the inputs frozen at close under versions "
+            f"column, the engine's replay of the inputs frozen at close under the rule timeline "
             f"{self.versions}"
         )
         if self.corrects:

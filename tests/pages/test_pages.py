@@ -334,3 +334,39 @@ def test_heatmap_cells_and_settlement_periods_are_the_ledgers(app_env: Path) -> 
             app_env, "select sum(amount_cents) from settlement_lines where period = $p", p=month
         )
         assert round(amount * 100) == total
+
+
+def test_period_close_totals_are_the_ledgers(app_env: Path) -> None:
+    from pages.components.i18n import code
+
+    with connect_read_only(app_env) as con:
+        first, second = (
+            p for (p,) in con.execute(
+                "select period from settlement_periods order by period limit 2"
+            ).fetchall()
+        )  # fmt: skip
+        ledger = {
+            (code("payee_type", kind, "en"), currency): (now, before, local)
+            for kind, currency, now, before, local in con.execute(
+                "select payee_type, currency,"
+                " coalesce(sum(amount_cents) filter (where period = $p), 0),"
+                " coalesce(sum(amount_cents) filter (where period = $b), 0),"
+                " coalesce(sum(amount_local_cents) filter (where period = $p), 0)"
+                " from settlement_lines where period in ($p, $b) group by all",
+                {"p": second, "b": first},
+            ).fetchall()
+        }
+    at = open_page("period_close", "analyst")
+    at.selectbox(key="close-which").set_value(second).run()
+    table = next(d.value for d in at.dataframe if "Payee type" in d.value.columns)
+    shown = {
+        (row["Payee type"], row["Currency"]): (
+            round(row["Amount"] * 100), round(row["Previous period"] * 100),
+            round(row["Amount in payout currency"] * 100),
+        )
+        for row in table.to_dict("records")
+    }  # fmt: skip
+    assert shown == ledger and len(shown) > 3
+    assert all(round(r["Change"] * 100) == s[0] - s[1] for r, s in zip(
+        table.to_dict("records"), shown.values(), strict=True
+    ))  # fmt: skip
