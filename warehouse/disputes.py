@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 from PIL import Image
 
+from settlement.manual import MANUAL
 from warehouse import app_store
 
 SCHEMA = """
@@ -319,16 +320,6 @@ def reject(store: Path, dispute_id: int, *, actor: str, answer: str) -> None:
             con, actor=actor, action="dispute_reject", subject=f"dispute {dispute_id}",
             diff="open → rejected", reason=answer.strip(),
         )  # fmt: skip
-
-
-MANUAL: dict[str, pl.DataType] = {
-    "dispute_id": pl.Int64(),
-    "period": pl.String(),
-    "payee_type": pl.String(),
-    "payee_id": pl.String(),
-    "ticket_id": pl.String(),
-    "amount_cents": pl.Int64(),
-}
 
 
 def manual_adjustments(store: Path) -> pl.DataFrame:

@@ -15,6 +15,8 @@ lines with the replay. What it proves, precisely:
 - each adjustment it holds is the difference between the corrected period recomputed on the
   inputs frozen for that correction and that period's stored lines plus the adjustments of it
   stored in the periods between (those are proven by verifying their own periods);
+- its manual adjustment lines are the accepted disputes' adjustments as the app store recorded
+  them at close (``frozen_manual_adjustments``);
 - not proven: that a closed period with no adjustment in it needed none at the time.
 """
 
@@ -31,6 +33,7 @@ import duckdb
 import polars as pl
 
 from settlement.frames import LINES, ORDERS_IN, TICKETS_IN
+from settlement.manual import MANUAL, manual_lines
 from settlement.replay import Difference, correction_lines, first_difference, own_lines
 from settlement.rules import RuleSet, parse_rules
 from settlement.timeline import Timeline
@@ -39,7 +42,13 @@ from warehouse.db import WarehouseMissing, connect_read_only, schema_version, un
 FROZEN_SINCE = 9  # the migration that added frozen inputs
 PERIOD_MONTH = pl.col("completed_date").dt.strftime("%Y-%m")
 # Every stored column a replay reproduces; ``amount`` (yuan) is checked against its cents too.
-COMPARED = (*(n for n in LINES if n not in ("period",)), "origin_period", "origin_kind", "amount")
+COMPARED = (
+    *(n for n in LINES if n not in ("period",)), "origin_period", "origin_kind", "manual_cents",
+    "dispute_id", "amount",
+)  # fmt: skip
+# Columns of stored lines the engine does not produce, and their value on the engine's lines.
+NOT_ENGINE = {"manual_cents": (pl.Int64(), 0), "dispute_id": (pl.Int64(), None)}
+MANUAL_SINCE = 11  # the migration that added frozen manual adjustments
 
 
 def _now() -> datetime:
@@ -69,8 +78,11 @@ def freeze_period(
     orders: pl.DataFrame,
     timeline: Timeline,
     actor: str,
+    manual: pl.DataFrame,
 ) -> None:
-    """Write the period's frozen inputs; the caller holds the transaction the close runs in."""
+    """Write the period's frozen inputs; the caller holds the transaction the close runs in.
+
+    ``manual``: the accepted adjustments (``settlement.manual.MANUAL``) whose lines it holds."""
     corrects = [
         str(origin)
         for (origin,) in con.execute(
@@ -113,6 +125,11 @@ def freeze_period(
             {"p": period, "pos": position, "v": rules.version, "day": rules.effective_date,
              "d": digest},
         )  # fmt: skip
+    con.register("frozen_new_manual", manual.with_columns(period=pl.lit(period)))
+    try:
+        con.execute("insert into frozen_manual_adjustments by name select * from frozen_new_manual")
+    finally:
+        con.unregister("frozen_new_manual")
     con.execute(
         "insert into frozen_periods values ($p, $at, $by, $corrects)",
         {"p": period, "at": _now(), "by": actor, "corrects": ",".join(corrects)},
@@ -191,7 +208,10 @@ def _with_amount(lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def _canonical(lines: pl.DataFrame) -> pl.DataFrame:
-    types = {**LINES, "origin_period": pl.String(), "origin_kind": pl.String()}
+    types = {
+        **LINES, "origin_period": pl.String(), "origin_kind": pl.String(),
+        **{name: dtype for name, (dtype, _value) in NOT_ENGINE.items()},
+    }  # fmt: skip
     return lines.select(
         pl.col("period").cast(pl.String),
         *(pl.col(n).cast(types.get(n, pl.Decimal(18, 2))) for n in COMPARED),
@@ -229,6 +249,14 @@ def replay(con: duckdb.DuckDBPyConnection, period: str) -> Verdict:
         parts.append(
             correction_lines(scope_tickets_, scope_orders, timeline, origin, booked, period)
         )
+    if schema_version(con) >= MANUAL_SINCE:
+        manual = con.sql(
+            "select dispute_id, period, payee_type, payee_id, ticket_id, amount_cents"
+            " from frozen_manual_adjustments where period = $p",
+            params={"p": period},
+        ).pl()
+        in_period = dict.fromkeys(manual["dispute_id"].to_list(), period)
+        parts.append(manual_lines(manual.cast(dict(MANUAL)), in_period))
     replayed = _canonical(_with_amount(pl.concat([_canonical_engine(p) for p in parts])))
     stored = _canonical(_stored_lines(con, "period = $p", {"p": period}))
     difference = first_difference(stored, replayed, ["period", *COMPARED])
@@ -238,7 +266,13 @@ def replay(con: duckdb.DuckDBPyConnection, period: str) -> Verdict:
 
 def _canonical_engine(lines: pl.DataFrame) -> pl.DataFrame:
     types = {**LINES, "origin_period": pl.String(), "origin_kind": pl.String()}
-    return lines.select(pl.col(n).cast(t) for n, t in types.items())
+    return lines.select(
+        *(pl.col(n).cast(t) for n, t in types.items()),
+        *(
+            (pl.col(n) if n in lines.columns else pl.lit(value)).cast(dtype).alias(n)
+            for n, (dtype, value) in NOT_ENGINE.items()
+        ),
+    )
 
 
 def verify_period(primary: Path, period: str) -> Verdict:

@@ -25,6 +25,7 @@ import polars as pl
 from settlement.engine import settle
 from settlement.explain import yuan
 from settlement.frames import BREAKDOWN, LINES, ORDERS_IN, TICKETS_IN, UNPRICED
+from settlement.manual import manual_lines
 from settlement.periods import adjustments
 from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
 from settlement.timeline import Timeline
@@ -194,26 +195,6 @@ def booking_periods(
             later = [p for p in open_periods if p > period]
             booked[dispute_id] = later[0] if later else _next_period(max(statuses))
     return booked
-
-
-def manual_lines(manual: pl.DataFrame, booked: dict[int, str]) -> pl.DataFrame:
-    """Accepted disputes as ``manual_adjustment`` lines: the amount in ``manual_cents``."""
-    zero = pl.lit(0, pl.Int64)
-    return manual.with_columns(
-        period=pl.col("dispute_id").replace_strict(booked, return_dtype=pl.String),
-        line_kind=pl.lit("manual_adjustment"),
-        origin_period=pl.lit(None, pl.String),
-        origin_kind=pl.lit(None, pl.String),
-        price_tier=pl.lit(None, pl.String),
-        ladder_rate_bp=pl.lit(10_000, pl.Int64),
-        **{name: zero for name in BREAKDOWN},
-        manual_cents=pl.col("amount_cents"),
-        currency=pl.lit("CNY"),
-        amount_local_cents=pl.col("amount_cents"),
-        is_rework=pl.lit(False),
-        is_refunded=pl.lit(False),
-        rule_version=pl.lit("manual"),
-    )
 
 
 def _write_lines(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, run_id: int) -> None:
@@ -528,6 +509,20 @@ def settle_warehouse(
     return summary
 
 
+def _manual_of(con: duckdb.DuckDBPyConnection, store: Path, period: str) -> pl.DataFrame:
+    """The accepted adjustments, as the app store records them, whose lines the period holds."""
+    ids = [
+        int(i)
+        for (i,) in con.execute(
+            "select dispute_id from settlement_lines where period = $p"
+            " and line_kind = 'manual_adjustment'",
+            {"p": period},
+        ).fetchall()
+    ]
+    manual = disputes.manual_adjustments(store)
+    return manual.filter(pl.col("dispute_id").is_in(ids)) if ids else manual.clear()
+
+
 def close_period(primary: Path, period: str, *, actor: str, note: str) -> None:
     """Freeze a settled open period; periods close in order, so every earlier period must be
     closed already. Its settlement inputs and rule timeline are frozen with it, in the same
@@ -548,6 +543,7 @@ def close_period(primary: Path, period: str, *, actor: str, note: str) -> None:
             raise ValueError(f"period {period} has no settlement lines: run the settlement first")
         tickets, orders = settlement_inputs(con)
         timeline = rule_timeline(store)
+        manual = _manual_of(con, store, period)  # read before the app store's write lock
         # The audit row commits only if the close does (the app store cannot share DuckDB's
         # transaction, so its transaction wraps the change).
         with app_store.connect(store) as audit_con:
@@ -563,8 +559,9 @@ def close_period(primary: Path, period: str, *, actor: str, note: str) -> None:
                     {"at": _now(), "by": actor, "note": note, "p": period},
                 )
                 freeze_period(
-                    con, period, tickets=tickets, orders=orders, timeline=timeline, actor=actor
-                )
+                    con, period, tickets=tickets, orders=orders, timeline=timeline, actor=actor,
+                    manual=manual,
+                )  # fmt: skip
                 con.execute("commit")
             except BaseException:
                 with contextlib.suppress(duckdb.Error):

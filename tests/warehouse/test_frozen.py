@@ -148,3 +148,36 @@ def test_a_retroactive_version_verifies_under_the_frozen_timeline(warehouse: Pat
     assert verdict.proven, verdict.text()
     assert verdict.corrects == [first] and verdict.versions == "0+1"
     assert verify_period(warehouse, first).versions == "0"
+
+
+def test_a_manual_adjustment_is_proved_against_the_accepted_dispute(warehouse: Path) -> None:
+    from warehouse import disputes
+    from warehouse.app_store import app_store_path
+
+    first = periods(warehouse)[0]
+    store = app_store_path(warehouse)
+    ticket, payee = sql(
+        warehouse,
+        f"select ticket_id, payee_id from settlement_lines where period = '{first}'"
+        " and line_kind = 'ticket' and payee_type = 'technician' order by ticket_id limit 1",
+    )[0]
+    dispute = disputes.raise_dispute(
+        store, actor="tech", payee_type="technician", payee_id=payee, ticket_id=ticket,
+        reason="夜间服务未计", period=first, line_kind="ticket",
+    )  # fmt: skip
+    disputes.accept(store, dispute, actor="ana", amount="35.50", period=first, answer="补发")
+    settle_warehouse(warehouse)
+    close_period(warehouse, first, actor="ana", note="month end")
+    done = verify_cli(warehouse, first)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    with writer(warehouse) as con:
+        con.execute(
+            "update settlement_lines set manual_cents = 3551, amount_cents = 3551"
+            " where dispute_id = $d",
+            {"d": dispute},
+        )
+    done = verify_cli(warehouse, first)
+    assert done.returncode == 1
+    assert f"manual_adjustment line of {ticket} for technician {payee}" in done.stdout
+    assert "stored 3551, replayed 3550" in done.stdout
