@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import streamlit as st
 
-from pages.components import data
-from pages.components.context import DEEP_LINK, PAGES, database, snapshot_version
+from pages.components import alerts_panel
+from pages.components.context import DEEP_LINK, PAGES
 from pages.components.i18n import _, language_switch, say
 from pages.components.signin import current_identity
 from warehouse.db import WarehouseError
@@ -33,20 +32,9 @@ assert set(PAGE_SPECS) == set(PAGES)
 
 identity = current_identity()
 st.session_state["identity"] = identity
-if "data_health" in identity.pages:
-    # The count of active alerts beside Data health's title (cached; none while unreadable).
-    try:
-        db = str(database())
-        count = (
-            len(data.alerts(db, snapshot_version(Path(db)), identity.scope, data.alert_limits(db)))
-            if snapshot_version(Path(db))
-            else 0
-        )
-    except WarehouseError:
-        count = 0
-    if count:
-        title, icon, url = PAGE_SPECS["data_health"]
-        PAGE_SPECS["data_health"] = (f"{title} · {count}", icon, url)
+if "data_health" in identity.pages and (count := alerts_panel.active_count(identity.scope)):
+    title, icon, url = PAGE_SPECS["data_health"]
+    PAGE_SPECS["data_health"] = (f"{title} · {count}", icon, url)  # the alerts, beside its title
 # Only the pages of this role exist for this session: any other URL is not a page at all.
 pages = {
     name: st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=url)

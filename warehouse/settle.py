@@ -27,6 +27,7 @@ from settlement.explain import yuan
 from settlement.frames import BREAKDOWN, LINES, ORDERS_IN, TICKETS_IN, UNPRICED
 from settlement.manual import manual_lines
 from settlement.periods import adjustments
+from settlement.replay import LINE_IDENTITY
 from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
 from settlement.timeline import Timeline
 from warehouse import app_store, disputes
@@ -58,17 +59,7 @@ STORED_LINES = [
 ]
 # Columns of stored lines the engine does not produce (manual adjustments from disputes).
 STORED_ONLY: dict[str, pl.DataType] = {"manual_cents": pl.Int64(), "dispute_id": pl.Int64()}
-LINE_ORDER = [
-    "period",
-    "line_kind",
-    "payee_type",
-    "payee_id",
-    "ticket_id",
-    "origin_period",
-    "origin_kind",
-    "currency",
-    "dispute_id",
-]
+LINE_ORDER = [*LINE_IDENTITY, "dispute_id"]  # a manual line is one per dispute
 
 
 def query(name: str) -> str:

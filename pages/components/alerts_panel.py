@@ -9,12 +9,28 @@ import polars as pl
 import streamlit as st
 
 from pages.components import data
+from pages.components.context import database, snapshot_version
 from pages.components.formatting import export_buttons, show_table
 from pages.components.i18n import N_, _, code
 from pages.components.page import View
 from pages.components.signin import actor
 from warehouse.alerts import DEFAULTS, Alert, set_thresholds, threshold_problem
 from warehouse.app_store import app_store_path
+from warehouse.db import WarehouseError
+from warehouse.scope import Scope
+
+
+def active_count(scope: Scope) -> int:
+    """How many alerts are active for ``scope`` (cached; none while the warehouse is unreadable
+    or empty): the navigation shows it beside Data health's title."""
+    db = database()
+    version = snapshot_version(db)
+    if not version:
+        return 0
+    try:
+        return len(data.alerts(str(db), version, scope, data.alert_limits(str(db))))
+    except WarehouseError:
+        return 0
 
 
 def headline(alert: Alert) -> str:
