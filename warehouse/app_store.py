@@ -43,6 +43,7 @@ create table if not exists users (
     region_groups   text not null default '',  -- comma separated (regional leads)
     provinces       text not null default '',  -- comma separated province codes
     technician_id   text,                   -- technicians only
+    partner_id      text,                   -- partner contacts only
     updated_at      text not null,
     updated_by      text not null
 );
@@ -51,6 +52,18 @@ begin select raise(abort, 'audit_log is append-only'); end;
 create trigger if not exists audit_log_is_append_only_d before delete on audit_log
 begin select raise(abort, 'audit_log is append-only'); end;
 """
+
+
+# Columns added after a store was first created: (table, column, declaration). ``create table
+# if not exists`` leaves an older table as it was, so each is added where it is missing.
+ADDED_COLUMNS = (("users", "partner_id", "text"),)
+
+
+def _add_missing_columns(con: sqlite3.Connection) -> None:
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {row[1] for row in con.execute(f"pragma table_info({table})")}
+        if column not in present:  # names are the constants above, never input
+            con.execute(f"alter table {table} add column {column} {declaration}")
 
 
 def app_store_path(warehouse: Path) -> Path:
@@ -67,6 +80,7 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
         con.execute("pragma journal_mode = wal")
         con.execute("pragma busy_timeout = 30000")
         con.executescript(SCHEMA)
+        _add_missing_columns(con)
         con.execute("begin immediate")
         try:
             yield con

@@ -101,7 +101,9 @@ def save(store: Path, user: User, *, actor: str, reason: str) -> None:
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     with app_store.connect(store) as con:
         con.execute(
-            "insert into users values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (email) do update set"
+            "insert into users (email, name, role, region_groups, provinces, technician_id,"
+            " updated_at, updated_by) values (?, ?, ?, ?, ?, ?, ?, ?)"
+            " on conflict (email) do update set"
             " name = excluded.name, role = excluded.role, region_groups = excluded.region_groups,"
             " provinces = excluded.provinces, technician_id = excluded.technician_id,"
             " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
