@@ -64,8 +64,15 @@ if chosen.line_kind is None:
         )
     )
 else:
-    lines = data.payee_lines(view.db, view.version, view.scope, chosen.payee_id, chosen.period)
-    mine = lines.filter(pl.col("ticket_id") == chosen.ticket_id)
+    kind = "technician" if chosen.payee_type == "technician" else "partner"
+    lines = data.payee_lines(
+        view.db, view.version, view.scope, chosen.payee_id, chosen.period, kind
+    )
+    mine = lines.filter(
+        (pl.col("ticket_id") == chosen.ticket_id)
+        if chosen.ticket_id
+        else pl.col("ticket_id").is_null() & (pl.col("line_kind") == chosen.line_kind)
+    )
     for line in mine.to_dicts():
         st.markdown(
             f"**{code('line_kind', line['line_kind'])}** · "

@@ -39,6 +39,7 @@ with st.form("user"):
         _("Province codes (regional leads; comma separated)"), key="user-prov"
     )
     technician = st.text_input(_("Technician id (technicians)"), key="user-tech")
+    partner = st.text_input(_("Partner id (partner contacts)"), key="user-partner")
     reason = st.text_input(_("Why (required)"), key="user-reason")
     if st.form_submit_button(_("Save user")):
         try:
@@ -51,6 +52,7 @@ with st.form("user"):
                     region_groups=tuple(g.strip() for g in groups.split(",") if g.strip()),
                     provinces=tuple(p.strip() for p in provinces.split(",") if p.strip()),
                     technician_id=technician.strip() or None,
+                    partner_id=partner.strip() or None,
                 ),
                 actor=actor(identity),
                 reason=reason,

@@ -27,6 +27,8 @@ def manual_lines(manual: pl.DataFrame, booked: dict[int, str]) -> pl.DataFrame:
     zero = pl.lit(0, pl.Int64)
     return manual.with_columns(
         period=pl.col("dispute_id").replace_strict(booked, return_dtype=pl.String),
+        # A disputed line without a ticket (a partner's monthly line) is recorded with ''.
+        ticket_id=pl.when(pl.col("ticket_id") != "").then(pl.col("ticket_id")),
         line_kind=pl.lit("manual_adjustment"),
         origin_period=pl.lit(None, pl.String),
         origin_kind=pl.lit(None, pl.String),

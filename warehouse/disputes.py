@@ -28,10 +28,10 @@ create table if not exists disputes (
     dispute_id      integer primary key autoincrement,
     raised_at       text not null,          -- UTC, ISO 8601
     raised_by       text not null,
-    payee_type      text not null,          -- technician
+    payee_type      text not null,          -- technician, or the partner's type
     payee_id        text not null,
     period          text not null,          -- YYYY-MM the dispute is about
-    ticket_id       text not null,
+    ticket_id       text not null,          -- '' for a line without a ticket
     line_kind       text,                   -- the disputed line's kind, null for a missing ticket
     ticket_date     text,                   -- a missing ticket's completion date (ISO)
     reason          text not null,
@@ -161,7 +161,7 @@ def raise_dispute(
         raise DisputeRefused("say why: a dispute needs a reason")
     if len(reason) > MAX_REASON:
         raise DisputeRefused("the reason is longer than 2 000 characters")
-    if not ticket_id:
+    if not ticket_id and line_kind is None:  # a line may have no ticket (a partner's monthly)
         raise DisputeRefused("name the ticket")
     if line_kind is None:
         if ticket_date is None:

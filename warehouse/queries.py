@@ -26,7 +26,7 @@ from warehouse.db import (
     unreadable,
     warehouse_path,
 )
-from warehouse.scope import Scope
+from warehouse.scope import PAYEE_KINDS, Scope
 
 OPERATIONS_ROLES = ("manager", "analyst", "admin")
 
@@ -75,15 +75,19 @@ def _sql(name: str) -> str:
     return (resources.files("warehouse") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def _used(sql: str, params: dict[str, object]) -> dict[str, object]:
+    """The parameters ``sql`` names: DuckDB refuses a parameter the text does not use."""
+    return {key: value for key, value in params.items() if f"${key}" in sql}
+
+
 def _run(db: Path, name: str, scope: Scope, **params: object) -> pl.DataFrame:
     sql = _sql(name)
     bound = {**scope.params(), **params}
     if "$may_see_operations" in sql:
         bound["may_see_operations"] = scope.role in OPERATIONS_ROLES
-    used = {key: value for key, value in bound.items() if f"${key}" in sql}
     try:
         with connect_serving(db) as con:
-            return con.sql(sql, params=used).pl()
+            return con.sql(sql, params=_used(sql, bound)).pl()
     except (WarehouseError, duckdb.Error) as error:
         # A damaged block may only show when a query reads it, so every query says so plainly.
         raise _unavailable(db, error) from error
@@ -194,12 +198,21 @@ def ticket_lines(db: Path, scope: Scope, ticket_ids: list[str]) -> pl.DataFrame:
     return _run(db, "ticket_lines", scope, tickets=ticket_ids)
 
 
-def payee_months(db: Path, scope: Scope, technician_id: str) -> pl.DataFrame:
-    return _run(db, "payee_months", scope, payee=technician_id)
+def payee_months(db: Path, scope: Scope, payee_id: str, kind: str = "technician") -> pl.DataFrame:
+    """A payee's months; ``kind`` is "technician" or "partner" (any partner type)."""
+    return _run(db, "payee_months", scope, payee=payee_id, payee_kind=_kind(kind))
 
 
-def payee_lines(db: Path, scope: Scope, technician_id: str, period: str) -> pl.DataFrame:
-    return _run(db, "payee_lines", scope, payee=technician_id, period=period)
+def payee_lines(
+    db: Path, scope: Scope, payee_id: str, period: str, kind: str = "technician"
+) -> pl.DataFrame:
+    return _run(db, "payee_lines", scope, payee=payee_id, period=period, payee_kind=_kind(kind))
+
+
+def _kind(kind: str) -> str:
+    if kind not in PAYEE_KINDS:
+        raise ValueError(f"no payee kind {kind!r}")
+    return kind
 
 
 def feed_freshness(db: Path, scope: Scope) -> pl.DataFrame:
@@ -272,7 +285,7 @@ def preview_inputs(db: Path, scope: Scope, periods: list[str]) -> tuple[pl.DataF
         f"select * from ({_sql('settlement_tickets')}) as t "
         f"where strftime(completed_date, '%Y-%m') = any($periods) and {SCOPE_PREDICATE}"
     )
-    params = {**scope.params(), "periods": periods}
+    params = _used(tickets_sql, {**scope.params(), "periods": periods})
     try:
         with connect_serving(db) as con:
             tickets = con.sql(tickets_sql, params=params).pl()

@@ -1,5 +1,6 @@
-"""Who a signed-in person is in Tierboard: role, regions and technician id, from the identity
-provider's claims (when configured) or from the app store's ``users`` table. Changes audited."""
+"""Who a signed-in person is in Tierboard: role, regions, technician or partner id, from the
+identity provider's claims (when configured) or from the app store's ``users`` table. Changes
+audited."""
 
 from __future__ import annotations
 
@@ -20,25 +21,30 @@ class User:
     region_groups: tuple[str, ...] = ()
     provinces: tuple[str, ...] = ()
     technician_id: str | None = None
+    partner_id: str | None = None  # a partner contact's partner
 
     @property
     def scope(self) -> Scope:
-        return Scope(self.role, self.region_groups, self.provinces, self.technician_id)
+        return Scope(
+            self.role, self.region_groups, self.provinces, self.technician_id, self.partner_id
+        )
 
     def describe(self) -> str:
         where = ", ".join([*self.region_groups, *self.provinces]) or "all regions"
-        who = f" as {self.technician_id}" if self.technician_id else ""
+        payee = self.technician_id or self.partner_id
+        who = f" as {payee}" if payee else ""
         return f"{self.role}{who} ({where})"
 
 
 @dataclass(frozen=True)
 class ClaimNames:
-    """Which claims carry the role, regions and technician id (configured in secrets)."""
+    """Which claims carry the role, regions, technician or partner id (configured in secrets)."""
 
     role: str = "tierboard_role"
     region_groups: str = "tierboard_region_groups"
     provinces: str = "tierboard_provinces"
     technician_id: str = "tierboard_technician_id"
+    partner_id: str = "tierboard_partner_id"
 
 
 def _split(value: object) -> tuple[str, ...]:
@@ -59,6 +65,7 @@ def from_claims(claims: Mapping[str, object], names: ClaimNames = ClaimNames()) 
         region_groups=_split(claims.get(names.region_groups)),
         provinces=_split(claims.get(names.provinces)),
         technician_id=str(claims.get(names.technician_id) or "") or None,
+        partner_id=str(claims.get(names.partner_id) or "") or None,
     )
     user.scope  # noqa: B018 - validates the combination (a technician needs an id, …)
     return user
@@ -67,14 +74,14 @@ def from_claims(claims: Mapping[str, object], names: ClaimNames = ClaimNames()) 
 def get(store: Path, email: str) -> User | None:
     with app_store.connect(store) as con:
         row = con.execute(
-            "select email, name, role, region_groups, provinces, technician_id"
+            "select email, name, role, region_groups, provinces, technician_id, partner_id"
             " from users where email = ?",
             (email,),
         ).fetchone()
     if row is None:
         return None
-    email, name, role, groups, provinces, technician = row
-    return User(email, name, role, _split(groups), _split(provinces), technician)
+    email, name, role, groups, provinces, technician, partner = row
+    return User(email, name, role, _split(groups), _split(provinces), technician, partner)
 
 
 def all_users(store: Path) -> list[User]:
@@ -102,13 +109,14 @@ def save(store: Path, user: User, *, actor: str, reason: str) -> None:
     with app_store.connect(store) as con:
         con.execute(
             "insert into users (email, name, role, region_groups, provinces, technician_id,"
-            " updated_at, updated_by) values (?, ?, ?, ?, ?, ?, ?, ?)"
+            " partner_id, updated_at, updated_by) values (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " on conflict (email) do update set"
             " name = excluded.name, role = excluded.role, region_groups = excluded.region_groups,"
             " provinces = excluded.provinces, technician_id = excluded.technician_id,"
+            " partner_id = excluded.partner_id,"
             " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             (user.email, user.name, user.role, ",".join(user.region_groups),
-             ",".join(user.provinces), user.technician_id, now, actor),
+             ",".join(user.provinces), user.technician_id, user.partner_id, now, actor),
         )  # fmt: skip
         app_store.audit(
             con,

@@ -32,6 +32,7 @@ PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
         "disputes",
     ),
     "technician": ("my_earnings",),
+    "partner": ("my_earnings",),
     "admin": ("data_health", "audit", "users"),
 }
 
@@ -74,6 +75,7 @@ DEMO_IDENTITIES = (
     Identity(
         "technician", N_("Demo technician · T00042"), Scope("technician", technician_id="T00042")
     ),
+    Identity("partner", N_("Demo partner contact · PT0001"), Scope("partner", partner_id="PT0001")),
     Identity("admin", N_("Demo admin"), Scope("admin")),
 )
 

@@ -89,17 +89,19 @@ def ticket_lines(db: str, version: int, scope: Scope, ticket_ids: tuple[str, ...
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def payee_months(db: str, version: int, scope: Scope, technician_id: str) -> pl.DataFrame:
+def payee_months(
+    db: str, version: int, scope: Scope, payee_id: str, kind: str = "technician"
+) -> pl.DataFrame:
     del version
-    return queries.payee_months(Path(db), scope, technician_id)
+    return queries.payee_months(Path(db), scope, payee_id, kind)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def payee_lines(
-    db: str, version: int, scope: Scope, technician_id: str, period: str
+    db: str, version: int, scope: Scope, payee_id: str, period: str, kind: str = "technician"
 ) -> pl.DataFrame:
     del version
-    return queries.payee_lines(Path(db), scope, technician_id, period)
+    return queries.payee_lines(Path(db), scope, payee_id, period, kind)
 
 
 @st.cache_data(ttl=60, max_entries=16, show_spinner=False)

@@ -46,9 +46,13 @@ def _choice(line: tuple[str, str, int]) -> str:
     return f"{ticket or '—'} · {code('line_kind', kind)} · {yuan(cents)}"
 
 
-def raise_form(view: View, payee_id: str, period: str, lines: pl.DataFrame) -> None:
-    """The payee's own form (no one raises a dispute for someone else)."""
-    if view.scope.role != "technician" or view.scope.technician_id != payee_id:
+def raise_form(
+    view: View, payee_type: str, payee_id: str, period: str, lines: pl.DataFrame
+) -> None:
+    """The payee's own form (no one raises a dispute for someone else): a technician's, or a
+    partner contact's for their partner (``payee_type`` is the partner's type)."""
+    own = view.scope.payee
+    if own is None or own[1] != payee_id:
         return
     with st.expander(_("Something wrong? Raise a dispute"), icon=":material/report:"):
         # Labels made now, not in format_func: a widget's labels belong to the run's language.
@@ -79,7 +83,7 @@ def raise_form(view: View, payee_id: str, period: str, lines: pl.DataFrame) -> N
                 return
         try:
             dispute_id = disputes.raise_dispute(
-                store_of(view), actor=actor(view.identity), payee_type="technician",
+                store_of(view), actor=actor(view.identity), payee_type=payee_type,
                 payee_id=payee_id, reason=reason or "",
                 ticket_id=str(line[0] or "") if line else (ticket or ""),
                 period=period if line else None, line_kind=str(line[1]) if line else None,
@@ -92,9 +96,9 @@ def raise_form(view: View, payee_id: str, period: str, lines: pl.DataFrame) -> N
         st.success(_("Dispute {id} raised: an analyst will answer it here.").format(id=dispute_id))
 
 
-def status_list(view: View, payee_id: str) -> None:
+def status_list(view: View, payee_type: str, payee_id: str) -> None:
     """The payee's disputes with status, age and the answer."""
-    mine = disputes.disputes_of(store_of(view), "technician", payee_id)
+    mine = disputes.disputes_of(store_of(view), payee_type, payee_id)
     if not mine:
         return
     st.subheader(_("My disputes"))

@@ -34,12 +34,13 @@ def _refused(error: Exception) -> None:
 
 
 def own_statement(view: View, period: str) -> None:
-    """The signed-in technician's statement of ``period``, once that period is closed."""
-    if view.scope.role != "technician" or not view.scope.technician_id:
+    """The signed-in payee's statement of ``period`` (a technician's, a partner contact's
+    partner's), once that period is closed."""
+    if view.scope.payee is None:
         return
-    technician = view.scope.technician_id
+    payee = view.scope.payee[1]
     try:
-        closed = data.closed_periods(view.db, view.version, technician)
+        closed = data.closed_periods(view.db, view.version, payee)
         if period not in closed:
             st.caption(
                 _("Your statement of {period} is offered once the period is closed.").format(
@@ -48,19 +49,19 @@ def own_statement(view: View, period: str) -> None:
             )
             return
         cjk_font()
-        statement = data.period_statements(view.db, view.version, period, technician)
+        statement = data.period_statements(view.db, view.version, period, payee)
     except (WarehouseError, NoStatement, NoCjkFont) as error:
         _refused(error)
         return
-    name = next((n for _t, i, n in statement.payees() if i == technician), technician)
+    name = next((n for _t, i, n in statement.payees() if i == payee), payee)
 
     def pdf() -> bytes:
-        return statement_pdf(statement, technician, WORDS)
+        return statement_pdf(statement, payee, WORDS)
 
     st.download_button(
         _("My statement of {period} (PDF)").format(period=period),
         pdf,
-        pdf_name(WORDS, period, technician, name),
+        pdf_name(WORDS, period, payee, name),
         PDF,
         key="own-statement",
         icon=":material/download:",

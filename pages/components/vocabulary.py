@@ -217,6 +217,9 @@ VOCABULARY: tuple[tuple[str, str], ...] = (
     C_("payee_type", "direct"),
     C_("payee_type", "dealer"),
     C_("payee_type", "agent"),
+    # payee_kind (My earnings: whose earnings)
+    C_("payee_kind", "technician"),
+    C_("payee_kind", "partner"),
     # line_kind
     C_("line_kind", "ticket"),
     C_("line_kind", "chargeback"),
@@ -288,6 +291,7 @@ VOCABULARY: tuple[tuple[str, str], ...] = (
     C_("role", "regional_lead"),
     C_("role", "analyst"),
     C_("role", "technician"),
+    C_("role", "partner"),
     C_("role", "admin"),
     # level
     C_("level", "group"),
@@ -383,6 +387,9 @@ VOCABULARY: tuple[tuple[str, str], ...] = (
     C_("reason", "value longer than 4096 characters"),
     # user_error
     C_("user_error", "a user change needs a reason"),
+    C_("user_error", "a technician scope needs the technician's id"),
+    C_("user_error", "a partner contact's scope needs the partner's id"),
+    C_("user_error", "a regional lead's scope needs region groups or provinces"),
     # alert_subject, alert_flag (Data health alerts)
     C_("alert_subject", "technician"),
     C_("alert_subject", "city"),

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.pages.test_pages import open_page, scalar
 from warehouse import app_store, disputes
-from warehouse.db import serving_path
+from warehouse.db import connect_read_only, serving_path
 from warehouse.settle import period_statuses, settle_warehouse
 
 TECH = "T00042"
@@ -114,3 +114,49 @@ def test_rejected_with_an_answer_the_technician_reads(app_env: Path, lang: str) 
     assert WORDS[lang]["rejected"] in row
     assert "the surcharge is in the base price" in row
     assert disputes.dispute(store, raised.dispute_id).answer == "the surcharge is in the base price"  # type: ignore[union-attr]
+
+
+PARTNER = "PT0001"
+
+
+def test_a_partner_contact_disputes_a_monthly_line_and_reads_its_adjustment(
+    app_env: Path,
+) -> None:
+    """A partner contact (no region, their partner's lines only) disputes the partner's monthly
+    line, which has no ticket; accepted, it is booked for the partner under its type."""
+    store = app_store.app_store_path(app_env)
+    at = open_page("my_earnings", "partner", lang="zh")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params.get("month")
+    line = at.selectbox(key="dispute-line")
+    monthly = next(i for i, label in enumerate(line.options) if "合作方月结" in label)
+    line.select(monthly)
+    at.text_area(key="dispute-reason").input("保底差额少算了")
+    button(at, WORDS["zh"]["raise"]).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (raised,) = disputes.disputes_of(store, "agent", PARTNER)
+    assert (raised.ticket_id, raised.line_kind) == ("", "partner_monthly")
+    assert [r[0] for r in my_disputes(at)] == [raised.dispute_id]
+
+    analyst = open_page("disputes", "analyst", lang="zh")
+    assert not analyst.exception, [e.value for e in analyst.exception]
+    assert any("合作方月结" in m.value for m in analyst.markdown), "the disputed line is shown"
+    analyst.text_input(key="dispute-amount").input("100")
+    button(analyst, WORDS["zh"]["accept"]).click().run()
+    assert not analyst.exception and not analyst.error
+    booked = disputes.first_open_period(period_statuses(app_env))
+    settle_warehouse(app_env)
+    with connect_read_only(serving_path(app_env)) as con:
+        booked_lines = con.execute(
+            "select period, payee_type, payee_id, ticket_id, amount_cents from settlement_lines"
+            " where dispute_id = $d",
+            {"d": raised.dispute_id},
+        ).fetchall()
+    assert booked_lines == [(booked, "agent", PARTNER, None, 10000)]
+
+    partner = open_page("my_earnings", "partner", lang="zh", month=booked)
+    assert not partner.exception, [e.value for e in partner.exception]
+    rows = {r[0]: r for r in my_disputes(partner)}
+    assert WORDS["zh"]["accepted"] in rows[raised.dispute_id]
+    labels = [e.label for e in partner.expander]
+    assert any(WORDS["zh"]["manual"] in label and "¥100.00" in label for label in labels)

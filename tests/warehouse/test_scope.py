@@ -41,6 +41,17 @@ def technician_lines(mixed_warehouse: Path) -> pl.DataFrame:
         ).pl()
 
 
+@pytest.fixture(scope="module")
+def partner_lines(mixed_warehouse: Path) -> pl.DataFrame:
+    """Every partner line (any partner type) with its ticket's place (null without a ticket)."""
+    with connect_read_only(serving_path(mixed_warehouse)) as con:
+        return con.sql(
+            "select l.*, f.region_group, f.province_code"
+            " from settlement_lines as l left join ticket_facts as f using (ticket_id)"
+            " where l.payee_type <> 'technician'"
+        ).pl()
+
+
 def test_the_warehouse_has_cross_region_technicians_and_multi_province_partners(
     facts: pl.DataFrame,
 ) -> None:
@@ -109,10 +120,37 @@ def check_payee_queries(
     assert dict(months.select("period", "amount_cents").rows()) == dict(totals.rows())
 
 
+def check_partner_queries(
+    db: Path, scope: Scope, lines: pl.DataFrame, partner: str, period: str
+) -> None:
+    """My earnings' queries for one partner: exactly the lines the scope may see."""
+    own = lines.filter(pl.col("payee_id") == partner)
+    if scope.role == "technician" or (scope.role == "partner" and scope.partner_id != partner):
+        visible = own.clear()
+    elif scope.role == "regional_lead":
+        visible = inside(own, scope).drop_nulls("region_group")
+    else:
+        visible = own
+    shown = queries.payee_lines(db, scope, partner, period, "partner")
+    key = ["ticket_id", "line_kind", "origin_period", "origin_kind"]
+    expected = visible.filter(pl.col("period") == period)
+    assert sorted(shown.select(key).rows(), key=str) == sorted(expected.select(key).rows(), key=str)
+    assert set(shown["payee_type"]) <= {"direct", "dealer", "agent"}
+    months = queries.payee_months(db, scope, partner, "partner")
+    totals = visible.group_by("period").agg(pl.col("amount_cents").sum())
+    assert dict(months.select("period", "amount_cents").rows()) == dict(totals.rows())
+    # The same id asked for as a technician is another payee: none of the partner's lines.
+    assert queries.payee_lines(db, scope, partner, period).is_empty()
+
+
 def test_scopes_of_every_kind(
-    facts: pl.DataFrame, technician_lines: pl.DataFrame, mixed_warehouse: Path
+    facts: pl.DataFrame,
+    technician_lines: pl.DataFrame,
+    partner_lines: pl.DataFrame,
+    mixed_warehouse: Path,
 ) -> None:
     crossing = cross_region(facts)
+    partners = spread_partners(facts)
     technicians = sorted({*crossing, *sorted(set(facts["technician_id"]))[:30]})
     provinces = sorted(set(facts["province_code"]))
 
@@ -149,6 +187,8 @@ def test_scopes_of_every_kind(
         # My earnings, for a technician the scope may or may not see (a cross-region one often).
         whom = data.draw(st.sampled_from(crossing + technicians), label="technician")
         check_payee_queries(db, scope, technician_lines, whom, period)
+        partner = data.draw(st.sampled_from(partners), label="partner")
+        check_partner_queries(db, scope, partner_lines, partner, period)
 
         tickets, orders = queries.preview_inputs(db, scope, [period])
         assert set(tickets["ticket_id"]) <= set(inside(facts, scope)["ticket_id"]) | set(
@@ -168,6 +208,61 @@ def test_scopes_of_every_kind(
             assert operations or frame.is_empty(), health.__name__
         lag = queries.connector_lag(db, scope, max_lag_minutes=5)
         assert operations or lag.is_empty()
+
+    check()
+
+
+def spread_partners(facts: pl.DataFrame) -> list[str]:
+    """Partners with tickets in more than one province first, then others."""
+    spread = (
+        facts.drop_nulls("partner_id")
+        .group_by("partner_id")
+        .agg(pl.col("province_code").n_unique())
+    )
+    ordered = spread.sort(["province_code", "partner_id"], descending=[True, False])
+    return ordered["partner_id"].head(20).to_list()
+
+
+def test_a_partner_contact_sees_their_partner_s_lines_and_nothing_else(
+    facts: pl.DataFrame, partner_lines: pl.DataFrame, mixed_warehouse: Path
+) -> None:
+    """A partner contact has no region: their partner's every line (monthly ones included, in
+    every province), their periods, and from every other query nothing."""
+    partners = spread_partners(facts)
+    technicians = sorted(set(facts["technician_id"]))[:5]
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        db = mixed_warehouse
+        partner = data.draw(st.sampled_from(partners), label="partner")
+        scope = Scope("partner", partner_id=partner)
+        own = facts.filter(pl.col("partner_id") == partner)
+        assert set(queries.periods(db, scope)) == set(own["period"])
+        period = data.draw(st.sampled_from(sorted(set(own["period"]))), label="period")
+        check_partner_queries(db, scope, partner_lines, partner, period)
+        stranger = next(p for p in partners if p != partner)
+        check_partner_queries(db, scope, partner_lines, stranger, period)
+        for technician in technicians:
+            assert queries.payee_months(db, scope, technician).is_empty()
+        assert queries.overview(db, scope, period).is_empty()
+        assert queries.region_ranking(db, scope, period).is_empty()
+        assert queries.trend(db, scope, "channel").is_empty()
+        assert queries.heatmap(db, scope, None, "category", "province").is_empty()
+        for level in queries.DRILL_LEVELS:
+            assert queries.drill(db, scope, period, level).is_empty()
+        assert queries.tickets(db, scope, period=period, limit=100_000).is_empty()
+        assert queries.ticket_lines(db, scope, own["ticket_id"].head(50).to_list()).is_empty()
+        tickets, orders = queries.preview_inputs(db, scope, [period])
+        assert tickets.is_empty() and orders.is_empty()
+        for health in (
+            queries.feed_freshness, queries.recent_runs, queries.quarantine,
+            queries.quarantine_reasons, queries.unpriced, queries.rule_triggers,
+            queries.settlement_status, queries.settlement_runs, queries.new_platform_values,
+            queries.alert_ticket_flags, queries.alert_rule_tickets, queries.alert_closed_refunds,
+        ):  # fmt: skip
+            assert health(db, scope).is_empty(), health.__name__
+        assert queries.connector_lag(db, scope, max_lag_minutes=5).is_empty()
 
     check()
 
@@ -231,5 +326,7 @@ def test_a_scope_must_name_what_it_limits() -> None:
         Scope("technician")
     with pytest.raises(ValueError, match="needs region groups or provinces"):
         Scope("regional_lead")
+    with pytest.raises(ValueError, match="needs the partner's id"):
+        Scope("partner")
     with pytest.raises(ValueError, match="unknown role"):
         Scope("superuser")

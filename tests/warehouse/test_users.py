@@ -102,3 +102,38 @@ def test_a_manual_ingest_is_audited(app_env: Path, feed_dir: Path) -> None:
     subprocess.run([*command, "--db", str(app_env)], cwd=ROOT, check=True, capture_output=True)
     (entry,) = app_store.audit_entries(app_store.app_store_path(app_env), "admin")
     assert entry["action"] == "manual_ingest" and "files:" in str(entry["diff"])
+
+
+def test_a_partner_contact_from_claims_or_the_table(tmp_path: Path) -> None:
+    claimed = users.from_claims(
+        {"email": "zhao@dealer.cn", "tierboard_role": "partner", "tierboard_partner_id": "PT0007"}
+    )
+    assert claimed is not None and claimed.scope.payee == ("partner", "PT0007")
+    assert not claimed.scope.all_regions  # a partner contact sees no region's data
+    with pytest.raises(ValueError, match="needs the partner's id"):
+        users.from_claims({"email": "p@example.com", "tierboard_role": "partner"})
+    store = tmp_path / "app.sqlite"
+    users.save(store, claimed, actor="admin@example.com", reason="dealer portal")
+    assert users.get(store, "zhao@dealer.cn") == claimed
+
+
+def test_an_older_store_gains_the_partner_column_and_keeps_its_users(tmp_path: Path) -> None:
+    """A store written before partner contacts existed: its users table has no partner_id."""
+    import sqlite3
+
+    store = tmp_path / "app.sqlite"
+    with sqlite3.connect(store) as con:
+        con.execute(
+            "create table users (email text primary key, name text not null, role text not null,"
+            " region_groups text not null default '', provinces text not null default '',"
+            " technician_id text, updated_at text not null, updated_by text not null)"
+        )
+        con.execute(
+            "insert into users values ('wang@example.com', 'Wang', 'technician', '', '',"
+            " 'T00042', '2026-01-01T00:00:00', 'admin')"
+        )
+    wang = users.get(store, "wang@example.com")
+    assert wang == users.User("wang@example.com", "Wang", "technician", technician_id="T00042")
+    partner = users.User("li@p.cn", "Li", "partner", partner_id="PT0002")
+    users.save(store, partner, actor="admin", reason="added after the upgrade")
+    assert users.get(store, "li@p.cn") == partner
