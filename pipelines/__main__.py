@@ -20,7 +20,7 @@ from pipelines.generate import DEFAULT_END_MONTH, generate
 from pipelines.ingest import ingest
 from pipelines.load import RunSummary
 from pipelines.registry import FEED_SUFFIXES, feed_files
-from warehouse.db import WarehouseError, WarehouseLocked, publish, warehouse_path
+from warehouse.db import WarehouseError, WarehouseLocked, publish, serving_path, warehouse_path
 
 
 class UsageError(Exception):
@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
         "publish", help="publish a fresh serving snapshot from the warehouse (after a failure)"
     )
     pub.add_argument("--db", help="warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)")
+
+    exp = commands.add_parser(
+        "export",
+        help="write settlement's inputs as Parquet partitioned by period (docs/export.md)",
+    )
+    exp.add_argument("--out", type=Path, required=True, help="folder to write the export into")
+    exp.add_argument("--db", help="warehouse file (default $TIERBOARD_DB or data/tierboard.duckdb)")
 
     demo = commands.add_parser("demo", help="generate demo feeds, ingest and settle them")
     demo.add_argument(
@@ -161,6 +168,25 @@ def _audit(
         print(f"could not write the audit row: {error}", file=sys.stderr)
 
 
+def _export(db: Path, out: Path) -> int:
+    from warehouse.export import ExportRefused, export
+
+    if not serving_path(db).exists():
+        raise UsageError(f"{db}: no warehouse here (build one with `python -m pipelines demo`)")
+    started = time.perf_counter()
+    try:
+        done = export(db, out)
+    except (ExportRefused, WarehouseError) as error:
+        print(f"export refused: {error}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in done.counts.items())
+    print(
+        f"exported {len(done.periods)} period(s) to {out} in "
+        f"{time.perf_counter() - started:.1f} s: {counts}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -194,6 +220,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"publish failed: {error}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "export":
+        return _export(db, args.out)
     feeds = args.feeds or db.parent / f"{db.stem}_feeds"
     _generate(args, feeds)
     status = _ingest([feeds], db, force=False)
