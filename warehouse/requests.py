@@ -288,8 +288,15 @@ def _may(role: str | None, allowed: tuple[str, ...], who: str, what: Phrase) -> 
         raise RequestRefused(Phrase(
             "{who} ({role}) may not {what}: that needs the role {roles}", who=who,
             role=Phrase.code("role", role) if role else Phrase("no role"), what=what,
-            roles=Phrase.joined([Phrase.code("role", r) for r in allowed], " or "),
+            roles=_either([Phrase.code("role", r) for r in allowed]),
         ))  # fmt: skip
+
+
+def _either(roles: list[Phrase]) -> Phrase:
+    """"a", "a or b", "a, b or c"."""
+    if len(roles) < 2:
+        return Phrase.joined(roles)
+    return Phrase("{roles} or {role}", roles=Phrase.joined(roles[:-1], ", "), role=roles[-1])
 
 
 # --- the steps -------------------------------------------------------------------------------
