@@ -293,7 +293,7 @@ def _may(role: str | None, allowed: tuple[str, ...], who: str, what: Phrase) -> 
 
 
 def _either(roles: list[Phrase]) -> Phrase:
-    """"a", "a or b", "a, b or c"."""
+    """The roles as "a", "a or b", "a, b or c"."""
     if len(roles) < 2:
         return Phrase.joined(roles)
     return Phrase("{roles} or {role}", roles=Phrase.joined(roles[:-1], ", "), role=roles[-1])

@@ -49,7 +49,8 @@ def test_a_phrase_is_stored_and_read_back_with_its_template_and_fields() -> None
         " total ¥1,234.50"
     )
     assert phrase(again, "zh") == (
-        "2026-03：技师 CNY：1,204 个收款方，¥1,000.00（较 2026-02 +¥12.05）; a plain part；合计 ¥1,234.50"
+        "2026-03：技师 CNY：1,204 个收款方，¥1,000.00（较 2026-02 +¥12.05）; a plain part；"
+        "合计 ¥1,234.50"
     )
     # In English the template reads as written, the code value in the vocabulary's words.
     assert phrase(again, "en") == str(text).replace(
@@ -194,3 +195,22 @@ def test_an_audit_row_written_before_texts_kept_their_wording_shows_as_stored(
     # A new row beside it reads in Chinese.
     period, _number = request_close(app_env, "zh")
     assert f"结账（账期 {period}）：month end" in cells(ok(open_page("audit", "analyst", "zh")))
+
+
+def test_an_approval_refused_meanwhile_says_why_in_chinese_and_keeps_it(app_env: Path) -> None:
+    from warehouse.settle import close_period
+
+    period, number = request_close(app_env, "zh")
+    close_period(app_env, period, actor="ana", note="closed by hand")  # closed meanwhile
+    at = ok(open_page("approvals", "manager", "zh"))
+    button(at, "Approve", "zh").click().run()
+    ok(at)
+    why = f"账期 {period} 状态为 {code('status', 'closed', 'zh')}；只能关闭未关闭的账期"
+    assert f"未批准：申请 {number} 未能生效：{why}" in [e.value for e in at.error], [
+        e.value for e in at.error
+    ]
+    assert requests.get(app_env, number).status == "failed"
+    # The stored reason reads in Chinese in the decided requests, and in English in English.
+    assert why in cells(ok(open_page("approvals", "manager", "zh")))
+    english = cells(ok(open_page("approvals", "manager", "en")))
+    assert any(c.startswith(f"period {period} is ") for c in english)
