@@ -214,3 +214,43 @@ def test_an_approval_refused_meanwhile_says_why_in_chinese_and_keeps_it(app_env:
     assert why in cells(ok(open_page("approvals", "manager", "zh")))
     english = cells(ok(open_page("approvals", "manager", "en")))
     assert any(c.startswith(f"period {period} is ") for c in english)
+
+
+def test_user_dispute_threshold_and_golden_case_audit_rows_read_in_chinese(tmp_path: Path) -> None:
+    from warehouse import alerts, disputes, users
+
+    store = tmp_path / "app.sqlite"
+    wang = users.User("wang@example.com", "Wang", "technician", technician_id="T00042")
+    users.save(store, wang, actor="admin", reason="new starter")
+    promoted = users.User("wang@example.com", "Wang", "regional_lead", region_groups=("华东",))
+    users.save(store, promoted, actor="admin", reason="promoted")
+    number = disputes.raise_dispute(
+        store, actor="wang", payee_type="technician", payee_id="T00042", ticket_id="TK-1",
+        reason="少算了", period="2026-03", line_kind="ticket",
+    )  # fmt: skip
+    disputes.accept(store, number, actor="ana", amount="12.5", period="2026-04", answer="补上")
+    alerts.set_thresholds(store, {"share_factor": 2.5}, actor="ana", reason="少一点告警")
+    case = golden.parse_case({"name": "一例", "city_code": "110100", "item_code": "INS-AC-01",
+                              "expected_technician_cents": 18000})  # fmt: skip
+    golden.save(store, {case.name: case}, actor="ana", reason="例子")
+    golden.save(store, {case.name: None}, actor="ana", reason="不要了")
+    said = [
+        (phrase(e["subject"], "zh"), phrase(e["diff"], "zh"))
+        for e in reversed(app_store.audit_entries(store, "admin"))
+    ]
+    role = code("role", "technician", "zh")
+    assert said == [
+        ("用户 wang@example.com", f"新用户 → {role}，技师编号 T00042（全部地区）"),
+        ("用户 wang@example.com",
+         f"{role}，技师编号 T00042（全部地区） → {code('role', 'regional_lead', 'zh')}（华东）"),
+        (f"争议 {number}", f"{role} T00042，2026-03：工单 TK-1 的"
+                           f"{code('line_kind', 'ticket', 'zh')}明细"),
+        (f"争议 {number}", f"人工调整 ¥12.50，收款方 {role} T00042，工单 TK-1，计入账期 2026-04"),
+        ("告警阈值", "占比突增：超过自身均值的倍数：2 → 2.5"),
+        ("黄金用例", "设定“一例”（技师 ¥180.00）"),
+        ("黄金用例", "删除“一例”"),
+    ]  # fmt: skip
+    english = [str(e["diff"]) for e in reversed(app_store.audit_entries(store, "admin"))]
+    assert english[3] == (
+        "manual adjustment ¥12.50 for technician T00042, ticket TK-1, booked in 2026-04"
+    )
