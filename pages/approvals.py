@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from pages.components.formatting import show_table
-from pages.components.i18n import _
+from pages.components.i18n import _, phrase
 from pages.components.page import open_view
 from pages.components.requests_panel import describe, refusal_words, table
 from pages.components.signin import actor
@@ -36,7 +36,7 @@ for request in pending:
     with st.container(border=True):
         st.markdown(f"**{describe(request)}**")
         st.write(_("Why: {note}").format(note=request.note))
-        st.code(request.summary, language=None, wrap_lines=True)
+        st.code(phrase(request.summary), language=None, wrap_lines=True)
         own = request.requested_by == me
         if own:
             st.caption(_("You requested this: a second person must approve it."))
@@ -48,13 +48,13 @@ for request in pending:
                 try:
                     done = requests.approve(db, number, by=me, role=view.scope.role)
                 except (RequestRefused, WarehouseLocked) as error:
-                    st.error(_("Not approved: {reason}").format(reason=refusal_words(str(error))))
+                    st.error(_("Not approved: {reason}").format(reason=refusal_words(error)))
                 else:
                     if done.request.kind == "publish":
                         request_resettlement(db)
                     st.session_state["approvals-flash"] = _(
                         "Request {number} approved and applied: {outcome}."
-                    ).format(number=number, outcome=done.request.outcome)
+                    ).format(number=number, outcome=phrase(done.request.outcome))
                     st.cache_data.clear()
                     st.rerun()
         reason = right.text_input(_("Reason for rejecting"), key=f"reason-{number}")
@@ -62,7 +62,7 @@ for request in pending:
             try:
                 requests.reject(db, number, by=me, role=view.scope.role, reason=reason)
             except RequestRefused as error:
-                st.error(_("Not rejected: {reason}").format(reason=refusal_words(str(error))))
+                st.error(_("Not rejected: {reason}").format(reason=refusal_words(error)))
             else:
                 st.session_state["approvals-flash"] = _("Request {number} rejected.").format(
                     number=number

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from pages.components import data, golden_cases, rule_bulk, rule_forms, rule_preview
 from pages.components.context import store_version
 from pages.components.formatting import export_buttons, show_table
-from pages.components.i18n import _, reword
+from pages.components.i18n import _, reword, say
 from pages.components.page import open_view, safely
 from pages.components.requests_panel import mine
 from pages.components.signin import actor
@@ -106,7 +106,7 @@ def publish_and_settle(
             st.error(rule_forms.problem_text(problem))
         return
     except ValueError as error:
-        st.error(reword("refusal", str(error)))
+        st.error(say(error))
         return
     st.session_state.pop(DRAFT, None)
     if not done.applied:

@@ -17,6 +17,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from settlement.engine import settle
+from settlement.explain import yuan
 from settlement.frames import ORDERS_IN, TICKETS_IN
 from settlement.timeline import Timeline
 
@@ -190,24 +191,29 @@ def evaluate(
 
 
 def failure_text(outcome: Outcome) -> str:
-    """A failed case in words: its name, expected and actual (English; pages reword it)."""
+    """A failed case in words: its name, expected and actual amounts as yuan to the fen
+    (English; ``warehouse.golden.failure`` says the same words with their template)."""
     if outcome.problem:
-        return f"golden case {outcome.name!r}: {outcome.problem}"
+        return f"golden case '{outcome.name}': {outcome.problem}"
     parts = []
     if outcome.actual_technician_cents != outcome.expected_technician_cents:
         parts.append(
-            f"technician expected {outcome.expected_technician_cents} cents,"
-            f" actual {outcome.actual_technician_cents}"
+            f"technician expected {yuan(outcome.expected_technician_cents)},"
+            f" actual {_amount(outcome.actual_technician_cents)}"
         )
     if (
         outcome.expected_partner_cents is not None
         and outcome.actual_partner_cents != outcome.expected_partner_cents
     ):
         parts.append(
-            f"partner expected {outcome.expected_partner_cents} cents,"
-            f" actual {outcome.actual_partner_cents}"
+            f"partner expected {yuan(outcome.expected_partner_cents)},"
+            f" actual {_amount(outcome.actual_partner_cents)}"
         )
-    return f"golden case {outcome.name!r}: {'; '.join(parts)}"
+    return f"golden case '{outcome.name}': {'; '.join(parts)}"
+
+
+def _amount(cents: int | None) -> str:
+    return "nothing" if cents is None else yuan(cents)
 
 
 def parse_case(row: dict[str, Any]) -> GoldenCase:

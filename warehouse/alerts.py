@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from warehouse import app_store, queries
+from warehouse.db import Phrase
 from warehouse.scope import Scope
 
 SCHEMA = """
@@ -81,8 +82,12 @@ def set_thresholds(store: Path, values: dict[str, float], *, actor: str, reason:
     with _connect(store) as con:
         _store(con, changed, now, actor)
         app_store.audit(
-            con, actor=actor, action="alert_thresholds", subject="alert thresholds",
-            diff="; ".join(f"{n}: {before[n]:g} → {v:g}" for n, v in changed.items()),
+            con, actor=actor, action="alert_thresholds", subject=Phrase("alert thresholds"),
+            diff=Phrase.joined([
+                Phrase("{name}: {before} → {after}", name=Phrase.code("alert_threshold", n),
+                       before=f"{before[n]:g}", after=f"{v:g}")
+                for n, v in changed.items()
+            ]),
             reason=reason,
         )  # fmt: skip
 

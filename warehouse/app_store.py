@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from warehouse.db import Phrase
+
 SCHEMA = """
 create table if not exists rule_versions (
     version         integer primary key,
@@ -34,7 +36,8 @@ create table if not exists audit_log (
     action          text not null,          -- rule_publish rule_rollback period_close ...
     subject         text not null,
     diff            text not null,          -- readable description of the change
-    reason          text not null
+    reason          text not null,
+    wording         text                    -- JSON: the English texts' templates and fields
 );
 create table if not exists users (
     email           text primary key,       -- the identity provider's email claim
@@ -55,15 +58,62 @@ begin select raise(abort, 'audit_log is append-only'); end;
 
 
 # Columns added after a store was first created: (table, column, declaration). ``create table
-# if not exists`` leaves an older table as it was, so each is added where it is missing.
-ADDED_COLUMNS = (("users", "partner_id", "text"),)
+# if not exists`` leaves an older table as it was, so each is added where it is missing (a
+# table another module creates on first use is skipped until it exists, with the column).
+# Adding a column rewrites no row, so the append-only audit log keeps every row as it was.
+ADDED_COLUMNS = (
+    ("users", "partner_id", "text"),
+    ("audit_log", "wording", "text"),
+    ("change_requests", "wording", "text"),
+)
 
 
 def _add_missing_columns(con: sqlite3.Connection) -> None:
     for table, column, declaration in ADDED_COLUMNS:
         present = {row[1] for row in con.execute(f"pragma table_info({table})")}
-        if column not in present:  # names are the constants above, never input
+        if present and column not in present:  # names are the constants above, never input
             con.execute(f"alter table {table} add column {column} {declaration}")
+
+
+# --- stored texts: a Phrase is stored as its English text and, beside it, as its template and
+# fields (JSON), so a page reads it back as a Phrase and says it in the reader's language.
+def phrase_json(value: object) -> object:
+    """``value`` as JSON: a Phrase as its template, context and fields, anything else as is."""
+    if not isinstance(value, Phrase):
+        return value
+    stored: dict[str, object] = {"template": value.template}
+    if value.context is not None:
+        stored["context"] = value.context
+    if value.fields:
+        stored["fields"] = {name: phrase_json(v) for name, v in value.fields.items()}
+    return stored
+
+
+def json_phrase(stored: object) -> object:
+    """What :func:`phrase_json` stored, a Phrase again."""
+    if not isinstance(stored, dict):
+        return stored
+    template = str(stored["template"])
+    if stored.get("context") is not None:
+        return Phrase.code(str(stored["context"]), template)
+    fields = {name: json_phrase(v) for name, v in (stored.get("fields") or {}).items()}
+    return Phrase(template, **fields)
+
+
+def wording(**texts: str) -> str | None:
+    """The texts that are phrases, as one JSON column (None when none is one)."""
+    phrases = {name: phrase_json(text) for name, text in texts.items() if isinstance(text, Phrase)}
+    return json.dumps(phrases, ensure_ascii=False) if phrases else None
+
+
+def worded(texts: dict[str, object], stored: str | None) -> dict[str, object]:
+    """``texts`` (a row's columns) with those the ``wording`` column holds as phrases; a row
+    written before the column existed, or a damaged one, keeps its stored texts."""
+    try:
+        phrases = json.loads(stored) if stored else {}
+        return texts | {name: json_phrase(value) for name, value in phrases.items()}
+    except (ValueError, TypeError, KeyError, IndexError):
+        return texts
 
 
 def app_store_path(warehouse: Path) -> Path:
@@ -128,8 +178,8 @@ def publish_rule_version(
             con,
             actor=author,
             action=action,
-            subject=f"rule version {version}",
-            diff=diff or f"published version {version}",
+            subject=Phrase("rule version {version}", version=version),
+            diff=diff or Phrase("published version {version}", version=version),
             reason=note,
         )
         if also is not None:
@@ -140,13 +190,15 @@ def publish_rule_version(
 def audit(
     con: sqlite3.Connection, *, actor: str, action: str, subject: str, diff: str, reason: str
 ) -> None:
-    """Record an audited action inside the caller's app-store transaction."""
+    """Record an audited action inside the caller's app-store transaction. Texts given as
+    Phrases are stored in English and, in ``wording``, as their templates and fields."""
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     con.execute(
-        "insert into audit_log (at, actor, action, subject, diff, reason)"
-        " values (?, ?, ?, ?, ?, ?)",
-        (now, actor, action, subject, diff, reason),
-    )
+        "insert into audit_log (at, actor, action, subject, diff, reason, wording)"
+        " values (?, ?, ?, ?, ?, ?, ?)",
+        (now, actor, action, str(subject), str(diff), str(reason),
+         wording(subject=subject, diff=diff, reason=reason)),
+    )  # fmt: skip
 
 
 def rule_versions(path: Path) -> list[RuleVersion]:
@@ -171,15 +223,17 @@ AUDIT_ROLES = ("analyst", "admin")
 def audit_entries(
     path: Path, role: str, *, action: str | None = None, actor: str | None = None
 ) -> list[dict[str, object]]:
-    """The audit log, newest first, for the roles allowed to read it (others get nothing)."""
+    """The audit log, newest first, for the roles allowed to read it (others get nothing).
+    A text stored with its wording is a Phrase (its English text, which a page can say in the
+    reader's language)."""
     if role not in AUDIT_ROLES:
         return []
     with connect(path) as con:
         rows = con.execute(
-            "select audit_id, at, actor, action, subject, diff, reason from audit_log"
+            "select audit_id, at, actor, action, subject, diff, reason, wording from audit_log"
             " where (? is null or action = ?) and (? is null or actor = ?)"
             " order by audit_id desc",
             (action, action, actor, actor),
         ).fetchall()
     keys = ("audit_id", "at", "actor", "action", "subject", "diff", "reason")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    return [worded(dict(zip(keys, row[:-1], strict=True)), row[-1]) for row in rows]

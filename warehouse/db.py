@@ -22,7 +22,7 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -36,7 +36,37 @@ LOCK_TIMEOUT_SECONDS = 600.0
 
 class Phrase(str):
     """A fixed English phrase inside a warehouse message: translated along with it (a path or
-    DuckDB's own text is a plain ``str`` and stays as it is)."""
+    DuckDB's own text is a plain ``str`` and stays as it is).
+
+    A phrase may have fields, as a message made with :func:`said` has: ``Phrase("period
+    {period}", period="2026-04")`` reads "period 2026-04" and keeps its template and fields
+    (which may be phrases in turn), so a page says it, or a stored copy of it, in the reader's
+    language. ``Phrase.code`` is a code value (a status, a payee type) or another module's
+    message of a known kind (a rule's validation problem), which pages name with the words kept
+    for that kind; ``Phrase.joined`` puts several phrases in one.
+    """
+
+    template: str
+    fields: dict[str, object]
+    context: str | None  # the code kind of a ``Phrase.code``
+
+    def __new__(cls, template: str, /, **fields: object) -> Phrase:
+        phrase = super().__new__(cls, template.format(**fields) if fields else template)
+        phrase.template, phrase.fields, phrase.context = template, fields, None
+        return phrase
+
+    @classmethod
+    def code(cls, kind: str, value: str) -> Phrase:
+        phrase = cls(value)
+        phrase.context = kind
+        return phrase
+
+    @classmethod
+    def joined(cls, parts: Sequence[object], separator: str = "; ") -> Phrase:
+        """``separator.join(parts)``, each part kept as it is (a phrase stays one); the
+        separator is a constant of the code (no braces)."""
+        template = separator.join(f"{{p{n}}}" for n in range(len(parts)))
+        return cls(template, **{f"p{n}": part for n, part in enumerate(parts)})
 
 
 class WarehouseError(Exception):

@@ -20,8 +20,10 @@ from pathlib import Path
 import polars as pl
 from PIL import Image
 
+from settlement.explain import yuan
 from settlement.manual import MANUAL
 from warehouse import app_store
+from warehouse.db import Phrase
 
 SCHEMA = """
 create table if not exists disputes (
@@ -182,10 +184,21 @@ def raise_dispute(
              photo_type if photo is not None else None),
         )  # fmt: skip
         dispute_id = int(cursor.lastrowid or 0)
-        what = f"line {line_kind} of {ticket_id}" if line_kind else f"missing ticket {ticket_id}"
+        what = (
+            Phrase("line {kind} of {ticket}", kind=Phrase.code("line_kind", line_kind),
+                   ticket=ticket_id)
+            if line_kind
+            else Phrase("missing ticket {ticket}", ticket=ticket_id)
+        )  # fmt: skip
         app_store.audit(
-            con, actor=actor, action="dispute_raise", subject=f"dispute {dispute_id}",
-            diff=f"{payee_type} {payee_id}, {period}: {what}", reason=reason,
+            con, actor=actor, action="dispute_raise",
+            subject=Phrase("dispute {number}", number=dispute_id),
+            diff=Phrase(
+                "{payee_type} {payee}, {period}: {what}",
+                payee_type=Phrase.code("payee_type", payee_type), payee=payee_id, period=period,
+                what=what,
+            ),
+            reason=reason,
         )  # fmt: skip
     return dispute_id
 
@@ -297,9 +310,14 @@ def accept(
             (answer.strip(), now, actor, dispute_id),
         )
         app_store.audit(
-            con, actor=actor, action="dispute_accept", subject=f"dispute {dispute_id}",
-            diff=f"manual adjustment {cents / 100:.2f} yuan for {found.payee_type}"
-            f" {found.payee_id}, ticket {found.ticket_id}, booked in {period}",
+            con, actor=actor, action="dispute_accept",
+            subject=Phrase("dispute {number}", number=dispute_id),
+            diff=Phrase(
+                "manual adjustment {amount} for {payee_type} {payee}, ticket {ticket}, booked in "
+                "{period}",
+                amount=yuan(cents), payee_type=Phrase.code("payee_type", found.payee_type),
+                payee=found.payee_id, ticket=found.ticket_id, period=period,
+            ),
             reason=answer.strip() or found.reason,
         )  # fmt: skip
     return cents
@@ -317,8 +335,9 @@ def reject(store: Path, dispute_id: int, *, actor: str, answer: str) -> None:
             (answer.strip(), _now(), actor, dispute_id),
         )
         app_store.audit(
-            con, actor=actor, action="dispute_reject", subject=f"dispute {dispute_id}",
-            diff="open → rejected", reason=answer.strip(),
+            con, actor=actor, action="dispute_reject",
+            subject=Phrase("dispute {number}", number=dispute_id),
+            diff=Phrase("open → rejected"), reason=answer.strip(),
         )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,10 +19,12 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
-from settlement.golden import GoldenCase, Outcome, Place, evaluate, failure_text, parse_case
+from settlement.explain import yuan
+from settlement.golden import GoldenCase, Outcome, Place, evaluate, parse_case
 from settlement.rules import RuleSet
 from settlement.timeline import Timeline
 from warehouse import app_store
+from warehouse.db import Phrase
 
 SCHEMA = """
 create table if not exists golden_cases (
@@ -123,12 +126,13 @@ def apply_edits(
     removed = [n for n, c in edits.items() if c is None]
     con.executemany("delete from golden_cases where name = ?", [(n,) for n in removed])
     app_store.audit(
-        con, actor=actor, action="golden_cases", subject=subject or "golden cases",
-        diff="; ".join(
-            f"{'removed' if c is None else 'set'} {n!r}"
-            + ("" if c is None else f" (technician {c.expected_technician_cents} cents)")
+        con, actor=actor, action="golden_cases", subject=subject or Phrase("golden cases"),
+        diff=Phrase.joined([
+            Phrase("removed '{name}'", name=n) if c is None
+            else Phrase("set '{name}' (technician {amount})", name=n,
+                        amount=yuan(c.expected_technician_cents))
             for n, c in edits.items()
-        ),
+        ]),
         reason=reason,
     )  # fmt: skip
 
@@ -165,13 +169,57 @@ def outcomes(
 
 def golden_problem(
     store: Path, timeline: Timeline, draft: RuleSet, edits: Edits | None = None
-) -> str | None:
+) -> Phrase | None:
     """Why publishing ``draft`` onto ``timeline`` breaks a golden case (as edited by ``edits``,
     which travel with the publish), or None when every case holds."""
     failed = [o for o in outcomes(store, timeline.with_draft(draft), edits) if not o.passed]
     if not failed:
         return None
-    return "breaks " + "; ".join(failure_text(o) for o in failed)
+    return Phrase("the draft breaks {cases}", cases=Phrase.joined([failure(o) for o in failed]))
+
+
+def failure(outcome: Outcome) -> Phrase:
+    """``settlement.golden.failure_text`` with its template and fields: a failed case's name,
+    expected and actual amounts (yuan to the fen), or why it could not be settled."""
+    if outcome.problem:
+        return Phrase(
+            "golden case '{name}': {problem}", name=outcome.name, problem=problem(outcome.problem)
+        )
+    parts = []
+    if outcome.actual_technician_cents != outcome.expected_technician_cents:
+        parts.append(Phrase(
+            "technician expected {expected}, actual {actual}",
+            expected=yuan(outcome.expected_technician_cents),
+            actual=_amount(outcome.actual_technician_cents),
+        ))  # fmt: skip
+    if (
+        outcome.expected_partner_cents is not None
+        and outcome.actual_partner_cents != outcome.expected_partner_cents
+    ):
+        parts.append(Phrase(
+            "partner expected {expected}, actual {actual}",
+            expected=yuan(outcome.expected_partner_cents),
+            actual=_amount(outcome.actual_partner_cents),
+        ))  # fmt: skip
+    return Phrase(
+        "golden case '{name}': {problem}", name=outcome.name, problem=Phrase.joined(parts)
+    )
+
+
+def _amount(cents: int | None) -> str:
+    return Phrase("nothing") if cents is None else yuan(cents)
+
+
+def problem(text: str) -> str:
+    """Why a case could not be settled (the engine's words for a ticket it cannot price, or
+    ``evaluate``'s for a city it does not know), as a Phrase when its words are known."""
+    if found := re.fullmatch(r"no price for item (\S+) in tier (\S+)", text):
+        return Phrase("no price for item {item} in tier {tier}", item=found[1], tier=found[2])
+    if found := re.fullmatch(r"no price for part (\S+) in tier (\S+)", text):
+        return Phrase("no price for part {part} in tier {tier}", part=found[1], tier=found[2])
+    if found := re.fullmatch(r"unknown city (\S+)", text):
+        return Phrase("unknown city {city}", city=found[1])
+    return text
 
 
 COLUMNS = list(GoldenCase.model_fields)

@@ -18,7 +18,7 @@ import polars as pl
 
 from settlement.explain import yuan
 from warehouse.app_store import app_store_path
-from warehouse.db import WarehouseError, connect_serving
+from warehouse.db import Phrase, WarehouseError, connect_serving
 from warehouse.disputes import queue
 from warehouse.health import freshness
 from warehouse.queries import WarehouseUnavailable, previous_period, unavailable
@@ -160,17 +160,22 @@ def totals(primary: Path, period: str) -> pl.DataFrame:
 
 
 def figures_text(primary: Path, period: str) -> str:
-    """The period's figures in words, for a close request's record."""
+    """The period's figures in words, for a close request's record (a Phrase: a page says it in
+    the reader's language, the figures as they are)."""
     frame = totals(primary, period)
     if frame.is_empty():
-        return f"{period}: no settlement lines"
-    parts = []
+        return Phrase("{period}: no settlement lines", period=period)
+    parts: list[object] = []
     for row in frame.iter_rows(named=True):
         sign = "+" if row["change_cents"] > 0 else ""
-        parts.append(
-            f"{row['payee_type']} {row['currency']}: {row['payees']:,} payees,"
-            f" {yuan(row['amount_cents'])} ({sign}{yuan(row['change_cents'])} on"
-            f" {previous_period(period)})"
-        )
+        parts.append(Phrase(
+            "{payee_type} {currency}: {payees} payees, {amount} ({change} on {previous})",
+            payee_type=Phrase.code("payee_type", row["payee_type"]), currency=row["currency"],
+            payees=format(row["payees"], ","), amount=yuan(row["amount_cents"]),
+            change=f"{sign}{yuan(row['change_cents'])}", previous=previous_period(period),
+        ))  # fmt: skip
     total = int(frame["amount_cents"].sum())
-    return f"{period}: {'; '.join(parts)}; total {yuan(total)}"
+    return Phrase(
+        "{period}: {parts}; total {total}", period=period, parts=Phrase.joined(parts),
+        total=yuan(total),
+    )  # fmt: skip

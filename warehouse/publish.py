@@ -16,12 +16,12 @@ from typing import Any
 
 import polars as pl
 
-from settlement.diff import describe, differences
+from settlement.diff import differences
 from settlement.engine import settle
 from settlement.rules import KnownCodes, RuleSet, parse_rules, to_document
 from settlement.timeline import Timeline, period_end
 from warehouse import app_store, golden
-from warehouse.db import WarehouseMissing, connect_serving
+from warehouse.db import Phrase, WarehouseMissing, connect_serving
 from warehouse.settle import (
     STORED_LINES,
     live_timeline,
@@ -45,10 +45,14 @@ def reach_problem(effective: date, statuses: dict[str, str], retroactive: bool) 
     """Why a publish on ``effective`` is refused, or None when it may go ahead."""
     reached = closed_periods_reached(effective, statuses)
     if reached and not retroactive:
-        return (
-            f"effective {effective.isoformat()} reaches into closed period"
-            f"{'s' if len(reached) > 1 else ''} {', '.join(reached)}: publish it as retroactive"
-            " to re-price them (the differences become adjustments in the first open period)"
+        periods = ", ".join(reached)
+        return Phrase(
+            "effective {day} reaches into closed {periods}: publish it as retroactive to "
+            "re-price them (the differences become adjustments in the first open period)",
+            day=effective.isoformat(),
+            periods=Phrase("periods {periods}", periods=periods)
+            if len(reached) > 1
+            else Phrase("period {period}", period=periods),
         )
     return None
 
@@ -108,7 +112,7 @@ def publish(
         also=(
             (lambda con, version: golden.apply_edits(
                 con, golden_edits, actor=author, reason=note,
-                subject=f"golden cases with rule version {version}",
+                subject=Phrase("golden cases with rule version {version}", version=version),
             ))
             if golden_edits
             else None
@@ -118,12 +122,32 @@ def publish(
 
 
 def _describe(primary: Path, draft: RuleSet, effective: date, reached: list[str]) -> str:
+    """The publish's readable diff (its audit row's, and its request's summary)."""
     follows = live_timeline(primary).version_on(effective)
-    change = describe(differences(to_document(follows), to_document(draft)))
-    head = f"effective {effective.isoformat()}, after version {follows.version}"
+    change = _changes(differences(to_document(follows), to_document(draft)))
+    day = effective.isoformat()
     if reached:
-        head += f"; retroactive into closed {', '.join(reached)}"
-    return f"{head}: {change}"
+        return Phrase(
+            "effective {day}, after version {version}; retroactive into closed {periods}: "
+            "{change}",
+            day=day, version=follows.version, periods=", ".join(reached), change=change,
+        )  # fmt: skip
+    return Phrase(
+        "effective {day}, after version {version}: {change}",
+        day=day, version=follows.version, change=change,
+    )  # fmt: skip
+
+
+def _changes(rows: list[dict[str, str]], limit: int = 12) -> str:
+    """``settlement.diff.describe`` as a Phrase: settings and values are codes and numbers, as
+    they are in every language."""
+    if not rows:
+        return Phrase("no change to any setting")
+    shown: list[object] = [f"{r['setting']}: {r['before']} → {r['after']}" for r in rows[:limit]]
+    more = len(rows) - limit
+    if more > 0:
+        shown.append(Phrase("and {more} more", more=more))
+    return Phrase.joined(shown)
 
 
 def describe_publish(primary: Path, document: dict[str, Any], effective: date, note: str) -> str:

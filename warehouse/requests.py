@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse import app_store, users
-from warehouse.db import WarehouseMissing
+from warehouse.db import Phrase, WarehouseMissing
 
 DDL = """
 create table if not exists change_requests (
@@ -39,7 +39,8 @@ create table if not exists change_requests (
     decided_by      text,
     decided_at      text,
     reason          text not null default '',  -- rejection reason or why it failed to apply
-    outcome         text not null default ''   -- what applying it did ("version 4", "closed")
+    outcome         text not null default '',  -- what applying it did ("version 4", "closed")
+    wording         text                    -- JSON: subject, summary, reason, outcome's templates
 );
 """
 
@@ -69,11 +70,36 @@ def approver_roles() -> tuple[str, ...]:
 
 
 class RequestRefused(ValueError):
-    """A request, approval, rejection or withdrawal that may not happen, with the reason."""
+    """A request, approval, rejection or withdrawal that may not happen, with the reason (a
+    Phrase keeps its template and fields, as a warehouse error made with ``said`` does, so a page
+    says it in the reader's language)."""
+
+    template: str | None = None
+    fields: dict[str, object] = {}  # noqa: RUF012 - replaced per instance by a Phrase's
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        if isinstance(reason, Phrase) and reason.context is None:
+            self.template, self.fields = reason.template, reason.fields
+
+
+def _reason_of(error: BaseException) -> str:
+    """An error's message, as a Phrase when it keeps its template (a refusal, a warehouse error
+    made with ``said``)."""
+    reason = error.args[0] if error.args else None
+    if isinstance(reason, Phrase):
+        return reason
+    template = getattr(error, "template", None)
+    if template is not None:
+        return Phrase(template, **getattr(error, "fields", {}))
+    return str(error) or type(error).__name__
 
 
 @dataclass(frozen=True)
 class Request:
+    """A request; its subject, summary, reason and outcome are Phrases when they were written
+    with their wording (English as strings, in the reader's language on a page)."""
+
     request_id: int
     kind: str
     subject: str
@@ -111,16 +137,23 @@ def _connect(primary: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _row(row: tuple[Any, ...]) -> Request:
-    rid, kind, subject, payload, summary, status, by, at, note, dby, dat, reason, outcome = row
+    rid, kind, subject, payload, summary, status, by, at, note, dby, dat, reason, outcome = row[:13]
+    texts = app_store.worded(
+        {"subject": subject, "summary": summary, "reason": reason, "outcome": outcome}, row[13]
+    )
     return Request(
-        int(rid), kind, subject, json.loads(payload), summary, status, by, at, note, dby, dat,
-        reason, outcome,
+        int(rid), kind, _text(texts["subject"]), json.loads(payload), _text(texts["summary"]),
+        status, by, at, note, dby, dat, _text(texts["reason"]), _text(texts["outcome"]),
     )  # fmt: skip
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else str(value)  # a Phrase stays one
 
 
 COLUMNS = (
     "request_id, kind, subject, payload, summary, status, requested_by, requested_at, note,"
-    " decided_by, decided_at, reason, outcome"
+    " decided_by, decided_at, reason, outcome, wording"
 )
 
 
@@ -130,7 +163,7 @@ def get(primary: Path, request_id: int) -> Request:
             f"select {COLUMNS} from change_requests where request_id = ?", (request_id,)
         ).fetchone()
     if row is None:
-        raise RequestRefused(f"no request {request_id}")
+        raise RequestRefused(Phrase("no request {number}", number=request_id))
     return _row(row)
 
 
@@ -180,7 +213,7 @@ def rules_are_valid(primary: Path, payload: dict[str, Any]) -> str | None:
     try:
         parse_rules({**document, "note": payload["note"], "version": "draft"}, known_codes())
     except ValidationError as error:
-        return "; ".join(str(p) for p in problems_of(error))
+        return Phrase.joined([Phrase.code("validation", str(p)) for p in problems_of(error)])
     return None
 
 
@@ -203,10 +236,16 @@ def period_may_close(primary: Path, payload: dict[str, Any]) -> str | None:
     statuses = _statuses(primary)
     if statuses.get(period) != "open":
         state = statuses.get(period, "unknown")
-        return f"period {period} is {state}; only an open period can be closed"
+        return Phrase(
+            "period {period} is {state}; only an open period can be closed",
+            period=period, state=Phrase.code("status", state),
+        )  # fmt: skip
     earlier = sorted(p for p, s in statuses.items() if s == "open" and p < period)
     if earlier:
-        return f"periods close in order: close {', '.join(earlier)} before {period}"
+        return Phrase(
+            "periods close in order: close {earlier} before {period}",
+            earlier=", ".join(earlier), period=period,
+        )  # fmt: skip
     return None
 
 
@@ -244,50 +283,74 @@ def role_of(primary: Path, who: str) -> str | None:
     return None
 
 
-def _may(role: str | None, allowed: tuple[str, ...], who: str, what: str) -> None:
+def _may(role: str | None, allowed: tuple[str, ...], who: str, what: Phrase) -> None:
     if role not in allowed:
-        raise RequestRefused(
-            f"{who} ({role or 'no role'}) may not {what}: that needs the role"
-            f" {' or '.join(allowed)}"
-        )
+        raise RequestRefused(Phrase(
+            "{who} ({role}) may not {what}: that needs the role {roles}", who=who,
+            role=Phrase.code("role", role) if role else Phrase("no role"), what=what,
+            roles=_either([Phrase.code("role", r) for r in allowed]),
+        ))  # fmt: skip
+
+
+def _either(roles: list[Phrase]) -> Phrase:
+    """The roles as "a", "a or b", "a, b or c"."""
+    if len(roles) < 2:
+        return Phrase.joined(roles)
+    return Phrase("{roles} or {role}", roles=Phrase.joined(roles[:-1], ", "), role=roles[-1])
 
 
 # --- the steps -------------------------------------------------------------------------------
+KIND_WORDS = {"publish": Phrase("publish"), "close": Phrase("close")}
+
+
 def _audit(con: sqlite3.Connection, request: Request, actor: str, step: str, text: str) -> None:
     if not approvals_on():
         return  # single-person mode: the effect's own audit row (rule_publish …) says it all
     app_store.audit(
-        con, actor=actor, action=f"request_{step}", subject=f"request {request.request_id}",
-        diff=f"{request.kind} {request.subject}: {text}", reason=text,
+        con, actor=actor, action=f"request_{step}",
+        subject=Phrase("request {number}", number=request.request_id),
+        diff=Phrase(
+            "{kind} {subject}: {text}", kind=KIND_WORDS.get(request.kind, request.kind),
+            subject=request.subject, text=text,
+        ),
+        reason=text,
     )  # fmt: skip
 
 
 def _decide(
     primary: Path, request: Request, status: str, by: str, *, reason: str = "", outcome: str = ""
 ) -> Request:
+    texts = {"subject": request.subject, "summary": request.summary, "reason": reason,
+             "outcome": outcome}  # fmt: skip
     with _connect(primary) as con:
         changed = con.execute(
             "update change_requests set status = ?, decided_by = ?, decided_at = ?, reason = ?,"
-            " outcome = ? where request_id = ? and status = 'pending'",
-            (status, by, _now(), reason, outcome, request.request_id),
-        ).rowcount
+            " outcome = ?, wording = ? where request_id = ? and status = 'pending'",
+            (status, by, _now(), str(reason), str(outcome), app_store.wording(**texts),
+             request.request_id),
+        ).rowcount  # fmt: skip
         if not changed:  # decided meanwhile by someone else
-            raise RequestRefused(f"request {request.request_id} is no longer pending")
+            raise RequestRefused(
+                Phrase("request {number} is no longer pending", number=request.request_id)
+            )
         step = {"applied": "approved", "failed": "failed"}.get(status, status)
-        _audit(con, request, by, step, reason or outcome or status)
+        _audit(con, request, by, step, reason or outcome or Phrase.code("status", status))
     return get(primary, request.request_id)
 
 
 def _summary(primary: Path, kind: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """A request's subject and summary (the readable diff, or the period's figures)."""
     if kind == "publish":
         from warehouse.publish import describe_publish
 
         effective = date.fromisoformat(payload["effective_date"])
         text = describe_publish(primary, payload["document"], effective, payload["note"])
-        return f"rule version effective {effective.isoformat()}", text
+        day = effective.isoformat()
+        return Phrase("rule version effective {day}", day=day), text
     from warehouse.period_close import figures_text
 
-    return f"period {payload['period']}", figures_text(primary, payload["period"])
+    period = payload["period"]
+    return Phrase("period {period}", period=period), figures_text(primary, period)
 
 
 def submit(
@@ -296,13 +359,14 @@ def submit(
     """Request ``kind`` (publish or close) with ``payload``; applied at once when approvals are
     off. ``role`` is the requester's (the dashboard's identity, or ``role_of`` for the CLI)."""
     if kind not in KINDS:
-        raise RequestRefused(f"unknown request kind {kind!r}")
+        raise RequestRefused(Phrase("unknown request kind {kind}", kind=repr(kind)))
     payload = json.loads(json.dumps(payload, ensure_ascii=False, default=str))  # as stored
     note = str(payload.get("note", "")).strip()
     if not note:
-        raise RequestRefused("a request needs a note saying why")
+        raise RequestRefused(Phrase("a request needs a note saying why"))
     if approvals_on():
-        _may(role, requester_roles(), by, f"request a {kind}")
+        what = Phrase("request a publish") if kind == "publish" else Phrase("request a close")
+        _may(role, requester_roles(), by, what)
     problem = refusal(primary, kind, payload)
     if problem:
         raise RequestRefused(problem)
@@ -310,9 +374,10 @@ def submit(
     with _connect(primary) as con:
         cursor = con.execute(
             "insert into change_requests (kind, subject, payload, summary, status, requested_by,"
-            " requested_at, note) values (?, ?, ?, ?, 'pending', ?, ?, ?)",
-            (kind, subject, json.dumps(payload, ensure_ascii=False), summary, by, _now(), note),
-        )
+            " requested_at, note, wording) values (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            (kind, str(subject), json.dumps(payload, ensure_ascii=False), str(summary), by,
+             _now(), note, app_store.wording(subject=subject, summary=summary)),
+        )  # fmt: skip
         request_id = int(cursor.lastrowid or 0)
         request = Request(request_id, kind, subject, payload, summary, "pending", by, _now(), note)
         _audit(con, request, by, "requested", note)
@@ -323,12 +388,12 @@ def submit(
 
 def approve(primary: Path, request_id: int, *, by: str, role: str | None) -> Outcome:
     """Apply a pending request as its second person; re-validated against today's state."""
-    request = get(primary, request_id)
-    if request.status != "pending":
-        raise RequestRefused(f"request {request_id} is {request.status}, not pending")
+    request = _pending(primary, request_id)
     if by == request.requested_by:
-        raise RequestRefused(f"{by} requested {request_id}: a second person must approve it")
-    _may(role, approver_roles(), by, "approve requests")
+        raise RequestRefused(Phrase(
+            "{who} requested {number}: a second person must approve it", who=by, number=request_id
+        ))  # fmt: skip
+    _may(role, approver_roles(), by, Phrase("approve requests"))
     return _apply(primary, request, by)
 
 
@@ -342,14 +407,22 @@ def _apply(primary: Path, request: Request, by: str) -> Outcome:
         except WarehouseLocked:
             raise  # a writer holds the warehouse for now: the request stays pending, try again
         except (ValueError, WarehouseError) as error:
-            problem = str(error) or type(error).__name__
+            problem = _reason_of(error)
     _decide(primary, request, "failed", by, reason=problem)
-    raise RequestRefused(f"request {request.request_id} could not take effect: {problem}")
+    raise RequestRefused(Phrase(
+        "request {number} could not take effect: {problem}", number=request.request_id,
+        problem=problem,
+    ))  # fmt: skip
 
 
 def _take_effect(primary: Path, request: Request, by: str) -> Outcome:
     payload = request.payload
-    approved = f" (request {request.request_id}, approved by {by})"
+    note: str = payload["note"]
+    if by != request.requested_by:  # the note the effect audits says who approved it
+        note = Phrase(
+            "{note} (request {number}, approved by {who})", note=note, number=request.request_id,
+            who=by,
+        )  # fmt: skip
     if request.kind == "publish":
         from warehouse import golden
         from warehouse.publish import publish
@@ -357,39 +430,48 @@ def _take_effect(primary: Path, request: Request, by: str) -> Outcome:
         done = publish(
             primary, payload["document"],
             effective_date=date.fromisoformat(payload["effective_date"]),
-            note=payload["note"] + (approved if by != request.requested_by else ""),
-            author=request.requested_by, retroactive=bool(payload.get("retroactive")),
+            note=note, author=request.requested_by, retroactive=bool(payload.get("retroactive")),
             action=str(payload.get("action", "rule_publish")),
             golden_edits=golden.edits_from_json(payload.get("golden_edits")),
         )  # fmt: skip
-        decided = _decide(primary, request, "applied", by, outcome=f"version {done.version}")
+        decided = _decide(
+            primary, request, "applied", by,
+            outcome=Phrase("version {version}", version=done.version),
+        )  # fmt: skip
         return Outcome(decided, True, done.version, done.retroactive_into)
     from warehouse.settle import close_period
 
-    close_period(
-        primary, payload["period"], actor=request.requested_by,
-        note=payload["note"] + (approved if by != request.requested_by else ""),
-    )  # fmt: skip
-    decided = _decide(primary, request, "applied", by, outcome="closed")
+    close_period(primary, payload["period"], actor=request.requested_by, note=note)
+    decided = _decide(primary, request, "applied", by, outcome=Phrase.code("status", "closed"))
     return Outcome(decided, True)
 
 
-def reject(primary: Path, request_id: int, *, by: str, role: str | None, reason: str) -> Request:
+def _pending(primary: Path, request_id: int) -> Request:
     request = get(primary, request_id)
     if request.status != "pending":
-        raise RequestRefused(f"request {request_id} is {request.status}, not pending")
+        raise RequestRefused(Phrase(
+            "request {number} is {status}, not pending", number=request_id,
+            status=Phrase.code("status", request.status),
+        ))  # fmt: skip
+    return request
+
+
+def reject(primary: Path, request_id: int, *, by: str, role: str | None, reason: str) -> Request:
+    request = _pending(primary, request_id)
     if not reason.strip():
-        raise RequestRefused("a rejection needs a reason")
+        raise RequestRefused(Phrase("a rejection needs a reason"))
     if by == request.requested_by:
-        raise RequestRefused(f"{by} requested {request_id}: withdraw it instead")
-    _may(role, approver_roles(), by, "reject requests")
+        raise RequestRefused(Phrase(
+            "{who} requested {number}: withdraw it instead", who=by, number=request_id
+        ))  # fmt: skip
+    _may(role, approver_roles(), by, Phrase("reject requests"))
     return _decide(primary, request, "rejected", by, reason=reason.strip())
 
 
 def withdraw(primary: Path, request_id: int, *, by: str) -> Request:
-    request = get(primary, request_id)
-    if request.status != "pending":
-        raise RequestRefused(f"request {request_id} is {request.status}, not pending")
+    request = _pending(primary, request_id)
     if by != request.requested_by:
-        raise RequestRefused(f"only {request.requested_by}, who requested it, may withdraw it")
-    return _decide(primary, request, "withdrawn", by, reason="withdrawn by the requester")
+        raise RequestRefused(Phrase(
+            "only {who}, who requested it, may withdraw it", who=request.requested_by
+        ))  # fmt: skip
+    return _decide(primary, request, "withdrawn", by, reason=Phrase("withdrawn by the requester"))

@@ -31,7 +31,7 @@ from settlement.replay import LINE_IDENTITY
 from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
 from settlement.timeline import Timeline
 from warehouse import app_store, disputes
-from warehouse.db import WarehouseDiskFull, is_disk_full, writer
+from warehouse.db import Phrase, WarehouseDiskFull, is_disk_full, writer
 from warehouse.frozen import freeze_period
 
 # A line's amount must fit the ledger's DECIMAL(18, 2) yuan column.
@@ -539,8 +539,11 @@ def close_period(primary: Path, period: str, *, actor: str, note: str) -> None:
         # transaction, so its transaction wraps the change).
         with app_store.connect(store) as audit_con:
             app_store.audit(
-                audit_con, actor=actor, action="period_close", subject=f"period {period}",
-                diff=f"{period}: open → closed ({settled:,} lines frozen)", reason=note,
+                audit_con, actor=actor, action="period_close",
+                subject=Phrase("period {period}", period=period),
+                diff=Phrase("{period}: open → closed ({lines} lines frozen)", period=period,
+                            lines=format(settled, ",")),
+                reason=note,
             )  # fmt: skip
             con.execute("begin transaction")
             try:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from warehouse import app_store
+from warehouse.db import Phrase
 from warehouse.scope import ROLES, Scope
 
 
@@ -97,6 +98,18 @@ def resolve(
     return from_claims(claims, names) or get(store, str(claims.get("email") or ""))
 
 
+def _access(user: User) -> Phrase:
+    """``User.describe`` for the audit log, with its wording."""
+    role = Phrase.code("role", user.role)
+    where = ", ".join([*user.region_groups, *user.provinces]) or Phrase("all regions")
+    if user.technician_id:
+        return Phrase(
+            "{role} as {technician} ({where})", role=role, technician=user.technician_id,
+            where=where,
+        )  # fmt: skip
+    return Phrase("{role} ({where})", role=role, where=where)
+
+
 def save(store: Path, user: User, *, actor: str, reason: str) -> None:
     """Create or change a user; the audit row commits with the change."""
     if user.role not in ROLES:
@@ -122,7 +135,11 @@ def save(store: Path, user: User, *, actor: str, reason: str) -> None:
             con,
             actor=actor,
             action="user_change",
-            subject=f"user {user.email}",
-            diff=f"{before.describe() if before else 'new user'} → {user.describe()}",
+            subject=Phrase("user {email}", email=user.email),
+            diff=Phrase(
+                "{before} → {after}",
+                before=_access(before) if before else Phrase("new user"),
+                after=_access(user),
+            ),
             reason=reason,
         )

@@ -11,7 +11,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from pages.components.formatting import export_buttons, show_table
-from pages.components.i18n import _, code
+from pages.components.i18n import _, code, phrase
 from settlement.rules import parse_rules
 from settlement.timeline import Timeline
 from warehouse import golden
@@ -30,7 +30,8 @@ def outcomes_table(db: Path, timeline: Timeline, draft: dict[str, Any]) -> pl.Da
           "expected_technician_cents": o.expected_technician_cents,
           "actual_technician_cents": o.actual_technician_cents,
           "expected_partner_cents": o.expected_partner_cents,
-          "actual_partner_cents": o.actual_partner_cents, "problem": o.problem or ""}
+          "actual_partner_cents": o.actual_partner_cents,
+          "problem": phrase(golden.problem(o.problem)) if o.problem else ""}
          for o in results],
         schema={"case": pl.String, "passed": pl.Boolean, "expected_technician_cents": pl.Int64,
                 "actual_technician_cents": pl.Int64, "expected_partner_cents": pl.Int64,

@@ -210,14 +210,30 @@ def reword(kind: str, text: str, lang: str | None = None) -> str:
     return code(kind, text, lang)
 
 
+def phrase(text: object, lang: str | None = None) -> str:
+    """A warehouse text in the session's language: a Phrase by its template, its fields said in
+    turn (ids, periods, amounts and paths as they are); any other text as it is (a note someone
+    wrote, a row stored before texts kept their wording)."""
+    if not isinstance(text, Phrase):
+        return "" if text is None else str(text)
+    if text.context is not None:  # a code value, or an engine's message of a known kind
+        return reword(text.context, text.template, lang)
+    words = _(text.template, lang)
+    if not text.fields:
+        return words
+    fields = {
+        name: phrase(value, lang) if isinstance(value, Phrase) else value
+        for name, value in text.fields.items()
+    }
+    return words.format(**fields)
+
+
 def say(error: BaseException, lang: str | None = None) -> str:
     """An error's message in the session's language: a warehouse error by its template (its
     fixed phrases translated, paths and DuckDB's own words as they are), else a known refusal."""
     template = getattr(error, "template", None)
-    if template is None:
-        return reword("refusal", str(error), lang)
-    fields = {
-        name: _(value, lang) if isinstance(value, Phrase) else value
-        for name, value in getattr(error, "fields", {}).items()
-    }
-    return _(template, lang).format(**fields)
+    if template is not None:
+        return phrase(Phrase(template, **getattr(error, "fields", {})), lang)
+    if error.args and isinstance(error.args[0], Phrase):  # raised with a Phrase as its message
+        return phrase(error.args[0], lang)
+    return reword("refusal", str(error), lang)

@@ -42,7 +42,7 @@ def test_a_draft_changing_the_price_fails_the_case_naming_expected_and_actual() 
     assert not outcome.passed
     assert outcome.actual_technician_cents == 19200  # 16000 × 1.2
     assert failure_text(outcome) == (
-        "golden case '北京 空调安装': technician expected 18000 cents, actual 19200"
+        "golden case '北京 空调安装': technician expected ¥180.00, actual ¥192.00"
     )
     # A case dated before the draft's effective date keeps the old price.
     (before,) = evaluate(

@@ -47,7 +47,7 @@ def test_publish_is_refused_with_the_case_then_accepted_with_the_case_changed(
     store = app_store_path(app_env)
     with pytest.raises(ValueError) as refused:
         publish(app_env, pricier(), effective_date=date(2026, 11, 1), note="dearer", author="ana")
-    assert f"golden case '{CASE}': technician expected 18000 cents, actual 19200" in str(
+    assert f"golden case '{CASE}': technician expected ¥180.00, actual ¥192.00" in str(
         refused.value
     )
     assert rule_versions(store) == []  # nothing stored
@@ -196,7 +196,7 @@ def test_the_rules_page_publishes_a_breaking_draft_only_with_its_cases_changed(
     next(b for b in at.button if b.label == "Publish").click().run()
     refused = [e.value for e in at.error]
     # 北京 urgent at night: 18000 + 40 % of 15000 + 3000 = 27000, not the 25500 expected.
-    assert any("'北京 空调安装 加急夜间'" in e and "expected 25500" in e and "actual 27000" in e
+    assert any("'北京 空调安装 加急夜间'" in e and "expected ¥255.00" in e and "actual ¥270.00" in e
                for e in refused), refused  # fmt: skip
     store = app_store_path(app_env)
     assert rule_versions(store) == []
