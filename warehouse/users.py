@@ -107,6 +107,11 @@ def _access(user: User) -> Phrase:
             "{role} as {technician} ({where})", role=role, technician=user.technician_id,
             where=where,
         )  # fmt: skip
+    if user.partner_id:
+        return Phrase(
+            "{role} of partner {partner} ({where})", role=role, partner=user.partner_id,
+            where=where,
+        )  # fmt: skip
     return Phrase("{role} ({where})", role=role, where=where)
 
 
