@@ -158,3 +158,29 @@ def test_the_audit_log_cannot_be_edited(db_path: Path) -> None:
 def test_serving_path_sits_beside_the_primary() -> None:
     assert serving_path(Path("data/tierboard.duckdb")) == Path("data/tierboard.serving.duckdb")
     assert os.fspath(serving_path(Path("x/w.db"))) == "x/w.serving.db"
+
+
+def test_the_serving_snapshot_stores_the_page_views_as_tables(demo_warehouse: Path) -> None:
+    """The pages read ticket_economics (and the facts under it) as tables computed at publish;
+    their rows are exactly what the primary's views give."""
+    from warehouse.db import MATERIALIZED, connect_read_only, serving_path
+
+    def kinds(path: Path) -> dict[str, str]:
+        with connect_read_only(path) as con:
+            rows = con.execute(
+                "select table_name, table_type from information_schema.tables"
+                " where table_name = any($names)",
+                {"names": list(MATERIALIZED)},
+            ).fetchall()
+        return dict(rows)
+
+    assert kinds(demo_warehouse) == dict.fromkeys(MATERIALIZED, "VIEW")
+    assert kinds(serving_path(demo_warehouse)) == dict.fromkeys(MATERIALIZED, "BASE TABLE")
+    for name in MATERIALIZED:
+        with connect_read_only(demo_warehouse) as con:
+            primary = con.sql(f"select * from {name}").pl()
+        with connect_read_only(serving_path(demo_warehouse)) as con:
+            served = con.sql(f"select * from {name}").pl()
+        key = served.columns[:2]
+        assert served.sort(key).equals(primary.sort(key)), name
+        assert served.height > 0
