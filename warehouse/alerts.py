@@ -9,6 +9,7 @@ own history; refunds arriving for closed periods. The thresholds live in the app
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,58 +121,66 @@ def _latest_and_history(periods: list[str], months: int) -> tuple[str | None, li
     return ordered[-1], ordered[-1 - months : -1]
 
 
-def share_spikes(flags: pl.DataFrame, limits: dict[str, float]) -> list[Alert]:
+def share_spikes(
+    shares: pl.DataFrame,
+    tickets_of: Callable[[str], pl.DataFrame],
+    limits: dict[str, float],
+) -> list[Alert]:
     """Per technician and per city: a flag's share in the latest period against its own mean
-    share over the history periods (those it had tickets in)."""
-    latest, past = _latest_and_history(flags["period"].to_list(), int(limits["history_months"]))
+    share over the history periods (those it had tickets in). ``shares`` holds the counts
+    (``alert_flag_shares``); ``tickets_of(period)`` the flagged tickets behind the spikes."""
+    latest, past = _latest_and_history(shares["period"].to_list(), int(limits["history_months"]))
     if latest is None or not past:
         return []
+    subject = ["subject_kind", "subject", "flag"]
+    shared = shares.with_columns(share=pl.col("flagged") / pl.col("tickets"))
+    history = (
+        shared.filter(pl.col("period").is_in(past)).group_by(subject).agg(pl.col("share").mean())
+    )
+    spikes = (
+        shared.filter(pl.col("period") == latest)
+        .join(history, on=subject, how="inner", suffix="_baseline")
+        .filter(
+            (pl.col("flagged") >= limits["share_min_tickets"])
+            & (pl.col("share") > limits["share_factor"] * pl.col("share_baseline"))
+        )
+    )
+    if spikes.is_empty():
+        return []
+    flags = tickets_of(latest)
     found: list[Alert] = []
+    # In the order the alerts were always listed: by subject kind, flag, then subject.
     for subject_kind, column in SHARE_SUBJECTS.items():
-        frame = flags.filter(pl.col(column).is_not_null())
         for flag in SHARE_FLAGS:
-            shares = frame.group_by(column, "period").agg(
-                share=pl.col(f"is_{flag}").mean(), flagged=pl.col(f"is_{flag}").sum()
-            )
-            history = (
-                shares.filter(pl.col("period").is_in(past))
-                .group_by(column)
-                .agg(baseline=pl.col("share").mean())
-            )
-            spikes = (
-                shares.filter(pl.col("period") == latest)
-                .join(history, on=column, how="inner")
-                .filter(
-                    (pl.col("flagged") >= limits["share_min_tickets"])
-                    & (pl.col("share") > limits["share_factor"] * pl.col("baseline"))
-                )
-                .sort(column)
-            )
-            for row in spikes.iter_rows(named=True):
-                behind = frame.filter(
-                    (pl.col(column) == row[column])
-                    & (pl.col("period") == latest)
-                    & pl.col(f"is_{flag}")
-                )["ticket_id"]
+            chosen = spikes.filter(
+                (pl.col("subject_kind") == subject_kind) & (pl.col("flag") == flag)
+            ).sort("subject")
+            for row in chosen.iter_rows(named=True):
+                mine = (pl.col(column) == row["subject"]) & pl.col(f"is_{flag}")
+                behind = flags.filter(mine)["ticket_id"]
                 found.append(
-                    Alert("share_spike", latest, str(row[column]), f"{subject_kind}:{flag}",
-                          float(row["share"]), float(row["baseline"]), tuple(sorted(behind)))
+                    Alert("share_spike", latest, str(row["subject"]), f"{subject_kind}:{flag}",
+                          float(row["share"]), float(row["share_baseline"]),
+                          tuple(sorted(behind)))
                 )  # fmt: skip
     return found
 
 
 def rule_changes(
-    triggers: pl.DataFrame, fired: pl.DataFrame, limits: dict[str, float]
+    triggers: pl.DataFrame,
+    fired_of: Callable[[list[str], list[str]], pl.DataFrame],
+    limits: dict[str, float],
 ) -> list[Alert]:
     """A rule whose trigger rate in the latest period stopped (zero after a history of at least
-    ``rule_min_lines`` a period) or surged past ``rule_factor`` × its mean rate."""
+    ``rule_min_lines`` a period) or surged past ``rule_factor`` × its mean rate.
+    ``fired_of(rules, periods)`` gives the tickets those rules fired on in those periods."""
     latest, past = _latest_and_history(triggers["period"].to_list(), int(limits["history_months"]))
     if latest is None or not past:
         return []
     rules = [c for c in triggers.columns if c not in ("period", "lines")]
     now = triggers.filter(pl.col("period") == latest).row(0, named=True)
     history = triggers.filter(pl.col("period").is_in(past))
-    found: list[Alert] = []
+    changed: list[tuple[str, str, str, float, float]] = []  # kind, rule, period, rate, mean
     for rule in rules:
         counts = history[rule].cast(pl.Float64)
         mean_count = float(counts.mean() or 0)  # type: ignore[arg-type]
@@ -179,13 +188,18 @@ def rule_changes(
         rate = now[rule] / now["lines"] if now["lines"] else 0.0
         if now[rule] == 0 and mean_count >= limits["rule_min_lines"]:
             last = max(history.filter(pl.col(rule) > 0)["period"])
-            behind = fired.filter((pl.col("rule") == rule) & (pl.col("period") == last))
-            found.append(Alert("rule_stopped", latest, rule, last, 0.0, mean_rate,
-                               tuple(sorted(behind["ticket_id"]))))  # fmt: skip
+            changed.append(("rule_stopped", rule, last, 0.0, mean_rate))
         elif now[rule] >= limits["rule_min_lines"] and rate > limits["rule_factor"] * mean_rate:
-            behind = fired.filter((pl.col("rule") == rule) & (pl.col("period") == latest))
-            found.append(Alert("rule_surge", latest, rule, "", rate, mean_rate,
-                               tuple(sorted(behind["ticket_id"]))))  # fmt: skip
+            changed.append(("rule_surge", rule, latest, rate, mean_rate))
+    if not changed:
+        return []
+    fired = fired_of(sorted({c[1] for c in changed}), sorted({c[2] for c in changed}))
+    found: list[Alert] = []
+    for kind, rule, period, rate, mean_rate in changed:
+        behind = fired.filter((pl.col("rule") == rule) & (pl.col("period") == period))
+        measure = period if kind == "rule_stopped" else ""
+        found.append(Alert(kind, latest, rule, measure, rate, mean_rate,
+                           tuple(sorted(behind["ticket_id"]))))  # fmt: skip
     return found
 
 
@@ -211,8 +225,17 @@ def alerts(db: Path, scope: Scope, limits: dict[str, float]) -> list[Alert]:
     operations: every query here returns no rows for it)."""
     return [
         *unpriced_alerts(queries.unpriced(db, scope, limit=1_000_000), limits),
-        *rule_changes(queries.rule_triggers(db, scope), queries.alert_rule_tickets(db, scope),
-                      limits),
-        *share_spikes(queries.alert_ticket_flags(db, scope), limits),
+        *rule_changes(
+            queries.rule_triggers(db, scope),
+            lambda rules, periods: queries.alert_rule_tickets(
+                db, scope, rules=rules, periods=periods
+            ),
+            limits,
+        ),
+        *share_spikes(
+            queries.alert_flag_shares(db, scope),
+            lambda period: queries.alert_ticket_flags(db, scope, periods=[period]),
+            limits,
+        ),
         *closed_refund_alerts(queries.alert_closed_refunds(db, scope)),
     ]  # fmt: skip

@@ -246,12 +246,18 @@ def rule_triggers(db: Path, scope: Scope) -> pl.DataFrame:
     return _run(db, "rule_triggers", scope)
 
 
-def alert_ticket_flags(db: Path, scope: Scope) -> pl.DataFrame:
-    return _run(db, "alert_ticket_flags", scope)
+def alert_flag_shares(db: Path, scope: Scope) -> pl.DataFrame:
+    return _run(db, "alert_flag_shares", scope)
 
 
-def alert_rule_tickets(db: Path, scope: Scope) -> pl.DataFrame:
-    return _run(db, "alert_rule_tickets", scope)
+def alert_ticket_flags(db: Path, scope: Scope, *, periods: list[str] | None = None) -> pl.DataFrame:
+    return _run(db, "alert_ticket_flags", scope, periods=periods)
+
+
+def alert_rule_tickets(
+    db: Path, scope: Scope, *, rules: list[str] | None = None, periods: list[str] | None = None
+) -> pl.DataFrame:
+    return _run(db, "alert_rule_tickets", scope, rules=rules, periods=periods)
 
 
 def alert_closed_refunds(db: Path, scope: Scope) -> pl.DataFrame:

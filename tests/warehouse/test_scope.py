@@ -203,6 +203,7 @@ def test_scopes_of_every_kind(
             queries.quarantine_reasons, queries.unpriced, queries.rule_triggers,
             queries.settlement_status, queries.settlement_runs, queries.new_platform_values,
             queries.alert_ticket_flags, queries.alert_rule_tickets, queries.alert_closed_refunds,
+            queries.alert_flag_shares,
         ):  # fmt: skip
             frame = health(db, scope)
             assert operations or frame.is_empty(), health.__name__
@@ -260,6 +261,7 @@ def test_a_partner_contact_sees_their_partner_s_lines_and_nothing_else(
             queries.quarantine_reasons, queries.unpriced, queries.rule_triggers,
             queries.settlement_status, queries.settlement_runs, queries.new_platform_values,
             queries.alert_ticket_flags, queries.alert_rule_tickets, queries.alert_closed_refunds,
+            queries.alert_flag_shares,
         ):  # fmt: skip
             assert health(db, scope).is_empty(), health.__name__
         assert queries.connector_lag(db, scope, max_lag_minutes=5).is_empty()
@@ -305,7 +307,7 @@ SCOPED_QUERIES_CHECKED = {
     "ticket_lines", "payee_months", "payee_lines", "feed_freshness", "recent_runs",
     "quarantine", "quarantine_reasons", "unpriced", "rule_triggers", "settlement_status",
     "preview_inputs", "settlement_runs", "new_platform_values", "connector_lag",
-    "alert_ticket_flags", "alert_rule_tickets", "alert_closed_refunds",
+    "alert_ticket_flags", "alert_rule_tickets", "alert_closed_refunds", "alert_flag_shares",
 }  # fmt: skip
 
 

@@ -1,8 +1,12 @@
 -- Every (period, rule, ticket) where a rule's component is non-zero on a settlement line: the
--- tickets behind a rule's trigger rate (rule names as in rule_triggers.sql).
+-- tickets behind a rule's trigger rate (rule names as in rule_triggers.sql), of the $rules and
+-- $periods asked for (all when null).
 with
 
-lines as (select * from settlement_lines where $may_see_operations),
+lines as (
+    select * from settlement_lines
+    where $may_see_operations and ($periods is null or period = any($periods))
+),
 
 fired as (
     unpivot (
@@ -29,7 +33,8 @@ fired as (
 ),
 
 final as (
-    select distinct period, rule, ticket_id from fired where fires and ticket_id is not null
+    select distinct period, rule, ticket_id from fired
+    where fires and ticket_id is not null and ($rules is null or rule = any($rules))
 )
 
 select * from final order by period, rule, ticket_id

@@ -1,10 +1,12 @@
 -- Completed tickets with the flags whose shares Data health watches per technician and city:
--- urgent, night, remote guidance, rework. One row per ticket; the alert arithmetic is Polars'.
+-- urgent, night, remote guidance, rework. One row per ticket, of the $periods asked for (all when
+-- null): the tickets behind a spike.
 with
 
 tickets as (
     select * from ticket_facts
     where status = 'completed' and completed_date is not null and $may_see_operations
+        and ($periods is null or strftime(completed_date, '%Y-%m') = any($periods))
 ),
 
 final as (
