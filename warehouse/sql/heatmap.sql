@@ -9,6 +9,18 @@ scoped as (
         and ($technician_id is null or technician_id = $technician_id)
 ),
 
+-- Summed by place and item first: the keys below are then built once per group, not per ticket.
+grouped as (
+    select
+        item_code, item_name, item_category, region_group, province_code, province_name,
+        city_code, city_name,
+        count(*) as tickets,
+        sum(revenue_cents) as revenue_cents,
+        sum(payout_cents) as payout_cents
+    from scoped
+    group by all
+),
+
 keyed as (
     select
         case $rows when 'item' then item_code || ' ' || item_name else item_category end
@@ -23,9 +35,10 @@ keyed as (
         ), 99)::varchar, 2, '0')
         || case $columns when 'group' then '' else province_code end
         || case $columns when 'city' then city_code else '' end as column_rank,
+        tickets,
         revenue_cents,
         payout_cents
-    from scoped
+    from grouped
 ),
 
 final as (
@@ -33,7 +46,7 @@ final as (
         row_key,
         column_key,
         min(column_rank) as column_rank,
-        count(*) as tickets,
+        sum(tickets) as tickets,
         sum(revenue_cents) as revenue_cents,
         sum(payout_cents) as payout_cents
     from keyed
