@@ -22,7 +22,7 @@ from settlement.diff import differences
 from settlement.preview import preview
 from settlement.rules import parse_rules, problems_of, to_document
 from settlement.timeline import period_start
-from warehouse import golden, queries, requests
+from warehouse import golden, requests
 from warehouse.app_store import app_store_path
 from warehouse.publish import closed_periods_reached, history, reach_problem
 from warehouse.settle import request_resettlement
@@ -186,16 +186,22 @@ with preview_tab:
     if st.button(_("Preview impact"), type="primary", key="preview") and chosen:
         with st.status(_("Previewing {count} period(s)…").format(count=len(chosen))) as status:
             status.write(_("Reading the history of {periods}…").format(periods=", ".join(chosen)))
+            periods = tuple(sorted(chosen))
             tickets, orders = safely(
-                "history", lambda: queries.preview_inputs(db, view.scope, chosen)
+                "history",
+                lambda: data.preview_history(view.db, view.version, view.scope, periods),
             )
             status.write(_("Settling {count:,} tickets with both rule sets…").format(
                 count=tickets.height
             ))  # fmt: skip
+            live = data.preview_live_lines(
+                view.db, view.version, store_version(db), view.scope, periods
+            )
             candidate = parse_rules({**draft, "version": "draft", "effective_date": effective})
             result = preview(
-                tickets.lazy(), orders.lazy(), timeline, timeline.with_draft(candidate)
-            )
+                tickets.lazy(), orders.lazy(), timeline, timeline.with_draft(candidate),
+                live_lines=live.lazy(),
+            )  # fmt: skip
             status.update(label=_("Preview ready"), state="complete", expanded=False)
         reached = closed_periods_reached(effective, statuses)
         rule_preview.show(result, reached, first_open)

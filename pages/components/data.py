@@ -198,3 +198,26 @@ def alerts(
 
     del version
     return list(active(Path(db), scope, dict(limits)))
+
+
+@st.cache_data(ttl=TTL, max_entries=4, show_spinner=False)
+def preview_history(
+    db: str, version: int, scope: Scope, periods: tuple[str, ...]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The Rules preview's inputs (tickets, orders) of the chosen periods, within scope."""
+    del version
+    return queries.preview_inputs(Path(db), scope, list(periods))
+
+
+# Few entries: a 1 M-ticket history's lines weigh a few hundred MB.
+@st.cache_data(ttl=TTL, max_entries=2, show_spinner=False)
+def preview_live_lines(
+    db: str, version: int, store_version: int, scope: Scope, periods: tuple[str, ...]
+) -> pl.DataFrame:
+    """The live rules' lines of that history: settled once per snapshot and rule timeline, so
+    that every further preview of a draft settles only the draft."""
+    from settlement.engine import settle
+
+    tickets, orders = preview_history(db, version, scope, periods)
+    timeline = rule_timeline(db, store_version)
+    return settle(tickets.lazy(), orders.lazy(), timeline).lines.collect()
