@@ -17,7 +17,7 @@ import polars as pl
 from bench._machine import describe, peak_rss_mib
 from bench._synthetic import tickets_and_orders
 from settlement.engine import settle
-from settlement.preview import preview
+from settlement.preview import LiveSide, preview
 from settlement.rules import RuleSet, load_rules, parse_rules, to_document
 
 CORE_RULES = Path(__file__).with_name("core_rules.sql")
@@ -120,9 +120,10 @@ def main(argv: list[str]) -> int:
     document = to_document(rules)
     document["item_prices"]["INS-AC-01"]["B"] += 1_000
     draft = parse_rules({**document, "version": "draft"})
-    live_lines = settle(history.lazy(), orders.lazy(), rules).lines.collect()
+    live = settle(history.lazy(), orders.lazy(), rules)
+    live_side = LiveSide(*pl.collect_all([live.lines, live.unpriced]))
     started = time.perf_counter()
-    outcome = preview(history.lazy(), orders.lazy(), rules, draft, live_lines=live_lines.lazy())
+    outcome = preview(history.lazy(), orders.lazy(), rules, draft, live_side=live_side)
     took = time.perf_counter() - started
     print(
         f"preview    {history.height:>12,} tickets  {took:6.2f} s  one tier edit against stored "

@@ -194,13 +194,13 @@ with preview_tab:
             status.write(_("Settling {count:,} tickets with both rule sets…").format(
                 count=tickets.height
             ))  # fmt: skip
-            live = data.preview_live_lines(
+            live = data.preview_live_side(
                 view.db, view.version, store_version(db), view.scope, periods
             )
             candidate = parse_rules({**draft, "version": "draft", "effective_date": effective})
             result = preview(
                 tickets.lazy(), orders.lazy(), timeline, timeline.with_draft(candidate),
-                live_lines=live.lazy(),
+                live_side=live,
             )  # fmt: skip
             status.update(label=_("Preview ready"), state="complete", expanded=False)
         reached = closed_periods_reached(effective, statuses)

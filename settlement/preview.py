@@ -1,7 +1,8 @@
 """What a draft rule set would change on chosen history, without writing anything.
 
 Both rule sets settle the same tickets; their lines are matched on the line key and compared.
-Live lines may be passed in (e.g. read from the warehouse) to settle only the draft.
+The live side's settlement may be passed in (kept from an earlier preview): then only what the
+draft's differences reach is settled again.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import polars as pl
 
 from settlement.engine import settle
 from settlement.frames import LINE_KEY
+from settlement.reach import closure, reach
 from settlement.rules import RuleSet
-from settlement.timeline import Timeline
+from settlement.timeline import Timeline, as_timeline
 
 DIMENSIONS = {
     "region": ["region_group", "province_code"],
@@ -52,33 +54,47 @@ def _side(lines: pl.LazyFrame, side: str) -> pl.LazyFrame:
 def compare(
     tickets: pl.LazyFrame, live_lines: pl.LazyFrame, draft_lines: pl.LazyFrame
 ) -> pl.LazyFrame:
-    """Every line of either side with live, draft and delta cents and its ticket's attributes.
+    """Every line of either side with live, draft and delta cents and its ticket's attributes."""
+    return _with_attributes(tickets, _matched(live_lines, draft_lines))
 
-    Stacking both sides and grouping on the line key matches them in one pass (cheaper than a
-    full join on five text columns); a line missing on one side counts 0 there.
-    """
-    attributes = tickets.select("ticket_id", "region_group", "province_code", "item_code")
+
+def _matched(live_lines: pl.LazyFrame, draft_lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Both sides' lines matched on the line key. Stacking both sides and grouping on the key
+    matches them in one pass (cheaper than a full join on five text columns); a line missing on
+    one side counts 0 there."""
     stacked = pl.concat(
         [_side(live_lines, "live"), _side(draft_lines, "draft")], how="vertical_relaxed"
     )
-    return (
-        stacked.group_by(list(LINE_KEY))
-        .agg(
-            pl.col("price_tier").drop_nulls().last(),
-            pl.col("rate_live").max(),
-            pl.col("rate_draft").max(),
-            pl.col("live_cents").sum(),
-            pl.col("draft_cents").sum(),
-        )
-        .with_columns(
-            delta_cents=pl.col("draft_cents") - pl.col("live_cents"),
-            # A chargeback carries no price tier of its own: it counts under its ticket's.
-            price_tier=pl.col("price_tier").fill_null(
-                pl.col("price_tier").drop_nulls().first().over("ticket_id")
-            ),
-        )
-        .join(attributes, on="ticket_id", how="left")
+    return stacked.group_by(list(LINE_KEY)).agg(
+        pl.col("price_tier").drop_nulls().last(),
+        pl.col("rate_live").max(),
+        pl.col("rate_draft").max(),
+        pl.col("live_cents").sum(),
+        pl.col("draft_cents").sum(),
     )
+
+
+def _unchanged(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Live lines the draft cannot move, as matched rows (the same on both sides)."""
+    return lines.select(
+        *LINE_KEY,
+        "price_tier",
+        rate_live="ladder_rate_bp",
+        rate_draft="ladder_rate_bp",
+        live_cents="amount_cents",
+        draft_cents="amount_cents",
+    )
+
+
+def _with_attributes(tickets: pl.LazyFrame, matched: pl.LazyFrame) -> pl.LazyFrame:
+    attributes = tickets.select("ticket_id", "region_group", "province_code", "item_code")
+    return matched.with_columns(
+        delta_cents=pl.col("draft_cents") - pl.col("live_cents"),
+        # A chargeback carries no price tier of its own: it counts under its ticket's.
+        price_tier=pl.col("price_tier").fill_null(
+            pl.col("price_tier").drop_nulls().first().over("ticket_id")
+        ),
+    ).join(attributes, on="ticket_id", how="left")
 
 
 def _summaries(compared: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
@@ -111,29 +127,69 @@ def ladder_crossings(compared: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+# The largest share of the history a reached preview settles again; above it, all is settled.
+WORTH_IT = 0.5
+
+
+@dataclass(frozen=True)
+class LiveSide:
+    """The live rules' settlement of the same history, kept from before (collected)."""
+
+    lines: pl.DataFrame
+    unpriced: pl.DataFrame
+
+
 def preview(
     tickets: pl.LazyFrame,
     orders: pl.LazyFrame,
     live: RuleSet | Timeline,
     draft: RuleSet | Timeline,
     *,
-    live_lines: pl.LazyFrame | None = None,
+    live_side: LiveSide | None = None,
 ) -> Preview:
-    """Settle ``tickets`` under the draft (and the live rules unless their lines are given)."""
+    """Settle ``tickets`` under the draft (and the live rules unless their settlement is given).
+
+    Given the live side, only what the draft's differences reach is settled again
+    (``settlement.reach``): the months and orders of the tickets they touch; every other live
+    line stands for the draft's too. The result is the same as settling everything."""
     tickets = tickets.cache()
-    draft_result = settle(tickets, orders, draft)
-    live_side = live_lines if live_lines is not None else settle(tickets, orders, live).lines
-    compared = compare(tickets, live_side, draft_result.lines).cache()
+    reached = reach(as_timeline(live), as_timeline(draft)) if live_side is not None else None
+    part = closure(tickets, reached) if reached is not None else None
+    if part is not None and part.size > WORTH_IT * tickets.select(pl.len()).collect().item():
+        part = None  # settling most of it again, and merging, costs more than settling all
+    if live_side is None or part is None:
+        draft_result = settle(tickets, orders, draft)
+        live_lines = live_side.lines.lazy() if live_side else settle(tickets, orders, live).lines
+        matched = _matched(live_lines, draft_result.lines)
+        unpriced = draft_result.unpriced
+    else:
+        # Materialised: the engine reads its input more than once and must see one order.
+        subset = part.tickets.collect()
+        again = settle(subset.lazy(), orders, draft)
+        live_lines = live_side.lines.lazy()
+        replaced = part.owned(live_lines).cache()
+        kept = live_lines.join(
+            replaced.select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True
+        )
+        matched = pl.concat(
+            [_matched(replaced, part.owned(again.lines)), _unchanged(kept)], how="vertical_relaxed"
+        )
+        settled_again = subset.lazy().select("ticket_id")
+        unpriced = pl.concat(
+            [
+                live_side.unpriced.lazy().join(settled_again, on="ticket_id", how="anti"),
+                again.unpriced.join(settled_again, on="ticket_id", how="semi"),
+            ]
+        )
+    compared = _with_attributes(tickets, matched).cache()
     summaries = _summaries(compared)
-    frames = pl.collect_all(
-        [compared, ladder_crossings(compared), draft_result.unpriced, *summaries.values()]
-    )
-    lines, crossings, unpriced, *grouped = frames
+    frames = pl.collect_all([compared, ladder_crossings(compared), unpriced, *summaries.values()])
+    lines, crossings, unpriced_frame, *grouped = frames
     return Preview(
         lines=lines,
         by=dict(zip(summaries, grouped, strict=True)),
         ladder_crossings=crossings,
-        unpriced=unpriced,
+        unpriced=unpriced_frame,
         live_cents=int(lines["live_cents"].sum()),
         draft_cents=int(lines["draft_cents"].sum()),
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from settlement.preview import LiveSide
 from settlement.rules import RuleSet
 from settlement.timeline import Timeline, period_end
 from warehouse import queries, statements
@@ -211,13 +212,14 @@ def preview_history(
 
 # Few entries: a 1 M-ticket history's lines weigh a few hundred MB.
 @st.cache_data(ttl=TTL, max_entries=2, show_spinner=False)
-def preview_live_lines(
+def preview_live_side(
     db: str, version: int, store_version: int, scope: Scope, periods: tuple[str, ...]
-) -> pl.DataFrame:
-    """The live rules' lines of that history: settled once per snapshot and rule timeline, so
-    that every further preview of a draft settles only the draft."""
+) -> LiveSide:
+    """The live rules' settlement of that history: settled once per snapshot and rule timeline,
+    so that every further preview of a draft settles only what the draft reaches."""
     from settlement.engine import settle
 
     tickets, orders = preview_history(db, version, scope, periods)
-    timeline = rule_timeline(db, store_version)
-    return settle(tickets.lazy(), orders.lazy(), timeline).lines.collect()
+    result = settle(tickets.lazy(), orders.lazy(), rule_timeline(db, store_version))
+    lines, unpriced = pl.collect_all([result.lines, result.unpriced])
+    return LiveSide(lines, unpriced)
