@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -29,16 +31,23 @@ def _text(data: PeriodStatements, words: Words) -> str:
     return "".join(text) + "¥$—·，。：；（）％"
 
 
-def pdfs(data: PeriodStatements, words: Words, font: Font | None = None) -> dict[str, bytes]:
-    """File name → PDF of every payee of ``data``, all set in one subset of the font."""
+def each_pdf(
+    data: PeriodStatements, words: Words, font: Font | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(file name, PDF) of every payee of ``data`` in turn, all set in one subset of the font
+    (subset once: embedding the whole CJK font would parse megabytes per PDF)."""
     with tempfile.TemporaryDirectory(prefix="tierboard-font-") as folder:
         small = subset(font or cjk_font(), _text(data, words), Path(folder))
-        return {
-            pdf_name(words, data.period, payee_id, name): statement_pdf(
-                data, payee_id, words, small
+        for _type, payee_id, name in data.payees():
+            yield (
+                pdf_name(words, data.period, payee_id, name),
+                statement_pdf(data, payee_id, words, small),
             )
-            for _type, payee_id, name in data.payees()
-        }
+
+
+def pdfs(data: PeriodStatements, words: Words, font: Font | None = None) -> dict[str, bytes]:
+    """File name → PDF of every payee of ``data``."""
+    return dict(each_pdf(data, words, font))
 
 
 def write_statements(
@@ -58,10 +67,28 @@ def write_statements(
     return written
 
 
-def pdf_zip(data: PeriodStatements, words: Words | None = None) -> bytes:
+def write_pdf_zip(
+    data: PeriodStatements,
+    target: BinaryIO,
+    words: Words | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Every payee's PDF into a zip written to ``target``; ``progress(done, total)`` after each.
+    Returns the number of PDFs."""
     words = words or Words("zh")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in pdfs(data, words).items():
+    total, done = len(data.payees()), 0
+    if progress:
+        progress(0, total)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in each_pdf(data, words):
             archive.writestr(name, content)
+            done += 1
+            if progress:
+                progress(done, total)
+    return done
+
+
+def pdf_zip(data: PeriodStatements, words: Words | None = None) -> bytes:
+    buffer = io.BytesIO()
+    write_pdf_zip(data, buffer, words)
     return buffer.getvalue()

@@ -196,3 +196,10 @@ def alerts(
 
     del version
     return list(active(Path(db), scope, dict(limits)))
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def statement_fingerprint(db: str, version: int, period: str) -> statements.Fingerprint:
+    """What a closed period's statements depend on (the key of its kept zips), per snapshot."""
+    del version
+    return statements.read_fingerprint(Path(db), period)
