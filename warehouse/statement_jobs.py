@@ -112,7 +112,8 @@ def _write_status(build: Build, **status: Any) -> None:
     """Replace the status file at once: a reader sees the old status or the new, never half."""
     target = build.status_path
     temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({**status, "at": time.time()}), encoding="utf-8")
+    written = {**status, "at": time.time(), "pid": os.getpid()}
+    temporary.write_text(json.dumps(written), encoding="utf-8")
     os.replace(temporary, target)
 
 
