@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -214,6 +215,10 @@ def _prune(build: Build) -> None:
         if old != build.zip_path and now - old.stat().st_mtime > STALE_AFTER:
             old.unlink(missing_ok=True)
             old.with_suffix(".json").unlink(missing_ok=True)
+    # What a killed build left (it had no chance to remove it), once surely not being written.
+    for part in cache_dir(build.primary).glob("*.part"):
+        if now - part.stat().st_mtime > STALE_AFTER:
+            part.unlink(missing_ok=True)
 
 
 def run(build: Build) -> Path:
@@ -247,9 +252,10 @@ def run(build: Build) -> Path:
                 target.flush()
                 os.fsync(target.fileno())
             os.replace(partial, build.zip_path)
-        except Exception as error:
+        except BaseException as error:  # a stop (SIGTERM) too: no half-written file stays
             partial.unlink(missing_ok=True)
-            _write_status(build, state="failed", reason=_one_line(error))
+            reason = _one_line(error) if isinstance(error, Exception) else "the build was stopped"
+            _write_status(build, state="failed", reason=reason)
             raise
         build.status_path.unlink(missing_ok=True)
         _prune(build)
@@ -268,6 +274,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     with suppress(OSError):
         os.nice(5)  # a page's own work comes first on a busy machine
+    # A stop (the service restarting, an operator) ends the build through its clean-up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     build = Build(args.db.resolve(), args.period, args.payee_type, args.key)
     try:
         path = run(build)

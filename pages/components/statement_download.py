@@ -31,6 +31,7 @@ POLL = 1.0  # seconds between two looks at a build in progress
 # The reasons a build records in English that the page can say in the reader's language.
 REASONS = {
     "the build stopped before it finished": N_("the build stopped before it finished"),
+    "the build was stopped": N_("the build was stopped"),
     "the period's statements changed since this build was asked for: reload the page and"
     " build again": N_(
         "the period's statements changed since this build was asked for: reload the page and"

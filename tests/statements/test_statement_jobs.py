@@ -192,8 +192,15 @@ def test_a_failing_build_is_reported_in_one_line(
     assert done.returncode == 1 and done.stderr.count("\n") == 1  # one line, no traceback
 
 
-def test_a_build_that_dies_is_not_shown_as_running(
-    closed: tuple[Path, str], tmp_path: Path
+@pytest.mark.parametrize(
+    ("stop", "reason"),
+    [
+        (signal.SIGKILL, "the build stopped before it finished"),  # no chance to say so itself
+        (signal.SIGTERM, "the build was stopped"),
+    ],
+)
+def test_a_build_that_is_stopped_is_not_shown_as_running(
+    closed: tuple[Path, str], tmp_path: Path, stop: signal.Signals, reason: str
 ) -> None:
     source, period = closed
     db = tmp_path / "tierboard.duckdb"
@@ -203,9 +210,14 @@ def test_a_build_that_dies_is_not_shown_as_running(
     statement_jobs.start(build)
     assert wait(build, until=("building", "ready")).state == "building"
     pid = json.loads(build.status_path.read_text(encoding="utf-8"))["pid"]
-    os.kill(pid, signal.SIGKILL)  # the build's own process, started by this test
+    os.kill(pid, stop)  # the build's own process, started by this test
     state = wait(build, until=("failed",))
-    assert state.reason == "the build stopped before it finished"
+    assert state.reason == reason
     assert not build.zip_path.exists()
+    if stop == signal.SIGTERM:
+        deadline = time.monotonic() + 30  # its clean-up removes the partial file
+        while list(build.zip_path.parent.glob("*.part")):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
     statement_jobs.start(build)  # and it can be built again
     assert wait(build) == BuildState("ready")
