@@ -4,7 +4,7 @@ Builds a demo warehouse of that size (or reuses `--db`, building it there if it 
 works on a copy of it (closing its first period if none is closed) and builds that period's
 zips as the dashboard's background process does (`warehouse.statement_jobs.run`, into a fresh
 cache folder): one per payee type, then the one of all payees. Prints the payees, PDFs/s and
-seconds of each.
+seconds of each, for each `--workers` count given (processes writing one zip).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench._machine import describe, peak_rss_mib
 from warehouse.db import connect_read_only, serving_path
-from warehouse.statement_jobs import Build, run
+from warehouse.statement_jobs import Build, cache_dir, run
 from warehouse.statements import read_fingerprint, read_statements
 
 
@@ -54,6 +54,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tickets", type=int, default=200_000)
     parser.add_argument("--months", type=int, help="months of demo data (the demo's default)")
     parser.add_argument("--db", type=Path, help="a warehouse to reuse (built there if missing)")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1], help="processes per zip, each measured"
+    )
     args = parser.parse_args(argv)
     print(f"machine: {describe()}")
     with tempfile.TemporaryDirectory() as folder:
@@ -81,17 +84,20 @@ def main(argv: list[str]) -> int:
             f"period {period}: {fingerprint.payees():,} payees, {lines:,} lines; "
             f"key {keyed * 1000:.0f} ms, lines read in {read:.2f} s"
         )
-        print(f"{'zip':<12} {'payees':>8} {'seconds':>9} {'PDFs/s':>8} {'MiB':>8}")
+        print(f"{'zip':<12} {'workers':>7} {'payees':>8} {'seconds':>9} {'PDFs/s':>8} {'MiB':>8}")
         scopes = [g.payee_type for g in fingerprint.groups]
-        for scope in [*scopes, None]:
-            job = Build.of(db, fingerprint, scope)
-            started = time.perf_counter()
-            path = run(job)
-            took = time.perf_counter() - started
-            payees = fingerprint.payees(scope)
-            size = path.stat().st_size / 2**20
-            print(
-                f"{scope or 'all':<12} {payees:>8,} {took:>9.2f} {payees / took:>8.1f} {size:>8.1f}"
-            )
+        for processes in args.workers:
+            for scope in [*scopes, None]:
+                job = Build.of(db, fingerprint, scope)
+                shutil.rmtree(cache_dir(db), ignore_errors=True)  # built, not found ready
+                started = time.perf_counter()
+                path = run(job, processes)
+                took = time.perf_counter() - started
+                payees = fingerprint.payees(scope)
+                size = path.stat().st_size / 2**20
+                print(
+                    f"{scope or 'all':<12} {processes:>7} {payees:>8,} {took:>9.2f} "
+                    f"{payees / took:>8.1f} {size:>8.1f}"
+                )
         print(f"peak memory {peak_rss_mib():,.0f} MiB (each zip includes reading and the font)")
     return 0

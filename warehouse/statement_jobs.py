@@ -45,8 +45,18 @@ PROGRESS_EVERY = 0.5  # seconds between two progress reports
 STARTING_GRACE = 60.0  # seconds a queued build may take to take its lock before it counts as lost
 STALE_AFTER = 3600.0  # seconds after which a superseded zip (another key) is removed
 WORDS = Words("zh")  # statements are written in Chinese whatever the page's language
+WORKERS_SETTING = "TIERBOARD_STATEMENT_WORKERS"
 
 State = Literal["absent", "starting", "building", "ready", "failed"]
+
+
+def workers() -> int:
+    """Processes writing one zip's PDFs: ``$TIERBOARD_STATEMENT_WORKERS``, else half the
+    cores (the other half keeps serving the pages), at least one."""
+    configured = os.environ.get(WORKERS_SETTING, "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(1, (os.cpu_count() or 1) // 2)
 
 
 def cache_dir(primary: Path) -> Path:
@@ -221,7 +231,7 @@ def _prune(build: Build) -> None:
             part.unlink(missing_ok=True)
 
 
-def run(build: Build) -> Path:
+def run(build: Build, processes: int | None = None) -> Path:
     """Build the zip here and now (what the background process does); returns its path.
 
     Raises what stops it (an open period, a font that cannot be read, lines that changed
@@ -248,7 +258,7 @@ def run(build: Build) -> Path:
                     reported[0] = time.monotonic()
 
             with partial.open("wb") as target:
-                write_pdf_zip(data, target, WORDS, progress)
+                write_pdf_zip(data, target, WORDS, progress, processes or workers())
                 target.flush()
                 os.fsync(target.fileno())
             os.replace(partial, build.zip_path)

@@ -57,6 +57,10 @@ class PeriodStatements:
     def of(self, payee_id: str) -> pl.DataFrame:
         return self.lines.filter(pl.col("payee_id") == payee_id)
 
+    def of_payees(self, payee_ids: list[str]) -> PeriodStatements:
+        """Only the payees of ``payee_ids``."""
+        return replace(self, lines=self.lines.filter(pl.col("payee_id").is_in(payee_ids)))
+
     def of_type(self, payee_type: str | None) -> PeriodStatements:
         """Only the payees of ``payee_type`` (all of them for None)."""
         if payee_type is None:

@@ -221,3 +221,24 @@ def test_a_build_that_is_stopped_is_not_shown_as_running(
             time.sleep(0.1)
     statement_jobs.start(build)  # and it can be built again
     assert wait(build) == BuildState("ready")
+
+
+def test_worker_processes_write_the_same_zip(closed: tuple[Path, str], tmp_path: Path) -> None:
+    source, period = closed
+    db = tmp_path / "tierboard.duckdb"
+    for name in (source.name, serving_path(source).name):
+        (tmp_path / name).write_bytes(source.with_name(name).read_bytes())
+    build = Build.of(db, read_fingerprint(db, period), None)
+    path = statement_jobs.run(build, processes=2)
+    everyone = ledger(db, period)
+    assert len(everyone) > 2 * 25  # enough payees to be shared out
+    assert_one_pdf_per_payee(path, period, everyone)
+    with zipfile.ZipFile(path) as opened:  # in statement order, as one process writes them
+        names = opened.namelist()
+    with connect_read_only(serving_path(db)) as con:
+        order = [str(i) for (i,) in con.execute(
+            "select payee_id from settlement_lines where period = $p"
+            " group by payee_type, payee_id order by payee_type, payee_id",
+            {"p": period},
+        ).fetchall()]  # fmt: skip
+    assert names == [pdf_name(WORDS, period, i, everyone[i][0]) for i in order]
