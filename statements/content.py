@@ -69,6 +69,8 @@ def workbook_name(words: Words, period: str) -> str:
     return f"{_safe(_('Settlement'))}_{period}.xlsx"
 
 
-def zip_name(words: Words, period: str) -> str:
+def zip_name(words: Words, period: str, payee_type: str | None = None) -> str:
+    """``结算单_2026-10.zip``, or of one payee type ``结算单_2026-10_技师.zip``."""
     _ = words.message
-    return f"{_safe(_('Statements'))}_{period}.zip"
+    kind = f"_{_safe(words.code('payee_type', payee_type))}" if payee_type else ""
+    return f"{_safe(_('Statements'))}_{period}{kind}.zip"

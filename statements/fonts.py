@@ -79,7 +79,10 @@ def subset(font: Font, text: str, folder: Path) -> Font:
     options.name_IDs = ["*"]
     options.notdef_outline = True
     options.drop_tables += ["FFTM"]  # a font-forge timestamp: nothing to keep
-    face = TTFont(str(font.path), fontNumber=font.index, lazy=True)
+    try:
+        face = TTFont(str(font.path), fontNumber=font.index, lazy=True)
+    except Exception as error:  # not a font fontTools can read: say which file
+        raise NoCjkFont(f"{font.path}: cannot read this font ({error})") from error
     try:
         subsetter = subsetting.Subsetter(options)
         printable = "".join(chr(c) for c in range(32, 127))

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import TTFFont
 
 from settlement.explain import line_words, yuan
 from statements.content import ladder_outcome, totals
@@ -48,6 +49,12 @@ def _document(font: Font) -> _Statement:
         pdf.add_font(FAMILY, fname=str(font.path), collection_font_number=font.index)
     except Exception as error:  # a font file the library cannot read: say which
         raise NoCjkFont(f"{font.path}: cannot embed this font ({error})") from error
+    for added in pdf.fonts.values():
+        if isinstance(added, TTFFont):
+            # fpdf2 subsets the font again for each document; the glyphs it keeps are the
+            # font's own, so their bounding boxes are right already. Not recomputing them
+            # (fontTools decodes every outline for it) halves a statement's cost.
+            added.ttfont.recalcBBoxes = False
     pdf.set_auto_page_break(auto=True, margin=16)
     pdf.set_margins(16, 16, 16)
     return pdf

@@ -7,10 +7,11 @@ closed period has statements: an open one can still change.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -56,14 +57,54 @@ class PeriodStatements:
     def of(self, payee_id: str) -> pl.DataFrame:
         return self.lines.filter(pl.col("payee_id") == payee_id)
 
+    def of_payees(self, payee_ids: list[str]) -> PeriodStatements:
+        """Only the payees of ``payee_ids``."""
+        return replace(self, lines=self.lines.filter(pl.col("payee_id").is_in(payee_ids)))
+
+    def of_type(self, payee_type: str | None) -> PeriodStatements:
+        """Only the payees of ``payee_type`` (all of them for None)."""
+        if payee_type is None:
+            return self
+        return replace(self, lines=self.lines.filter(pl.col("payee_type") == payee_type))
+
+
+@dataclass(frozen=True)
+class PayeeGroup:
+    payee_type: str
+    payees: int
+    lines: int
+    digest: str  # an order-free hash of the group's statement lines, names included
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a closed period's statements depend on: its close, its lines as a statement prints
+    them (names included) and the rule versions it names. Equal fingerprints, equal statements."""
+
+    period: str
+    closed_at: datetime | None
+    groups: tuple[PayeeGroup, ...]  # by payee type
+    versions: tuple[tuple[str, str, str], ...]  # version, effective date, note
+
+    def payees(self, payee_type: str | None = None) -> int:
+        return sum(g.payees for g in self.groups if payee_type in (None, g.payee_type))
+
+    def key(self, payee_type: str | None = None, salt: str = "") -> str:
+        """A hex digest naming the statements of the period (or of one payee type)."""
+        groups = [g for g in self.groups if payee_type in (None, g.payee_type)]
+        document = json.dumps(
+            [self.period, str(self.closed_at), payee_type, salt,
+             [[g.payee_type, g.payees, g.lines, g.digest] for g in groups], self.versions],
+        )  # fmt: skip
+        return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
 
 def _sql() -> str:
     return (resources.files("warehouse") / "sql" / "statement_lines.sql").read_text("utf-8")
 
 
-def period_statements(
-    con: duckdb.DuckDBPyConnection, period: str, payee_id: str | None = None
-) -> PeriodStatements:
+def _closed_at(con: duckdb.DuckDBPyConnection, period: str) -> datetime | None:
+    """When ``period`` was closed; ``NoStatement`` for an open or unknown one."""
     found = con.execute(
         "select status, closed_at from settlement_periods where period = $p", {"p": period}
     ).fetchall()
@@ -74,6 +115,42 @@ def period_statements(
         raise NoStatement(
             f"period {period} is {status}; statements are written only for closed periods"
         )
+    return closed_at
+
+
+# Per payee type: payees, lines, and the sum of the lines' row hashes (order-free, unlike a
+# string of them; a sum, not a xor, so that two equal lines do not cancel out).
+FINGERPRINT = """
+select payee_type, count(distinct payee_id)::bigint, count(*)::bigint,
+    (sum(hash(s))::hugeint % 18446744073709551616)::varchar
+from ({lines}) as s
+group by payee_type
+order by payee_type
+"""
+
+
+def period_fingerprint(con: duckdb.DuckDBPyConnection, period: str) -> Fingerprint:
+    """The fingerprint of a closed period's statements (``NoStatement`` for an open one)."""
+    closed_at = _closed_at(con, period)
+    rows = con.execute(
+        FINGERPRINT.format(lines=_sql()), {"period": period, "payee_id": None}
+    ).fetchall()
+    groups = tuple(PayeeGroup(str(t), int(n), int(m), str(d)) for t, n, m, d in rows)
+    versions = con.execute(
+        "select version, coalesce(effective_date::varchar, ''), note from rule_versions"
+        " where version in (select rule_version from settlement_lines where period = $p)"
+        " order by version",
+        {"p": period},
+    ).fetchall()
+    return Fingerprint(
+        period, closed_at, groups, tuple((str(v), str(e), str(n)) for v, e, n in versions)
+    )
+
+
+def period_statements(
+    con: duckdb.DuckDBPyConnection, period: str, payee_id: str | None = None
+) -> PeriodStatements:
+    closed_at = _closed_at(con, period)
     lines = con.sql(_sql(), params={"period": period, "payee_id": payee_id}).pl()
     if lines.is_empty():
         who = f" for payee {payee_id}" if payee_id else ""
@@ -115,6 +192,25 @@ def read_statements(
     try:
         with _reading(primary, serving=serving) as con:
             return period_statements(con, period, payee_id)
+    except duckdb.Error as error:
+        raise WarehouseError(f"{primary}: cannot read the statements ({error})") from error
+
+
+def read_fingerprint(primary: Path, period: str) -> Fingerprint:
+    """The fingerprint of a closed period's statements in the serving snapshot."""
+    try:
+        with _reading(primary, serving=True) as con:
+            return period_fingerprint(con, period)
+    except duckdb.Error as error:
+        raise WarehouseError(f"{primary}: cannot read the statements ({error})") from error
+
+
+def read_for_build(primary: Path, period: str) -> tuple[Fingerprint, PeriodStatements]:
+    """A closed period's fingerprint and statements, read together from the serving snapshot
+    (one connection: a snapshot published in between cannot make them disagree)."""
+    try:
+        with _reading(primary, serving=True) as con:
+            return period_fingerprint(con, period), period_statements(con, period)
     except duckdb.Error as error:
         raise WarehouseError(f"{primary}: cannot read the statements ({error})") from error
 

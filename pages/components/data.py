@@ -223,3 +223,10 @@ def preview_live_side(
     result = settle(tickets.lazy(), orders.lazy(), rule_timeline(db, store_version))
     lines, unpriced = pl.collect_all([result.lines, result.unpriced])
     return LiveSide(lines, unpriced)
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def statement_fingerprint(db: str, version: int, period: str) -> statements.Fingerprint:
+    """What a closed period's statements depend on (the key of its kept zips), per snapshot."""
+    del version
+    return statements.read_fingerprint(Path(db), period)

@@ -1,28 +1,43 @@
 """Statement downloads of closed periods: a technician's own PDF (My earnings), and for
-analysts a period's workbook and every payee's PDF in one zip."""
+analysts a period's workbook and its PDFs as zips (all payees, or one payee type), built in the
+background and kept for everyone (warehouse.statement_jobs)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
 from pages.components import data
-from pages.components.i18n import _
+from pages.components.i18n import N_, _, code
 from pages.components.page import View
 from statements.content import pdf_name, workbook_name, zip_name
-from statements.files import pdf_zip
 from statements.fonts import NoCjkFont, cjk_font
 from statements.pdf import statement_pdf
 from statements.words import Words
 from statements.workbook import period_workbook
+from warehouse import statement_jobs
 from warehouse.db import WarehouseError
-from warehouse.statements import NoStatement
+from warehouse.statement_jobs import Build, BuildState
+from warehouse.statements import Fingerprint, NoStatement
 
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WORDS = Words("zh")  # statements are written in Chinese whatever the page's language
 ANALYSTS = ("analyst",)
+PAYEE_TYPES = ("technician", "direct", "dealer", "agent")  # the order the zips are offered in
+POLL = 1.0  # seconds between two looks at a build in progress
+# The reasons a build records in English that the page can say in the reader's language.
+REASONS = {
+    "the build stopped before it finished": N_("the build stopped before it finished"),
+    "the build was stopped": N_("the build was stopped"),
+    "the period's statements changed since this build was asked for: reload the page and"
+    " build again": N_(
+        "the period's statements changed since this build was asked for: reload the page and"
+        " build again"
+    ),
+}
 
 
 def _refused(error: Exception) -> None:
@@ -70,7 +85,7 @@ def own_statement(view: View, period: str) -> None:
 
 
 def period_files(view: View) -> None:
-    """For analysts: a closed period's workbook and all its PDF statements as one zip."""
+    """For analysts: a closed period's workbook, and its PDF statements as zips."""
     if view.scope.role not in ANALYSTS:
         return
     try:
@@ -91,8 +106,7 @@ def period_files(view: View) -> None:
     def loaded(build: Callable[[data.statements.PeriodStatements], bytes]) -> Callable[[], bytes]:
         return lambda: build(data.period_statements(db, version, period, None))
 
-    left, right = st.columns(2)
-    left.download_button(
+    st.download_button(
         _("Workbook (Excel)"),
         loaded(lambda s: period_workbook(s, WORDS)),
         workbook_name(WORDS, period),
@@ -101,12 +115,77 @@ def period_files(view: View) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
-    right.download_button(
-        _("All PDF statements (zip)"),
-        loaded(lambda s: pdf_zip(s, WORDS)),
-        zip_name(WORDS, period),
-        "application/zip",
-        key="statements-zip",
-        icon=":material/download:",
-        on_click="ignore",
+    try:
+        fingerprint = data.statement_fingerprint(db, version, period)
+        present = {g.payee_type for g in fingerprint.groups}
+        types = [t for t in PAYEE_TYPES if t in present] + sorted(present - set(PAYEE_TYPES))
+        builds = [Build.of(Path(db), fingerprint, t) for t in (None, *types)]
+    except (WarehouseError, NoStatement, NoCjkFont) as error:
+        _refused(error)
+        return
+    st.caption(
+        _(
+            "PDF statements are built in the background, one zip for all payees or for one"
+            " payee type; a built zip is offered at once to everyone until the period's lines"
+            " change."
+        )
     )
+    running = any(_busy(statement_jobs.state_of(b)) for b in builds)
+    # Polls only while a build runs: an idle page does not rerun by itself.
+    st.fragment(_zips, run_every=POLL if running else None)(fingerprint, builds, running)
+
+
+def _busy(state: BuildState) -> bool:
+    return state.state in ("starting", "building")
+
+
+def _zips(fingerprint: Fingerprint, builds: list[Build], polling: bool) -> None:
+    """One row per zip: build it, its progress, its download, or why it failed."""
+    states = [statement_jobs.state_of(b) for b in builds]
+    if any(_busy(s) for s in states) != polling:
+        st.rerun()  # a build started or ended: the whole page, to poll or to stop polling
+    for build, state in zip(builds, states, strict=True):
+        kind = build.payee_type
+        scope = kind or "all"
+        who = code("payee_type", kind) if kind else _("All payees")
+        left, right = st.columns([2, 3], vertical_alignment="center")
+        left.markdown(
+            _("{who} · {count} payees").format(who=who, count=f"{fingerprint.payees(kind):,}")
+        )
+        if state.state == "ready":
+            label = (
+                _("{type} PDF statements (zip)").format(type=who)
+                if kind
+                else _("All PDF statements (zip)")
+            )
+            right.download_button(
+                label,
+                build.zip_path.read_bytes,
+                zip_name(WORDS, build.period, kind),
+                "application/zip",
+                key=f"statements-zip-{scope}",
+                icon=":material/download:",
+                on_click="ignore",
+            )
+        elif state.state == "starting":
+            right.caption(_("Starting the build…"))
+        elif state.state == "building":
+            done, total = state.done, max(state.total, 1)
+            right.progress(
+                min(done / total, 1.0),
+                text=_("Built {done} / {total} statements").format(
+                    done=f"{state.done:,}", total=f"{state.total:,}"
+                ),
+            )
+        else:
+            if state.state == "failed":
+                reason = _(REASONS.get(state.reason, state.reason))
+                right.error(_("The build failed: {reason}").format(reason=reason))
+            again = state.state == "failed"
+            if right.button(
+                _("Try again") if again else _("Build the zip"),
+                key=f"statements-build-{scope}",
+                icon=":material/refresh:" if again else ":material/folder_zip:",
+            ):
+                statement_jobs.start(build)
+                st.rerun()

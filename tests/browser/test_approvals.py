@@ -1,5 +1,6 @@
 """Maker–checker in a real browser with two identities: an analyst requests a period close, a
-manager approves it, the analyst sees it applied."""
+manager approves it and the analyst sees it applied; or the manager rejects it with a reason and
+the analyst sees that reason, the period still open."""
 
 from __future__ import annotations
 
@@ -81,5 +82,49 @@ def test_an_analyst_requests_a_close_a_manager_approves_and_the_analyst_sees_it(
     analyst.get_by_text("was approved by").first.wait_for()
     settled(analyst)
     screenshot(analyst, "approvals-applied")
+    analyst.context.close()
+    manager.context.close()
+
+
+def test_a_manager_rejects_a_close_with_a_reason_and_the_analyst_sees_why(
+    browser: Browser, approvals_app: tuple[str, Path]
+) -> None:
+    url, db = approvals_app
+    with connect_read_only(db) as con:
+        query = "select min(period) from settlement_periods where status = 'open'"
+        period = str(con.execute(query).fetchall()[0][0])
+        lines = "select count(*), sum(amount_cents) from settlement_lines where period = $p"
+        before = con.execute(lines, {"p": period}).fetchall()
+
+    analyst = new_page(browser, viewport={"width": 1400, "height": 1000})
+    visit(analyst, f"{url}/period_close?as=analyst&lang=en", "Period close")
+    analyst.get_by_label("Why (required)").fill("month end")
+    analyst.get_by_role("button", name="Request the close").click()
+    analyst.get_by_text("awaits a manager's approval").first.wait_for()
+    settled(analyst)
+
+    manager = new_page(browser, viewport={"width": 1400, "height": 1000})
+    visit(manager, f"{url}/approvals?as=manager&lang=en", "Pending requests")
+    reason = "the Youzan refunds of the last week are not loaded yet"
+    manager.get_by_label("Reason for rejecting").first.fill(reason)
+    manager.get_by_role("button", name="Reject").first.click()
+    manager.get_by_text("rejected.").first.wait_for()
+    settled(manager)
+    assert manager.get_by_text("Nothing awaits approval.").count() == 1
+    screenshot(manager, "approvals-rejected")
+    assert status(db, period) == "open"  # a rejected close changes nothing
+
+    analyst.goto(f"{url}/period_close?as=analyst&lang=en")
+    notice = analyst.get_by_text("was rejected by").first
+    notice.wait_for()
+    settled(analyst)
+    assert reason in notice.inner_text()
+    # Nothing awaits approval any more: the close can be asked for again.
+    assert analyst.get_by_text("awaits approval already").count() == 0
+    assert analyst.get_by_role("button", name="Request the close").is_enabled()
+    screenshot(analyst, "approvals-rejected-seen")
+    assert status(db, period) == "open"
+    with connect_read_only(db) as con:
+        assert con.execute(lines, {"p": period}).fetchall() == before
     analyst.context.close()
     manager.context.close()

@@ -1,8 +1,11 @@
 """Statement downloads: a technician gets only their own statement, only for closed months; an
-analyst gets a closed period's workbook and all its PDFs from Data health."""
+analyst gets a closed period's workbook, and its PDFs as zips built in the background, on Period
+close."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.test_pages import open_page, scalar
+from warehouse.db import connect_read_only
 from warehouse.settle import close_period
 
 TECHNICIAN = "T00042"  # the demo technician identity
@@ -72,8 +76,78 @@ def test_analysts_get_a_closed_periods_workbook_and_pdfs_on_period_close(app_env
     first, _ = closed_first_period(app_env)
     at = open_page("period_close", "analyst", lang="en")
     assert not at.exception, [e.value for e in at.exception]
-    assert {"Workbook (Excel)", "All PDF statements (zip)"} <= set(downloads(at))
+    assert "Workbook (Excel)" in downloads(at)
     assert at.selectbox(key="statements-period").options == [first]
+    # Nothing is built before it is asked for: a zip per scope, each with its payee count.
+    assert not [label for label in downloads(at) if "(zip)" in label]
+    counts = payee_counts(app_env, first)
+    shown = " ".join(m.value for m in at.markdown)
+    assert f"All payees · {sum(counts.values()):,} payees" in shown
+    assert f"Technician · {counts['technician']:,} payees" in shown
+    assert {"statements-build-all", "statements-build-technician"} <= {b.key for b in at.button}
+
+
+def payee_counts(db: Path, period: str) -> dict[str, int]:
+    with connect_read_only(db.with_name("tierboard.serving.duckdb")) as con:
+        rows = con.execute(
+            "select payee_type, count(distinct payee_id) from settlement_lines"
+            " where period = $p group by 1",
+            {"p": period},
+        ).fetchall()
+    return {str(t): int(n) for t, n in rows}
+
+
+def until(at: AppTest, done: Callable[[AppTest], bool], seen: list[str]) -> AppTest:
+    """Rerun the page (as its polling would) until ``done``; what each run said goes to
+    ``seen``."""
+    deadline = time.monotonic() + 240
+    while not done(at):
+        assert time.monotonic() < deadline, seen[-3:]
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        seen += [c.value for c in at.caption] + [e.proto.text for e in at.get("progress")]  # type: ignore[attr-defined]
+    return at
+
+
+def test_a_zip_is_built_in_the_background_with_progress_then_offered(app_env: Path) -> None:
+    closed_first_period(app_env)
+    at = open_page("period_close", "analyst", lang="zh")
+    at.button(key="statements-build-direct").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    seen = [c.value for c in at.caption] + [e.proto.text for e in at.get("progress")]  # type: ignore[attr-defined]
+    label = "直营团队 PDF 结算单（zip）"
+    until(at, lambda at: label in downloads(at), seen)
+    assert any(s == "正在启动生成…" or s.startswith("已生成 ") for s in seen), seen
+    # The other scopes are still to be built; a fresh session (a second analyst) gets the
+    # same zip at once.
+    assert "全部 PDF 结算单（zip）" not in downloads(at)
+    again = open_page("period_close", "analyst", lang="zh")
+    assert label in downloads(again)
+    assert not [c for c in again.caption if c.value == "正在启动生成…"]
+
+
+def test_a_failed_build_says_why_and_can_be_retried(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed_first_period(app_env)
+    broken = app_env.with_name("broken.ttf")
+    broken.write_bytes(b"not a font at all")  # a font file the page accepts, the build cannot read
+    monkeypatch.setenv("TIERBOARD_CJK_FONT", str(broken))
+    at = open_page("period_close", "analyst", lang="en")
+    at.button(key="statements-build-direct").click().run()
+    until(at, lambda at: bool(at.error), [])
+    (error,) = at.error
+    assert error.value.startswith(f"The build failed: {broken}: cannot read this font")
+    assert "\n" not in error.value and "Traceback" not in error.value
+    retry = at.button(key="statements-build-direct")
+    assert retry.label == "Try again"
+    monkeypatch.delenv("TIERBOARD_CJK_FONT")  # the font mended, the zip can be built
+    st.cache_data.clear()
+    at = open_page("period_close", "analyst", lang="en")
+    at.button(key="statements-build-direct").click().run()
+    until(at, lambda at: "Direct team PDF statements (zip)" in downloads(at), [])
+    assert not at.error
 
 
 def test_without_a_chinese_font_the_page_says_why(
