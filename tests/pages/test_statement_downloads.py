@@ -61,6 +61,20 @@ def test_a_technician_downloads_only_their_own_closed_months(app_env: Path) -> N
     assert not [label for label in downloads(at) if label.startswith("My statement")]
 
 
+def test_a_partner_contact_downloads_their_partner_s_closed_months(app_env: Path) -> None:
+    first, _ = closed_first_period(app_env)
+    at = open_page("my_earnings", "partner", lang="en", month=first, partner="PT0002")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.subheader[0].value.startswith("PT0001")  # their own partner, whatever is asked
+    assert f"My statement of {first} (PDF)" in downloads(at)
+    # A manager looks at the partner's lines but is offered no one's statement there.
+    at = open_page("my_earnings", "manager", lang="en", month=first, payee="partner",
+                   partner="PT0001")  # fmt: skip
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.subheader[0].value.startswith("PT0001")
+    assert not [label for label in downloads(at) if label.startswith("My statement")]
+
+
 def test_the_chinese_page_offers_the_statement_in_chinese(app_env: Path) -> None:
     first, _ = closed_first_period(app_env)
     at = open_page("my_earnings", "technician", lang="zh", month=first)
