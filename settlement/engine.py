@@ -512,7 +512,9 @@ def partner_monthly_lines(
     guaranteed = pl.col("mode") == "guaranteed_minimum"
     total = pl.col("month_total").fill_null(0)
     return (
-        month.join(totals.rename({"payee_id": "partner_id"}), on=partner_period, how="left")
+        # The finished lines' payee id is text; the inputs' partner id is dictionary-encoded.
+        month.with_columns(pl.col("partner_id").cast(pl.String))
+        .join(totals.rename({"payee_id": "partner_id"}), on=partner_period, how="left")
         .with_columns(
             guarantee_cents=pl.when(guaranteed)
             .then(pl.max_horizontal(zero, pl.col("minimum_cents") - total))
