@@ -254,7 +254,7 @@ def _clawback(amount: pl.Expr, timeline: Timeline) -> pl.Expr:
 
 
 def with_deductions(
-    lines: pl.LazyFrame, timeline: Timeline, payee_province: str, payee: pl.Expr
+    lines: pl.LazyFrame, timeline: Timeline, payee_province: str, payee: pl.Expr | int
 ) -> pl.LazyFrame:
     """``fee_cents`` and ``tax_cents`` from ``before_fee`` under the deductions of each line's
     payee type (``payee``: its position in ``PAYEE_TYPES``): on the payout, or on the linked
@@ -273,7 +273,7 @@ def with_deductions(
     width = len(PLATFORMS)
     fee_bp = lookups.table(
         timeline,
-        payee * width + lookups.positions("order_platform", PLATFORMS),
+        lookups.positions("order_platform", PLATFORMS) + payee * width,
         kinds * width,
         lambda r, p: r.deductions_for(PAYEE_TYPES[p // width]).channel_fees_bp.get(
             PLATFORMS[p % width],  # type: ignore[call-overload]
@@ -332,7 +332,7 @@ def technician_lines(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFra
         )
         .with_columns(clawback_cents=_clawback(pl.col("pre_clawback"), timeline))
         .with_columns(before_fee=pl.col("pre_clawback") + pl.col("clawback_cents"))
-        .pipe(with_deductions, timeline, "technician_province_code", pl.lit(0, pl.UInt32))
+        .pipe(with_deductions, timeline, "technician_province_code", 0)
         .with_columns(
             line_kind=pl.lit("ticket"),
             payee_id=pl.col("technician_id"),

@@ -59,14 +59,20 @@ def positions(column: str | pl.Expr, codes: Sequence[str]) -> pl.Expr:
 
 def table(
     timeline: Timeline,
-    position: pl.Expr,
+    position: pl.Expr | int,
     size: int,
     value: Callable[[RuleSet, int], object],
     dtype: pl.DataType,
     index: str = VERSION_INDEX,
 ) -> pl.Expr:
     """``value(rules, position)`` under each row's version (``index`` names it): a gather from
-    the flat table of every version's ``size`` values; null where ``position`` is null."""
+    the flat table of every version's ``size`` values; null where ``position`` is null. A fixed
+    ``position`` is one value per version: a literal when they agree."""
+    if isinstance(position, int):
+        values = [value(rules, position) for rules in timeline.versions]
+        if all(v == values[0] for v in values):
+            return pl.lit(values[0], dtype)
+        return pl.lit(pl.Series(values, dtype=dtype)).gather(pl.col(index))
     if size == 0:
         return pl.lit(None, dtype)
     values = [value(rules, p) for rules in timeline.versions for p in range(size)]
