@@ -24,6 +24,7 @@ PAYEE_TYPES: tuple[PayeeType, ...] = ("technician", *PARTNER_TYPES)
 PLATFORMS: tuple[str, ...] = get_args(Platform)
 REGION_GROUPS: tuple[str, ...] = get_args(RegionGroup)
 MONTH_VERSION_INDEX = "month_version_index"
+MONTH = "month"
 
 
 def by_version(
@@ -69,6 +70,8 @@ def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
         tickets.with_row_index("row")
         .with_columns(
             period=pl.col("completed_date").dt.strftime("%Y-%m"),
+            # The period as an integer: what ladders group on (a period is a month).
+            month=pl.col("completed_date").dt.truncate("1mo"),
             version_index=timeline.index_expr(pl.col("completed_date")),
         )
         .with_columns(tier=lookups.price_tier(timeline))
@@ -318,7 +321,7 @@ def technician_lines(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFra
     rework_share = BP - parameter(timeline, lambda r: r.rework.pay_bp).cast(pl.Int64)
     ranked = components.with_columns(payee_type=pl.lit("technician"))
     if _needs_ladder(timeline, ("technician",)):
-        ranked = ranked.with_columns(ladder_measures(["technician_id", "period"], "labour"))
+        ranked = ranked.with_columns(ladder_measures(["technician_id", MONTH], "labour"))
     return (
         ranked.with_columns(ladder_rate_bp=ladder_rate(timeline, "technician"))
         .with_columns(
@@ -415,9 +418,8 @@ def first_tickets_of_orders(components: pl.LazyFrame) -> pl.LazyFrame:
     its partner: only that ticket's partner can earn the order's sales share."""
     return (
         components.filter(pl.col("paid_cents").is_not_null())
-        .select("row", "ticket_id", "order_platform", "order_id", "completed_at")
-        .sort(POSITION_ORDER)
-        .unique(["order_platform", "order_id"], keep="first")
+        .group_by("order_platform", "order_id")
+        .agg(pl.col("row").sort_by(POSITION_ORDER).first())
         .select("row", is_first_for_order=pl.lit(True))
     )
 
@@ -461,7 +463,7 @@ def partner_ticket_lines(moded: pl.LazyFrame, timeline: Timeline) -> pl.LazyFram
         .with_columns(labour=pl.col("base_cents") + pl.col("bonus_cents"))
     )
     if _needs_ladder(timeline, PARTNER_TYPES):
-        lined = lined.with_columns(ladder_measures(["partner_id", "period"], "labour"))
+        lined = lined.with_columns(ladder_measures(["partner_id", MONTH], "labour"))
     return (
         lined.with_columns(ladder_rate_bp=_partner_ladder_rate(timeline))
         .with_columns(
