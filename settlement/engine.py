@@ -190,6 +190,13 @@ def reworks(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     )
 
 
+def with_ladder_measures(lines: pl.LazyFrame, group: list[str], labour: str) -> pl.LazyFrame:
+    """``lines`` with their ``ladder_measures``: the windows see only the columns they need."""
+    needed = [*group, *POSITION_ORDER, "is_rework", labour]
+    measures = lines.select(needed).select(ladder_measures(group, labour))
+    return pl.concat([lines, measures], how="horizontal")
+
+
 def ladder_measures(group: list[str], labour: str) -> list[pl.Expr]:
     """Each line's place on its payee's monthly ladder, by count and by earnings, and the
     month's totals, among the group's non-rework lines (every version of the month counts)."""
@@ -224,6 +231,23 @@ def ladder_rate(timeline: Timeline, payee_type: PayeeType) -> pl.Expr:
 
 def _needs_ladder(timeline: Timeline, payee_types: tuple[PayeeType, ...]) -> bool:
     return any(t in rules.ladders for rules in timeline.versions for t in payee_types)
+
+
+def ticket_links(priced: pl.LazyFrame, orders: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+    """What each priced ticket's links give it, row by row beside ``priced``: the original
+    technician when it is a rework (``is_rework``), its order's amounts and refunded share,
+    and whether it is the order's first ticket."""
+    keys = priced.select("row", "ticket_id", "order_platform", "order_id", "completed_at")
+    found = (
+        keys.pipe(attach, ["row"], reworks(priced, timeline))
+        .pipe(attach, ["order_platform", "order_id"], clawback_ratio(orders))
+        .cache()
+    )
+    return (
+        found.pipe(attach, ["row"], first_tickets_of_orders(found))
+        .with_columns(is_rework=pl.col("original_technician_id").is_not_null())
+        .drop("row", "ticket_id", "order_platform", "order_id", "completed_at")
+    )
 
 
 def clawback_ratio(orders: pl.LazyFrame) -> pl.LazyFrame:
@@ -321,7 +345,7 @@ def technician_lines(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFra
     rework_share = BP - parameter(timeline, lambda r: r.rework.pay_bp).cast(pl.Int64)
     ranked = components.with_columns(payee_type=pl.lit("technician"))
     if _needs_ladder(timeline, ("technician",)):
-        ranked = ranked.with_columns(ladder_measures(["technician_id", MONTH], "labour"))
+        ranked = with_ladder_measures(ranked, ["technician_id", MONTH], "labour")
     return (
         ranked.with_columns(ladder_rate_bp=ladder_rate(timeline, "technician"))
         .with_columns(
@@ -463,7 +487,7 @@ def partner_ticket_lines(moded: pl.LazyFrame, timeline: Timeline) -> pl.LazyFram
         .with_columns(labour=pl.col("base_cents") + pl.col("bonus_cents"))
     )
     if _needs_ladder(timeline, PARTNER_TYPES):
-        lined = lined.with_columns(ladder_measures(["partner_id", MONTH], "labour"))
+        lined = with_ladder_measures(lined, ["partner_id", MONTH], "labour")
     return (
         lined.with_columns(ladder_rate_bp=_partner_ladder_rate(timeline))
         .with_columns(
@@ -623,17 +647,13 @@ def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet | Timelin
         rule_version=_rule_version(timeline),
     )
     priced = priced_all.filter(pl.col("unpriced_reason").is_null())
-    components = (
-        ticket_components(priced, timeline)
-        .pipe(attach, ["row"], reworks(priced, timeline))
-        .with_columns(is_rework=pl.col("original_technician_id").is_not_null())
-        .pipe(attach, ["order_platform", "order_id"], clawback_ratio(orders))
-        .cache()  # shared by every kind of line below: computed once per collect
-    )
+    # Only what joins find is kept (a narrow frame, computed once); the per-ticket components
+    # are recomputed beside it by every kind of line, which costs less than holding them.
+    links = ticket_links(priced, orders, timeline).cache()
+    components = pl.concat([ticket_components(priced, timeline), links], how="horizontal")
     technician = _finish(technician_lines(components, timeline), timeline)
     chargeback = _finish(chargeback_lines(components, timeline), timeline)
-    firsts = first_tickets_of_orders(components)
-    moded = partner_modes(components.pipe(attach, ["row"], firsts), timeline).cache()
+    moded = partner_modes(components, timeline).cache()
     partner_tickets = _finish(partner_ticket_lines(moded, timeline), timeline)
     monthly = _finish(partner_monthly_lines(moded, partner_tickets, timeline), timeline)
     lines = pl.concat([technician, chargeback, partner_tickets, monthly], how="vertical")
