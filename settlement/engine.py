@@ -13,7 +13,7 @@ from typing import get_args
 import polars as pl
 
 from settlement import lookups
-from settlement.frames import BREAKDOWN, LINES, UNPRICED
+from settlement.frames import BREAKDOWN, CODE, LINES, ORDERS_IN, PARTS, TICKETS_IN, UNPRICED
 from settlement.money import BP, div_round, pct, scale_round
 from settlement.rules import Deductions, PayeeType, Platform, RegionGroup, RuleSet
 from settlement.timeline import VERSION_INDEX, Timeline, as_timeline
@@ -635,9 +635,22 @@ def _rule_version(timeline: Timeline) -> pl.Expr:
     return parameter(timeline, lambda rules: rules.version).cast(pl.String)
 
 
+def _require_encoded(frame: pl.LazyFrame, schema: dict[str, pl.DataType], name: str) -> None:
+    found = frame.collect_schema()
+    for column, dtype in schema.items():
+        if dtype in (CODE, PARTS) and column in found and found[column] != dtype:
+            raise TypeError(f"{name}.{column} is {found[column]}, settlement takes {dtype}")
+
+
 def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet | Timeline) -> Settlement:
     """Settle completed tickets (frames.TICKETS_IN) against orders (frames.ORDERS_IN), each
-    ticket under the version of ``rules`` effective on its completion date."""
+    ticket under the version of ``rules`` effective on its completion date.
+
+    The code columns must already be dictionary-encoded (frames.CODE), in frames that exist
+    when this is called (``DataFrame.lazy()``): lookups are planned over the categories known
+    now (``lookups.positions``)."""
+    _require_encoded(tickets, TICKETS_IN, "tickets")
+    _require_encoded(orders, ORDERS_IN, "orders")
     timeline = as_timeline(rules)
     priced_all = priced_tickets(tickets, timeline).cache()
     unpriced = priced_all.filter(pl.col("unpriced_reason").is_not_null()).select(
