@@ -409,7 +409,7 @@ def mode_parameters(timeline: Timeline, index: str = VERSION_INDEX) -> list[pl.E
 
     def parameter_of(name: str, dtype: pl.DataType) -> pl.Expr:
         def typed(rules: RuleSet, p: int) -> object:
-            mode = rules.partner_modes.get(PARTNER_TYPES[p])  # type: ignore[call-overload]
+            mode = rules.partner_modes.get(PARTNER_TYPES[p])  # type: ignore[arg-type]
             return None if mode is None else lookups.mode_values(mode)[name]
 
         def overridden(rules: RuleSet, p: int) -> object:
