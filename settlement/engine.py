@@ -8,18 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import get_args
 
 import polars as pl
 
 from settlement import lookups
-from settlement.frames import BREAKDOWN, LINES, UNPRICED
+from settlement.frames import BREAKDOWN, CODE, LINES, ORDERS_IN, PARTS, TICKETS_IN, UNPRICED
 from settlement.money import BP, div_round, pct, scale_round
-from settlement.rules import Deductions, PayeeType, RuleSet
+from settlement.rules import Deductions, PayeeType, Platform, RegionGroup, RuleSet
 from settlement.timeline import VERSION_INDEX, Timeline, as_timeline
 
 POSITION_ORDER = ["completed_at", "ticket_id"]
 PARTNER_TYPES: tuple[PayeeType, ...] = ("direct", "dealer", "agent")
+PAYEE_TYPES: tuple[PayeeType, ...] = ("technician", *PARTNER_TYPES)
+PLATFORMS: tuple[str, ...] = get_args(Platform)
+REGION_GROUPS: tuple[str, ...] = get_args(RegionGroup)
 MONTH_VERSION_INDEX = "month_version_index"
+MONTH = "month"
 
 
 def by_version(
@@ -40,7 +45,7 @@ def parameter(
     values = [value(rules) for rules in timeline.versions]
     if all(v == values[0] for v in values):
         return pl.lit(values[0])
-    return by_version(timeline, lambda rules: pl.lit(value(rules)), index)
+    return pl.lit(pl.Series(values)).gather(pl.col(index))
 
 
 def attach(wide: pl.LazyFrame, on: list[str], right: pl.LazyFrame) -> pl.LazyFrame:
@@ -65,17 +70,19 @@ def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
         tickets.with_row_index("row")
         .with_columns(
             period=pl.col("completed_date").dt.strftime("%Y-%m"),
+            # The period as an integer: what ladders group on (a period is a month).
+            month=pl.col("completed_date").dt.truncate("1mo"),
             version_index=timeline.index_expr(pl.col("completed_date")),
         )
-        .with_columns(price_tier=by_version(timeline, lookups.price_tier))
+        .with_columns(tier=lookups.price_tier(timeline))
     )
     parts = (
-        with_tier.select("row", "price_tier", VERSION_INDEX, "parts")
+        with_tier.select("row", "tier", VERSION_INDEX, "parts")
         .explode("parts", keep_nulls=False, empty_as_null=False)
         .unnest("parts")
         .with_columns(
-            price_cents=by_version(
-                timeline, lambda rules: lookups.per_tier(rules, "part_code", rules.part_prices)
+            price_cents=lookups.per_tier(
+                timeline, "part_code", lambda rules: rules.part_prices, pl.col("tier")
             )
         )
         .group_by("row")
@@ -94,10 +101,11 @@ def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     return (
         with_tier.drop("parts")
         .with_columns(
-            item_price_cents=by_version(
-                timeline, lambda rules: lookups.per_tier(rules, "item_code", rules.item_prices)
+            price_tier=lookups.tier_name(timeline, pl.col("tier")),
+            item_price_cents=lookups.per_tier(
+                timeline, "item_code", lambda rules: rules.item_prices, pl.col("tier")
             ),
-            coef_bp=by_version(timeline, lookups.coefficient_bp),
+            coef_bp=lookups.coefficient_bp(timeline),
         )
         .pipe(attach, ["row"], parts)
         .with_columns(parts_cents=pl.col("parts_cents").fill_null(0), unpriced_reason=reason)
@@ -114,9 +122,7 @@ def ticket_components(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     return (
         priced.with_columns(
             base_cents=base.cast(pl.Int64),
-            discount_bp=by_version(
-                timeline, lambda rules: lookups.lookup("member_level", rules.member_discounts_bp)
-            ),
+            discount_bp=lookups.member_discount_bp(timeline),
         )
         .with_columns(
             coefficient_cents=pct(pl.col("base_cents"), pl.col("coef_bp") - BP),
@@ -163,8 +169,8 @@ def ticket_components(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
 
 
 def reworks(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
-    """(ticket_id, original_technician_id) of every ticket that is a rework under the policy of
-    the version pricing the rework."""
+    """(row, original_technician_id) of every ticket that is a rework under the policy of the
+    version pricing the rework."""
     window = pl.duration(days=parameter(timeline, lambda r: r.rework.window_days))
     originals = priced.select(
         rework_of="ticket_id",
@@ -177,11 +183,18 @@ def reworks(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
         priced.filter(
             pl.col("rework_of").is_not_null() & (pl.col("rework_of") != pl.col("ticket_id"))
         )
-        .select("ticket_id", "rework_of", "completed_at", VERSION_INDEX)
+        .select("row", "rework_of", "completed_at", VERSION_INDEX)
         .join(originals, on="rework_of", how="inner")
         .filter((elapsed >= pl.duration()) & (elapsed <= window))
-        .select("ticket_id", "original_technician_id")
+        .select("row", "original_technician_id")
     )
+
+
+def with_ladder_measures(lines: pl.LazyFrame, group: list[str], labour: str) -> pl.LazyFrame:
+    """``lines`` with their ``ladder_measures``: the windows see only the columns they need."""
+    needed = [*group, *POSITION_ORDER, "is_rework", labour]
+    measures = lines.select(needed).select(ladder_measures(group, labour))
+    return pl.concat([lines, measures], how="horizontal")
 
 
 def ladder_measures(group: list[str], labour: str) -> list[pl.Expr]:
@@ -220,6 +233,23 @@ def _needs_ladder(timeline: Timeline, payee_types: tuple[PayeeType, ...]) -> boo
     return any(t in rules.ladders for rules in timeline.versions for t in payee_types)
 
 
+def ticket_links(priced: pl.LazyFrame, orders: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+    """What each priced ticket's links give it, row by row beside ``priced``: the original
+    technician when it is a rework (``is_rework``), its order's amounts and refunded share,
+    and whether it is the order's first ticket."""
+    keys = priced.select("row", "ticket_id", "order_platform", "order_id", "completed_at")
+    found = (
+        keys.pipe(attach, ["row"], reworks(priced, timeline))
+        .pipe(attach, ["order_platform", "order_id"], clawback_ratio(orders))
+        .cache()
+    )
+    return (
+        found.pipe(attach, ["row"], first_tickets_of_orders(found))
+        .with_columns(is_rework=pl.col("original_technician_id").is_not_null())
+        .drop("row", "ticket_id", "order_platform", "order_id", "completed_at")
+    )
+
+
 def clawback_ratio(orders: pl.LazyFrame) -> pl.LazyFrame:
     """order → (refunded share numerator, denominator): the part of what was paid given back;
     and where it was delivered (cross-province VAT on order amounts)."""
@@ -250,33 +280,33 @@ def _clawback(amount: pl.Expr, timeline: Timeline) -> pl.Expr:
     return pl.when(switched_on).then(clawed).otherwise(pl.lit(0, pl.Int64))
 
 
-def with_deductions(lines: pl.LazyFrame, timeline: Timeline, payee_province: str) -> pl.LazyFrame:
+def with_deductions(
+    lines: pl.LazyFrame, timeline: Timeline, payee_province: str, payee: pl.Expr | int
+) -> pl.LazyFrame:
     """``fee_cents`` and ``tax_cents`` from ``before_fee`` under the deductions of each line's
-    payee type: on the payout, or on the linked order's net paid amount; VAT when the payee's
-    province differs from the place (the ticket's province, or the order's delivery province)."""
+    payee type (``payee``: its position in ``PAYEE_TYPES``): on the payout, or on the linked
+    order's net paid amount; VAT when the payee's province differs from the place (the ticket's
+    province, or the order's delivery province)."""
+    kinds = len(PAYEE_TYPES)
 
-    def per_payee_type(value: Callable[[RuleSet, PayeeType], pl.Expr]) -> pl.Expr:
-        """``value(rules, payee_type)`` of each line's payee type, under its version."""
+    def per_payee_type(value: Callable[[Deductions], object], dtype: pl.DataType) -> pl.Expr:
+        """``value`` of the deductions of each line's payee type, under its version."""
+        return lookups.table(
+            timeline, payee, kinds, lambda r, p: value(r.deductions_for(PAYEE_TYPES[p])), dtype
+        )
 
-        def build(rules: RuleSet) -> pl.Expr:
-            chosen: pl.Expr = pl.lit(None)
-            for payee_type in ("technician", *PARTNER_TYPES):
-                chosen = (
-                    pl.when(pl.col("payee_type") == payee_type)
-                    .then(value(rules, payee_type))
-                    .otherwise(chosen)
-                )
-            return chosen
-
-        return by_version(timeline, build)
-
-    def terms(rules: RuleSet, payee_type: PayeeType) -> Deductions:
-        return rules.deductions_for(payee_type)
-
-    on_order = per_payee_type(lambda r, t: pl.lit(terms(r, t).base == "order")).fill_null(False)
-    vat_bp = per_payee_type(lambda r, t: pl.lit(terms(r, t).cross_province_vat_bp))
-    fee_bp = per_payee_type(
-        lambda r, t: lookups.lookup("order_platform", terms(r, t).channel_fees_bp)
+    on_order = per_payee_type(lambda d: d.base == "order", pl.Boolean()).fill_null(False)
+    vat_bp = per_payee_type(lambda d: d.cross_province_vat_bp, pl.Int64())
+    width = len(PLATFORMS)
+    fee_bp = lookups.table(
+        timeline,
+        lookups.positions("order_platform", PLATFORMS) + payee * width,
+        kinds * width,
+        lambda r, p: r.deductions_for(PAYEE_TYPES[p // width]).channel_fees_bp.get(
+            PLATFORMS[p % width],  # type: ignore[call-overload]
+            0,
+        ),
+        pl.Int64(),
     )
     # What is left of the order once its refunded share is taken back (as the clawback does).
     order_net = pl.col("paid_cents") + _clawback(pl.col("paid_cents"), timeline)
@@ -315,7 +345,7 @@ def technician_lines(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFra
     rework_share = BP - parameter(timeline, lambda r: r.rework.pay_bp).cast(pl.Int64)
     ranked = components.with_columns(payee_type=pl.lit("technician"))
     if _needs_ladder(timeline, ("technician",)):
-        ranked = ranked.with_columns(ladder_measures(["technician_id", "period"], "labour"))
+        ranked = with_ladder_measures(ranked, ["technician_id", MONTH], "labour")
     return (
         ranked.with_columns(ladder_rate_bp=ladder_rate(timeline, "technician"))
         .with_columns(
@@ -329,7 +359,7 @@ def technician_lines(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFra
         )
         .with_columns(clawback_cents=_clawback(pl.col("pre_clawback"), timeline))
         .with_columns(before_fee=pl.col("pre_clawback") + pl.col("clawback_cents"))
-        .pipe(with_deductions, timeline, "technician_province_code")
+        .pipe(with_deductions, timeline, "technician_province_code", 0)
         .with_columns(
             line_kind=pl.lit("ticket"),
             payee_id=pl.col("technician_id"),
@@ -373,24 +403,28 @@ def _partner_ladder_rate(timeline: Timeline) -> pl.Expr:
 def mode_parameters(timeline: Timeline, index: str = VERSION_INDEX) -> list[pl.Expr]:
     """``mode`` and every mode parameter of each row's partner, under the version ``index``
     names (overrides per partner id win over the partner type's mode)."""
+    overrides = lookups.vocabulary(p for r in timeline.versions for p in r.partner_overrides)
+    by_type = lookups.positions("partner_type", PARTNER_TYPES)
+    by_id = lookups.positions("partner_id", overrides)
 
-    def parameter_of(name: str, dtype: pl.DataType) -> Callable[[RuleSet], pl.Expr]:
-        def build(rules: RuleSet) -> pl.Expr:
-            by_type = {t: lookups.mode_values(m)[name] for t, m in rules.partner_modes.items()}
-            by_id = {p: lookups.mode_values(m)[name] for p, m in rules.partner_overrides.items()}
-            typed = pl.col("partner_type").replace_strict(by_type, default=None, return_dtype=dtype)
-            if not by_id:
-                return typed
-            return pl.col("partner_id").replace_strict(by_id, default=typed, return_dtype=dtype)
+    def parameter_of(name: str, dtype: pl.DataType) -> pl.Expr:
+        def typed(rules: RuleSet, p: int) -> object:
+            mode = rules.partner_modes.get(PARTNER_TYPES[p])  # type: ignore[arg-type]
+            return None if mode is None else lookups.mode_values(mode)[name]
 
-        return build
+        def overridden(rules: RuleSet, p: int) -> object:
+            mode = rules.partner_overrides.get(overrides[p])
+            return None if mode is None else lookups.mode_values(mode)[name]
+
+        value = lookups.table(timeline, by_type, len(PARTNER_TYPES), typed, dtype, index)
+        if not overrides:
+            return value
+        found = lookups.table(timeline, by_id, len(overrides), overridden, dtype, index)
+        return found.fill_null(value)
 
     return [
-        by_version(timeline, parameter_of("mode", pl.String()), index).alias("mode"),
-        *(
-            by_version(timeline, parameter_of(name, pl.Int64()), index).alias(name)
-            for name in lookups.MODE_PARAMETERS
-        ),
+        parameter_of("mode", pl.String()).alias("mode"),
+        *(parameter_of(name, pl.Int64()).alias(name) for name in lookups.MODE_PARAMETERS),
     ]
 
 
@@ -404,14 +438,13 @@ def partner_modes(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
 
 
 def first_tickets_of_orders(components: pl.LazyFrame) -> pl.LazyFrame:
-    """(ticket_id, is_first_for_order) of the first priced ticket serving each known order,
-    whatever its partner: only that ticket's partner can earn the order's sales share."""
+    """(row, is_first_for_order) of the first priced ticket serving each known order, whatever
+    its partner: only that ticket's partner can earn the order's sales share."""
     return (
         components.filter(pl.col("paid_cents").is_not_null())
-        .select("ticket_id", "order_platform", "order_id", "completed_at")
-        .sort(POSITION_ORDER)
-        .unique(["order_platform", "order_id"], keep="first")
-        .select("ticket_id", is_first_for_order=pl.lit(True))
+        .group_by("order_platform", "order_id")
+        .agg(pl.col("row").sort_by(POSITION_ORDER).first())
+        .select("row", is_first_for_order=pl.lit(True))
     )
 
 
@@ -454,7 +487,7 @@ def partner_ticket_lines(moded: pl.LazyFrame, timeline: Timeline) -> pl.LazyFram
         .with_columns(labour=pl.col("base_cents") + pl.col("bonus_cents"))
     )
     if _needs_ladder(timeline, PARTNER_TYPES):
-        lined = lined.with_columns(ladder_measures(["partner_id", "period"], "labour"))
+        lined = with_ladder_measures(lined, ["partner_id", MONTH], "labour")
     return (
         lined.with_columns(ladder_rate_bp=_partner_ladder_rate(timeline))
         .with_columns(
@@ -466,7 +499,12 @@ def partner_ticket_lines(moded: pl.LazyFrame, timeline: Timeline) -> pl.LazyFram
         .with_columns(pre_clawback=pl.sum_horizontal("labour", "ladder_cents", "rework_cents"))
         .with_columns(clawback_cents=_clawback(pl.col("pre_clawback"), timeline))
         .with_columns(before_fee=pl.col("pre_clawback") + pl.col("clawback_cents"))
-        .pipe(with_deductions, timeline, "partner_province_code")
+        .pipe(
+            with_deductions,
+            timeline,
+            "partner_province_code",
+            lookups.positions("partner_type", PARTNER_TYPES) + 1,
+        )
         .with_columns(
             line_kind=pl.lit("ticket"),
             payee_id=pl.col("partner_id"),
@@ -512,7 +550,9 @@ def partner_monthly_lines(
     guaranteed = pl.col("mode") == "guaranteed_minimum"
     total = pl.col("month_total").fill_null(0)
     return (
-        month.join(totals.rename({"payee_id": "partner_id"}), on=partner_period, how="left")
+        # The finished lines' payee id is text; the inputs' partner id is dictionary-encoded.
+        month.with_columns(pl.col("partner_id").cast(pl.String))
+        .join(totals.rename({"payee_id": "partner_id"}), on=partner_period, how="left")
         .with_columns(
             guarantee_cents=pl.when(guaranteed)
             .then(pl.max_horizontal(zero, pl.col("minimum_cents") - total))
@@ -556,61 +596,77 @@ def _finish(lines: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     The local amount is the CNY amount divided by the exact rate (CNY per unit, a fraction
     ``num/den``), rounded once: ``div_round(amount · den, num)`` (computed without overflow).
     """
+    versions = timeline.versions
+    names = ["CNY", *lookups.vocabulary(c for r in versions for c in r.currencies.values())]
+    names = list(dict.fromkeys(names))
+    currency = lookups.table(
+        timeline,
+        lookups.positions("region_group", REGION_GROUPS),
+        len(REGION_GROUPS),
+        lambda r, p: names.index(r.currency_of(REGION_GROUPS[p])),
+        pl.UInt32(),
+    ).fill_null(0)
 
-    def currency(rules: RuleSet) -> pl.Expr:
-        return pl.col("region_group").replace_strict(
-            dict(rules.currencies), default="CNY", return_dtype=pl.String
-        )
-
-    def rate_part(part: str) -> Callable[[RuleSet], pl.Expr]:
-        def build(rules: RuleSet) -> pl.Expr:
+    def rate_part(part: str) -> pl.Expr:
+        def value(rules: RuleSet, p: int) -> int:
             used = set(rules.currencies.values()) - {"CNY"}
-            parts = {c: getattr(rules.cny_per_unit(c), part) for c in used}
-            return lookups.lookup("currency", parts, default=1)
+            return int(getattr(rules.cny_per_unit(names[p]), part)) if names[p] in used else 1
 
-        return build
+        return lookups.table(timeline, pl.col("_currency"), len(names), value, pl.Int64())
 
     return (
         lines.with_columns(
             amount_cents=pl.sum_horizontal(*BREAKDOWN).cast(pl.Int64),
-            currency=by_version(timeline, currency),
+            _currency=currency,
         )
         .with_columns(
+            currency=pl.lit(pl.Series(names, dtype=pl.String)).gather(pl.col("_currency")),
             amount_local_cents=scale_round(
-                pl.col("amount_cents"),
-                by_version(timeline, rate_part("denominator")),
-                by_version(timeline, rate_part("numerator")),
+                pl.col("amount_cents"), rate_part("denominator"), rate_part("numerator")
             ),
             is_refunded=pl.col("claw_num").fill_null(0) > 0,
-            rule_version=by_version(timeline, lambda rules: pl.lit(rules.version)),
+            rule_version=_rule_version(timeline),
         )
         .select(pl.col(name).cast(dtype) for name, dtype in LINES.items())
     )
 
 
+def _rule_version(timeline: Timeline) -> pl.Expr:
+    return parameter(timeline, lambda rules: rules.version).cast(pl.String)
+
+
+def _require_encoded(frame: pl.LazyFrame, schema: dict[str, pl.DataType], name: str) -> None:
+    found = frame.collect_schema()
+    for column, dtype in schema.items():
+        if dtype in (CODE, PARTS) and column in found and found[column] != dtype:
+            raise TypeError(f"{name}.{column} is {found[column]}, settlement takes {dtype}")
+
+
 def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet | Timeline) -> Settlement:
     """Settle completed tickets (frames.TICKETS_IN) against orders (frames.ORDERS_IN), each
-    ticket under the version of ``rules`` effective on its completion date."""
+    ticket under the version of ``rules`` effective on its completion date.
+
+    The code columns must already be dictionary-encoded (frames.CODE), in frames that exist
+    when this is called (``DataFrame.lazy()``): lookups are planned over the categories known
+    now (``lookups.positions``)."""
+    _require_encoded(tickets, TICKETS_IN, "tickets")
+    _require_encoded(orders, ORDERS_IN, "orders")
     timeline = as_timeline(rules)
     priced_all = priced_tickets(tickets, timeline).cache()
     unpriced = priced_all.filter(pl.col("unpriced_reason").is_not_null()).select(
         "period",
         "ticket_id",
         reason="unpriced_reason",
-        rule_version=by_version(timeline, lambda r: pl.lit(r.version)),
+        rule_version=_rule_version(timeline),
     )
     priced = priced_all.filter(pl.col("unpriced_reason").is_null())
-    components = (
-        ticket_components(priced, timeline)
-        .pipe(attach, ["ticket_id"], reworks(priced, timeline))
-        .with_columns(is_rework=pl.col("original_technician_id").is_not_null())
-        .pipe(attach, ["order_platform", "order_id"], clawback_ratio(orders))
-        .cache()  # shared by every kind of line below: computed once per collect
-    )
+    # Only what joins find is kept (a narrow frame, computed once); the per-ticket components
+    # are recomputed beside it by every kind of line, which costs less than holding them.
+    links = ticket_links(priced, orders, timeline).cache()
+    components = pl.concat([ticket_components(priced, timeline), links], how="horizontal")
     technician = _finish(technician_lines(components, timeline), timeline)
     chargeback = _finish(chargeback_lines(components, timeline), timeline)
-    firsts = first_tickets_of_orders(components)
-    moded = partner_modes(components.pipe(attach, ["ticket_id"], firsts), timeline).cache()
+    moded = partner_modes(components, timeline).cache()
     partner_tickets = _finish(partner_ticket_lines(moded, timeline), timeline)
     monthly = _finish(partner_monthly_lines(moded, partner_tickets, timeline), timeline)
     lines = pl.concat([technician, chargeback, partner_tickets, monthly], how="vertical")

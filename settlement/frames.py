@@ -10,31 +10,37 @@ from __future__ import annotations
 import polars as pl
 
 TIMESTAMP = pl.Datetime("us")
-PARTS = pl.List(pl.Struct({"part_code": pl.String, "quantity": pl.Int32}))
+# Codes and ids of the reference tables (cities, provinces, items, parts, technicians, partners)
+# and the small vocabularies (tiers, region groups, partner types, member levels, platforms) are
+# dictionary-encoded: 4 bytes a row instead of a string, and joins, windows and lookups on
+# integers. Global categories, so that a cast from text gives the same encoding in every frame
+# (tickets and orders join on the platform; provinces compare across columns).
+CODE = pl.Categorical()
+PARTS = pl.List(pl.Struct({"part_code": CODE, "quantity": pl.Int32}))
 
 TICKETS_IN: dict[str, pl.DataType] = {
     "ticket_id": pl.String(),
-    "item_code": pl.String(),
+    "item_code": CODE,
     "quantity": pl.Int32(),
     "parts": PARTS,
-    "city_code": pl.String(),
-    "city_tier": pl.String(),
+    "city_code": CODE,
+    "city_tier": CODE,
     "is_plateau": pl.Boolean(),
-    "province_code": pl.String(),
-    "region_group": pl.String(),
-    "technician_id": pl.String(),
-    "technician_province_code": pl.String(),  # the technician's home province
-    "partner_id": pl.String(),
-    "partner_type": pl.String(),  # direct dealer agent
-    "partner_region_group": pl.String(),
-    "partner_province_code": pl.String(),  # where the partner is registered
+    "province_code": CODE,
+    "region_group": CODE,
+    "technician_id": CODE,
+    "technician_province_code": CODE,  # the technician's home province
+    "partner_id": CODE,
+    "partner_type": CODE,  # direct dealer agent
+    "partner_region_group": CODE,
+    "partner_province_code": CODE,  # where the partner is registered
     "is_urgent": pl.Boolean(),
     "is_night": pl.Boolean(),
     "is_township": pl.Boolean(),
     "is_high_altitude": pl.Boolean(),
     "remote_guidance_minutes": pl.Int32(),
-    "member_level": pl.String(),
-    "order_platform": pl.String(),
+    "member_level": CODE,
+    "order_platform": CODE,
     "order_id": pl.String(),
     "rework_of": pl.String(),
     "completed_at": TIMESTAMP,
@@ -42,12 +48,12 @@ TICKETS_IN: dict[str, pl.DataType] = {
 }
 
 ORDERS_IN: dict[str, pl.DataType] = {
-    "platform": pl.String(),
+    "platform": CODE,
     "order_id": pl.String(),
     "paid_cents": pl.Int64(),
     "refunded_cents": pl.Int64(),  # sum of succeeded refunds
     "is_forfeited": pl.Boolean(),  # pre-sale deposit forfeited
-    "province_code": pl.String(),  # delivery province; null for virtual or self-pickup orders
+    "province_code": CODE,  # delivery province; null for virtual or self-pickup orders
 }
 
 BREAKDOWN = (

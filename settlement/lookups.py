@@ -1,18 +1,21 @@
 """Each rule kind as a lookup expression the engine applies (one function per kind).
 
-Rule tables are small (tens to hundreds of codes), so lookups are hash replacements on the
-ticket frame rather than joins: no wide frame is gathered twice.
+Rule tables are small (tens to hundreds of codes). A code column is turned into its position in
+the table's vocabulary once (one hash lookup a row, ``positions``); every rule value is then an
+array gather from a flat table over (rule version, position): no join, no per-version or
+per-tier chain of replacements, whatever the number of versions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import get_args
 
 import polars as pl
 
 from settlement.money import BP
-from settlement.rules import Ladder, PartnerMode, RuleSet
+from settlement.rules import CityTier, Ladder, MemberLevel, PartnerMode, RuleSet
+from settlement.timeline import VERSION_INDEX, Timeline
 
 MODE_PARAMETERS = (
     "piece_cents",
@@ -23,43 +26,146 @@ MODE_PARAMETERS = (
     "base_fee_cents",
     "per_order_bonus_cents",
 )
+MODES = (
+    "piece_rate",
+    "percent_of_sales",
+    "guaranteed_minimum",
+    "base_fee_plus_bonus",
+    "order_split",
+)
+CITY_TIERS: tuple[str, ...] = get_args(CityTier)
+MEMBER_LEVELS: tuple[str, ...] = get_args(MemberLevel)
 
 
-def price_tier(rules: RuleSet) -> pl.Expr:
-    """A ticket's price tier: the city's own, else its city tier's (null when neither)."""
-    by_tier = pl.col("city_tier").replace_strict(
-        rules.tier_map, default=None, return_dtype=pl.String
+def vocabulary(codes: Iterable[str]) -> list[str]:
+    return sorted(set(codes))
+
+
+def positions(column: str | pl.Expr, codes: Sequence[str]) -> pl.Expr:
+    """Each row's position in ``codes`` (UInt32), null when its code is null or not there.
+
+    ``column`` is dictionary-encoded (frames.CODE): the positions of every category known now
+    are worked out once, and each row's is a gather by its category's integer. The categories
+    of the inputs must therefore exist when the plan is built (frames, not lazy casts from
+    text): a category added later is out of the table's bounds and fails the query."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    if not codes:
+        return pl.lit(None, pl.UInt32)
+    mapping = {code: position for position, code in enumerate(codes)}
+    known = pl.Categories().to_series()
+    table = known.replace_strict(mapping, default=None, return_dtype=pl.UInt32)
+    return pl.lit(table).gather(expr.to_physical())
+
+
+def table(
+    timeline: Timeline,
+    position: pl.Expr | int,
+    size: int,
+    value: Callable[[RuleSet, int], object],
+    dtype: pl.DataType,
+    index: str = VERSION_INDEX,
+) -> pl.Expr:
+    """``value(rules, position)`` under each row's version (``index`` names it): a gather from
+    the flat table of every version's ``size`` values; null where ``position`` is null. A fixed
+    ``position`` is one value per version: a literal when they agree."""
+    if isinstance(position, int):
+        values = [value(rules, position) for rules in timeline.versions]
+        if all(v == values[0] for v in values):
+            return pl.lit(values[0], dtype)
+        return pl.lit(pl.Series(values, dtype=dtype)).gather(pl.col(index))
+    if size == 0:
+        return pl.lit(None, dtype)
+    values = [value(rules, p) for rules in timeline.versions for p in range(size)]
+    if len(timeline.versions) > 1:
+        position = pl.col(index).cast(pl.UInt32) * size + position
+    return pl.lit(pl.Series(values, dtype=dtype)).gather(position)
+
+
+def price_tiers(timeline: Timeline) -> list[str]:
+    return vocabulary(t for rules in timeline.versions for t in rules.price_tiers)
+
+
+def price_tier(timeline: Timeline, index: str = VERSION_INDEX) -> pl.Expr:
+    """A ticket's price tier as a position in ``price_tiers``: the city's own, else its city
+    tier's (null when neither)."""
+    tiers = price_tiers(timeline)
+    tier_at = {tier: position for position, tier in enumerate(tiers)}
+    by_tier = table(
+        timeline,
+        positions("city_tier", CITY_TIERS),
+        len(CITY_TIERS),
+        lambda rules, p: tier_at.get(rules.tier_map.get(CITY_TIERS[p], "")),  # type: ignore[call-overload]
+        pl.UInt32(),
+        index,
     )
-    if not rules.city_price_tiers:
+    cities = vocabulary(c for rules in timeline.versions for c in rules.city_price_tiers)
+    if not cities:
         return by_tier
-    return pl.col("city_code").replace_strict(
-        rules.city_price_tiers, default=by_tier, return_dtype=pl.String
+    by_city = table(
+        timeline,
+        positions("city_code", cities),
+        len(cities),
+        lambda rules, p: tier_at.get(rules.city_price_tiers.get(cities[p], "")),
+        pl.UInt32(),
+        index,
     )
+    return by_city.fill_null(by_tier)
 
 
-def per_tier(rules: RuleSet, column: str, table: Mapping[str, Mapping[str, int]]) -> pl.Expr:
-    """``table[code][tier]`` for the row's ``price_tier``: one hash lookup per tier."""
-    value: pl.Expr = pl.lit(None, pl.Int64)
-    for tier in rules.price_tiers:
-        prices = {code: by_tier[tier] for code, by_tier in table.items() if tier in by_tier}
-        found = pl.col(column).replace_strict(prices, default=None, return_dtype=pl.Int64)
-        value = pl.when(pl.col("price_tier") == tier).then(found).otherwise(value)
-    return value
+def tier_name(timeline: Timeline, tier: pl.Expr) -> pl.Expr:
+    """The text of a price tier position."""
+    return pl.lit(pl.Series(price_tiers(timeline), dtype=pl.String)).gather(tier)
 
 
-def coefficient_bp(rules: RuleSet) -> pl.Expr:
+def per_tier(
+    timeline: Timeline,
+    column: str,
+    prices: Callable[[RuleSet], dict[str, dict[str, int]]],
+    tier: pl.Expr,
+) -> pl.Expr:
+    """``prices(rules)[code][tier]`` for the row's code in ``column`` and price tier position
+    ``tier`` (null when the code has no price in that tier)."""
+    tiers = price_tiers(timeline)
+    codes = vocabulary(c for rules in timeline.versions for c in prices(rules))
+    width = len(tiers)
+
+    def price(rules: RuleSet, p: int) -> int | None:
+        return prices(rules).get(codes[p // width], {}).get(tiers[p % width])
+
+    position = positions(column, codes) * width + tier
+    return table(timeline, position, len(codes) * width, price, pl.Int64())
+
+
+def coefficient_bp(timeline: Timeline) -> pl.Expr:
     """City coefficient, else province coefficient, else 10 000 (×1)."""
-    coefficients = rules.region_coefficients
-    province = pl.col("province_code").replace_strict(
-        coefficients.provinces, default=BP, return_dtype=pl.Int64
+    versions = timeline.versions
+    provinces = vocabulary(p for r in versions for p in r.region_coefficients.provinces)
+    cities = vocabulary(c for r in versions for c in r.region_coefficients.cities)
+    by_province = table(
+        timeline,
+        positions("province_code", provinces),
+        len(provinces),
+        lambda rules, p: rules.region_coefficients.provinces.get(provinces[p]),
+        pl.Int64(),
     )
-    return pl.col("city_code").replace_strict(
-        coefficients.cities, default=province, return_dtype=pl.Int64
+    by_city = table(
+        timeline,
+        positions("city_code", cities),
+        len(cities),
+        lambda rules, p: rules.region_coefficients.cities.get(cities[p]),
+        pl.Int64(),
     )
+    return by_city.fill_null(by_province).fill_null(BP)
 
 
-def lookup(column: str, mapping: Mapping[Any, int], default: int = 0) -> pl.Expr:
-    return pl.col(column).replace_strict(dict(mapping), default=default, return_dtype=pl.Int64)
+def member_discount_bp(timeline: Timeline) -> pl.Expr:
+    return table(
+        timeline,
+        positions("member_level", MEMBER_LEVELS),
+        len(MEMBER_LEVELS),
+        lambda rules, p: rules.member_discounts_bp.get(MEMBER_LEVELS[p], 0),  # type: ignore[call-overload]
+        pl.Int64(),
+    ).fill_null(0)
 
 
 def mode_values(mode: PartnerMode) -> dict[str, object]:

@@ -58,3 +58,26 @@ def test_the_engine_agrees_with_the_reference_on_bad_data(
     lines = settle(frame.lazy(), order_frame.lazy(), rules).lines.collect()
     key = list(LINE_KEY)
     assert_frame_equal(lines.sort(key, nulls_last=True), expected.sort(key, nulls_last=True))
+
+
+def test_codes_given_as_text_are_refused_by_name() -> None:
+    # Lookups gather by the category's integer: text would be priced as nothing, so it is refused.
+    frame = pl.DataFrame([ticket()], schema=TICKETS_IN).with_columns(pl.col("city_code").cast(str))
+    orders = pl.DataFrame(schema=ORDERS_IN)
+    with pytest.raises(TypeError, match=r"tickets\.city_code is String"):
+        settle(frame.lazy(), orders.lazy(), load_rules())
+
+
+def test_a_code_first_seen_after_the_inputs_prices_like_the_others() -> None:
+    # Categories created between building the inputs and settling (another frame's codes)
+    # shift no lookup: positions are worked out over every category known when settling.
+    first = pl.DataFrame([ticket()], schema=TICKETS_IN)
+    pl.Series(["城市-新", "I-新"], dtype=pl.Categorical)
+    second = pl.DataFrame([ticket(ticket_id="E2", city_code="110100")], schema=TICKETS_IN)
+    tickets = pl.concat([first, second])
+    orders = pl.DataFrame(schema=ORDERS_IN)
+    rules = load_rules()
+    expected, _ = settle_frames(tickets, orders, rules)
+    lines = settle(tickets.lazy(), orders.lazy(), rules).lines.collect()
+    key = list(LINE_KEY)
+    assert_frame_equal(lines.sort(key, nulls_last=True), expected.sort(key, nulls_last=True))
