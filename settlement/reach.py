@@ -221,8 +221,13 @@ def closure(tickets: pl.LazyFrame, reached: Reach) -> Closure:
     chosen_ids = pl.concat([whole, context]).select("ticket_id").unique().collect()
     # A run's input in one order, whatever the plans above did.
     chosen = tickets.join(chosen_ids.lazy(), on="ticket_id", how="semi").sort("ticket_id")
-    tech_keys = tech_months.rename({"technician_id": "payee_id"})
-    partner_keys = partner_months.rename({"partner_id": "payee_id"})
+    # Lines name their payee as text; the inputs encode ids as categories.
+    tech_keys = tech_months.select(
+        payee_id=pl.col("technician_id").cast(pl.String), period="period"
+    )
+    partner_keys = partner_months.select(
+        payee_id=pl.col("partner_id").cast(pl.String), period="period"
+    )
     reworked = linked
 
     def owned(lines: pl.LazyFrame) -> pl.LazyFrame:
