@@ -87,7 +87,11 @@ def _unchanged(lines: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _with_attributes(tickets: pl.LazyFrame, matched: pl.LazyFrame) -> pl.LazyFrame:
-    attributes = tickets.select("ticket_id", "region_group", "province_code", "item_code")
+    # As text, like the lines: the inputs hold these codes as categories.
+    attributes = tickets.select(
+        "ticket_id",
+        *(pl.col(c).cast(pl.String) for c in ("region_group", "province_code", "item_code")),
+    )
     return matched.with_columns(
         delta_cents=pl.col("draft_cents") - pl.col("live_cents"),
         # A chargeback carries no price tier of its own: it counts under its ticket's.
