@@ -1,0 +1,326 @@
+"""What changed since the last settlement run, for an incremental run (docs/settlement.md,
+"Incremental runs").
+
+Each run leaves a *baseline* in the warehouse (migration 012): every settlement input ticket's
+group keys, links and a hash of its row; those hashes combined per period, with the period's
+status and a digest of the rule versions pricing it; every order's hash as settlement reads it
+(refunds summed) and their combination; digests of the code and of the reference tables. The
+next run compares:
+
+1. the combined hashes per period and of all orders — one pass over tickets and orders, a few
+   rows compared; when nothing changed, this is all an incremental run reads;
+2. within the periods that differ, ticket by ticket: the changed tickets, as they are and as the
+   baseline saw them (a ticket that moved keeps both its old and its new groups); orders one by
+   one when their combination differs; periods by their rule digest.
+
+From those it derives the dirty (payee, period) groups (``settlement_dirty_groups.sql`` says
+which dependency reaches which group) and the tickets that settle them exactly
+(``settlement_dirty_inputs.sql``). Everything runs inside the run's transaction, in temporary
+tables of the writer's connection. A change of code or reference data is not followed row by
+row: the run is full.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+import duckdb
+import polars as pl
+
+from settlement.frames import ORDERS_IN, TICKETS_IN
+from settlement.timeline import Timeline, period_end, period_start
+
+GROUP_KEY = ["kind", "payee_id", "period"]  # kind: technician or partner
+GROUPS: dict[str, pl.DataType] = {name: pl.String() for name in GROUP_KEY}
+SCAN_TABLES = (
+    "settlement_scan_periods",
+    "settlement_scan_tickets",
+    "settlement_scan_orders",
+    "settlement_touched",
+    "settlement_dirty_groups",
+    "settlement_dirty_inputs",
+)
+VIEWS = ("settlement_current_states", "settlement_input_tickets", "settlement_input_orders")
+# What computes lines: a baseline left by other code is not trusted (a new release re-settles).
+CODE = (  # package, folder, name prefix, name endings
+    ("settlement", "", "", (".py", ".yaml")),
+    ("warehouse", "", "", ("settle.py", "dirty.py")),
+    ("warehouse", "sql", "settlement_", (".sql",)),
+)
+
+
+def query(name: str) -> str:
+    return (resources.files("warehouse") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def group_kind(payee_type: pl.Expr) -> pl.Expr:
+    """The kind of a line's group: a technician's, or a partner's (of whatever partner type)."""
+    return (
+        pl.when(payee_type == "technician")
+        .then(pl.lit("technician"))
+        .otherwise(pl.lit("partner"))
+        .alias("kind")
+    )
+
+
+def in_groups(lines: pl.DataFrame, groups: pl.DataFrame, period: str = "period") -> pl.DataFrame:
+    """The lines whose (kind, payee, ``period`` column) group is one of ``groups``."""
+    keyed = lines.with_columns(group_kind(pl.col("payee_type")), pl.col(period).alias("_group"))
+    return keyed.join(
+        groups.rename({"period": "_group"}), on=["kind", "payee_id", "_group"], how="semi"
+    ).drop("kind", "_group")
+
+
+def code_digest() -> str:
+    digest = hashlib.sha256()
+    for package, folder, prefix, endings in CODE:
+        root = resources.files(package)
+        for item in sorted((root / folder if folder else root).iterdir(), key=lambda e: e.name):
+            if item.is_file() and item.name.startswith(prefix) and item.name.endswith(endings):
+                digest.update(f"{package}/{folder}/{item.name}\0".encode())
+                digest.update(item.read_bytes())
+    return digest.hexdigest()
+
+
+def rules_digests(timeline: Timeline, periods: set[str]) -> dict[str, str]:
+    """period → a digest of the rule versions pricing it (documents and effective dates)."""
+    documents = [
+        json.dumps(rules.model_dump(mode="json"), sort_keys=True) for rules in timeline.versions
+    ]
+    digests = {}
+    for period in periods:
+        first = timeline.index_on(period_start(period))
+        last = timeline.index_on(period_end(period))
+        text = "\n".join(documents[first : last + 1])
+        digests[period] = hashlib.sha256(text.encode()).hexdigest()
+    return digests
+
+
+@dataclass(frozen=True)
+class Baseline:
+    run_id: int
+    code_digest: str
+    reference_digest: str
+    orders: tuple[int, int]  # the orders' combined hash, how many
+    periods: dict[str, tuple[str, str]]  # period → (status, rules digest) as last settled
+
+
+def baseline(con: duckdb.DuckDBPyConnection) -> Baseline | None:
+    rows = con.execute(
+        "select run_id, code_digest, reference_digest, orders_fingerprint, orders"
+        " from settlement_baseline"
+    ).fetchall()
+    if len(rows) != 1:
+        return None
+    run_id, code, reference, orders_fingerprint, orders = rows[0]
+    periods = con.execute("select period, status, rules_digest from settlement_seen_periods")
+    return Baseline(
+        int(run_id),
+        str(code),
+        str(reference),
+        (int(orders_fingerprint), int(orders)),
+        {p: (s, d) for p, s, d in periods.fetchall()},
+    )
+
+
+def reference_digest(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute(query("settlement_reference_digest")).fetchall()[0][0])
+
+
+def orders_digest(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    fingerprint, orders = con.execute(query("settlement_orders_digest")).fetchall()[0]
+    return int(fingerprint), int(orders)
+
+
+def open_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """The settlement inputs as views of this connection (the same SQL the full run reads)."""
+    for view, name in (
+        ("settlement_input_tickets", "settlement_tickets"),
+        ("settlement_input_orders", "settlement_orders"),
+    ):
+        con.execute(f"create or replace temp view {view} as {query(name)}")
+
+
+def close(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop this module's temporary tables and views (after the run's commit or rollback)."""
+    for table in SCAN_TABLES:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"drop table if exists {table}")
+    for view in VIEWS:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"drop view if exists {view}")
+
+
+def _temp_table(con: duckdb.DuckDBPyConnection, name: str, sql: str, **params: object) -> None:
+    con.execute(f"create or replace temp table {name} as {sql}", params or None)
+
+
+def scan_periods(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Compare each period's combined ticket hashes with the baseline's; the periods of the
+    inputs now."""
+    _temp_table(con, "settlement_scan_periods", query("settlement_changed_periods"))
+    rows = con.execute("select period from settlement_scan_periods where tickets > 0").fetchall()
+    return {str(period) for (period,) in rows}
+
+
+def find_changes(
+    con: duckdb.DuckDBPyConnection, rule_periods: list[str], orders_changed: bool
+) -> None:
+    """The changed tickets and orders, the ticket states they touch and the dirty groups, as
+    temporary tables (after ``scan_periods``)."""
+    changed = con.execute(
+        "select count(*) from settlement_scan_periods where is_changed"
+    ).fetchall()[0][0]
+    tickets, orders = query("settlement_changed_tickets"), query("settlement_changed_orders")
+    # Nothing to compare row by row: skip the passes over the inputs.
+    if not changed:
+        tickets = f"select * from ({tickets}\n) where false"
+    if not orders_changed:
+        orders = f"select * from ({orders}\n) where false"
+    _temp_table(con, "settlement_scan_tickets", tickets)
+    _temp_table(con, "settlement_scan_orders", orders)
+    con.execute(
+        "create or replace temp view settlement_current_states as"
+        f" {query('settlement_current_states')}"
+    )
+    touched = query("settlement_touched")
+    if not (changed or orders_changed or rule_periods):
+        touched = f"select * from ({touched}\n) where false"
+    _temp_table(con, "settlement_touched", touched, periods=rule_periods)
+    groups = query("settlement_dirty_groups")
+    if not (changed or orders_changed or rule_periods):
+        groups = f"select * from ({groups}\n) where false"
+    _temp_table(con, "settlement_dirty_groups", groups)
+
+
+def add_groups(con: duckdb.DuckDBPyConnection, groups: pl.DataFrame) -> None:
+    if groups.is_empty():
+        return
+    con.register("more_groups", groups.select(GROUP_KEY))
+    try:
+        con.execute(
+            "insert into settlement_dirty_groups select * from more_groups"
+            " except select * from settlement_dirty_groups"
+        )
+    finally:
+        con.unregister("more_groups")
+
+
+def dirty_groups(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    frame = con.sql("select kind, payee_id, period from settlement_dirty_groups").pl()
+    return frame.select(pl.col(n).cast(t) for n, t in GROUPS.items())
+
+
+def touched_tickets(con: duckdb.DuckDBPyConnection) -> pl.Series:
+    return con.sql("select distinct ticket_id from settlement_touched").pl()["ticket_id"]
+
+
+def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The tickets and orders that settle the dirty groups exactly, as the full run reads them."""
+    _temp_table(con, "settlement_dirty_inputs", query("settlement_dirty_inputs"))
+    tickets = con.sql(
+        "select i.* from settlement_input_tickets as i"
+        " semi join settlement_dirty_inputs as n on n.ticket_id = i.ticket_id"
+    ).pl()
+    orders = con.sql(
+        "select o.* from settlement_input_orders as o semi join ("
+        " select t.order_platform, t.order_id from tickets as t"
+        " semi join settlement_dirty_inputs as n on n.ticket_id = t.ticket_id"
+        ") as t on t.order_platform = o.platform and t.order_id = o.order_id"
+    ).pl()
+    return (
+        tickets.select(pl.col(n).cast(t) for n, t in TICKETS_IN.items()),
+        orders.select(pl.col(n).cast(t) for n, t in ORDERS_IN.items()),
+    )
+
+
+def _save_state(
+    con: duckdb.DuckDBPyConnection, run_id: int, periods: dict[str, tuple[str, str]]
+) -> None:
+    """Each period's status and rule digest, with its tickets' combined hash; the digests."""
+    con.execute("delete from settlement_seen_periods")
+    con.register(
+        "period_states",
+        pl.DataFrame(
+            [(p, s, d) for p, (s, d) in sorted(periods.items())],
+            schema={"period": pl.String, "status": pl.String, "rules_digest": pl.String},
+            orient="row",
+        ),
+    )
+    try:
+        con.execute(
+            "insert into settlement_seen_periods select p.period, p.status, p.rules_digest,"
+            " coalesce(t.fingerprint, 0), coalesce(t.tickets, 0)"
+            " from period_states as p left join ("
+            "  select period, bit_xor(fingerprint) as fingerprint, count(*) as tickets"
+            "  from settlement_seen_tickets group by period"
+            ") as t on t.period = p.period"
+        )
+    finally:
+        con.unregister("period_states")
+    fingerprint, orders = orders_digest(con)
+    con.execute("delete from settlement_baseline")
+    con.execute(
+        "insert into settlement_baseline values ($run, $code, $reference, $orders_fingerprint,"
+        " $orders, now()::timestamp)",
+        {
+            "run": run_id,
+            "code": code_digest(),
+            "reference": reference_digest(con),
+            "orders_fingerprint": fingerprint,
+            "orders": orders,
+        },
+    )
+
+
+def save_full(
+    con: duckdb.DuckDBPyConnection, run_id: int, periods: dict[str, tuple[str, str]]
+) -> None:
+    """The baseline of a run that settled every ticket."""
+    con.execute("delete from settlement_seen_tickets")
+    con.execute(f"insert into settlement_seen_tickets {query('settlement_ticket_states')}")
+    con.execute("delete from settlement_seen_orders")
+    con.execute(
+        "insert into settlement_seen_orders select platform, order_id, hash(o)"
+        " from settlement_input_orders as o"
+    )
+    _save_state(con, run_id, periods)
+
+
+def save_incremental(
+    con: duckdb.DuckDBPyConnection, run_id: int, periods: dict[str, tuple[str, str]]
+) -> None:
+    """The baseline after an incremental run: the changed rows replaced, the rest kept."""
+    con.execute(
+        "delete from settlement_seen_tickets"
+        " where ticket_id in (select ticket_id from settlement_scan_tickets)"
+    )
+    con.execute(
+        "insert into settlement_seen_tickets select ticket_id, period, technician_id,"
+        " partner_id, order_platform, order_id, rework_of, fingerprint"
+        " from settlement_scan_tickets where side = 'new'"
+    )
+    con.execute(
+        "delete from settlement_seen_orders as s using settlement_scan_orders as o"
+        " where s.platform = o.platform and s.order_id = o.order_id"
+    )
+    con.execute(
+        "insert into settlement_seen_orders select platform, order_id, fingerprint"
+        " from settlement_scan_orders where fingerprint is not null"
+    )
+    _save_state(con, run_id, periods)
+
+
+def forget(con: duckdb.DuckDBPyConnection) -> None:
+    """No baseline: the next run is full (after a run that settled only part of the lines)."""
+    for table in (
+        "settlement_baseline",
+        "settlement_seen_periods",
+        "settlement_seen_tickets",
+        "settlement_seen_orders",
+    ):
+        con.execute(f"delete from {table}")
