@@ -28,15 +28,14 @@ from warehouse import app_store
 from warehouse.db import connect_read_only, writer
 from warehouse.settle import SettleSummary, settle_into
 
-# New tickets: copies of the latest open period's completed tickets, under new ids.
+# New tickets: copies of a period's completed tickets, under new ids. (The period is a
+# parameter: with the latest open one as a scalar subquery here, DuckDB 2.0 ignored the limit on
+# a 1 M-ticket warehouse.)
 NEW_TICKETS = """
 insert into tickets
 select * replace (ticket_id || '-new' as ticket_id)
 from tickets
-where status = 'completed'
-    and strftime(completed_date, '%Y-%m') = (
-        select max(period) from settlement_periods where status = 'open'
-    )
+where status = 'completed' and strftime(completed_date, '%Y-%m') = $period
 order by hash(ticket_id)
 limit $count
 """
@@ -91,7 +90,10 @@ def main(argv: list[str]) -> int:
         unchanged = report("nothing changed", lambda: timed(db, full=False))
         count = round(tickets * args.new_percent / 100)
         with writer(db) as con:
-            added = con.execute(NEW_TICKETS, {"count": count}).fetchall()[0][0]
+            latest = con.execute(
+                "select max(period) from settlement_periods where status = 'open'"
+            ).fetchall()[0][0]
+            added = con.execute(NEW_TICKETS, {"count": count, "period": latest}).fetchall()[0][0]
         batch = report(f"+{added:,} tickets", lambda: timed(db, full=False))
         print(
             f"ratios           nothing changed / full = {unchanged / full:.3f} (target ≤ 0.10);"

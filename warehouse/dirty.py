@@ -37,6 +37,7 @@ from settlement.timeline import Timeline, period_end, period_start
 GROUP_KEY = ["kind", "payee_id", "period"]  # kind: technician or partner
 GROUPS: dict[str, pl.DataType] = {name: pl.String() for name in GROUP_KEY}
 SCAN_TABLES = (
+    "tickets",  # read_inputs' narrowed tickets, should a failure have left it
     "settlement_scan_periods",
     "settlement_scan_tickets",
     "settlement_scan_orders",
@@ -147,12 +148,13 @@ def open_inputs(con: duckdb.DuckDBPyConnection) -> None:
 
 def close(con: duckdb.DuckDBPyConnection) -> None:
     """Drop this module's temporary tables and views (after the run's commit or rollback)."""
+    # Always by the temporary schema's name: ``tickets`` unqualified is the warehouse's table.
     for table in SCAN_TABLES:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"drop table if exists {table}")
+            con.execute(f"drop table if exists temp.{table}")
     for view in VIEWS:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"drop view if exists {view}")
+            con.execute(f"drop view if exists temp.{view}")
 
 
 def _temp_table(con: duckdb.DuckDBPyConnection, name: str, sql: str, **params: object) -> None:
@@ -187,10 +189,14 @@ def find_changes(
         "create or replace temp view settlement_current_states as"
         f" {query('settlement_current_states')}"
     )
-    touched = query("settlement_touched")
-    if not (changed or orders_changed or rule_periods):
-        touched = f"select * from ({touched}\n) where false"
-    _temp_table(con, "settlement_touched", touched, periods=rule_periods)
+    _temp_table(con, "settlement_touched", query("settlement_touched"))
+    if rule_periods:
+        con.execute(
+            f"insert into settlement_touched {query('settlement_touched_by_rules')}",
+            {"periods": rule_periods},
+        )
+    if orders_changed:
+        con.execute(f"insert into settlement_touched {query('settlement_touched_by_orders')}")
     groups = query("settlement_dirty_groups")
     if not (changed or orders_changed or rule_periods):
         groups = f"select * from ({groups}\n) where false"
@@ -222,13 +228,26 @@ def touched_tickets(con: duckdb.DuckDBPyConnection) -> pl.Series:
 def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The tickets and orders that settle the dirty groups exactly, as the full run reads them."""
     _temp_table(con, "settlement_dirty_inputs", query("settlement_dirty_inputs"))
-    tickets = con.sql(
-        "select i.* from settlement_input_tickets as i"
-        " semi join settlement_dirty_inputs as n on n.ticket_id = i.ticket_id"
-    ).pl()
+    # The full run's own query, narrowed: settlement_tickets.sql reads ``tickets``, and a
+    # temporary table of that name (searched before the warehouse's) holds only the dirty
+    # inputs' rows, so places and people are joined to those alone. The semi join keeps the
+    # result exact should the query ever name the warehouse's table itself.
+    _temp_table(
+        con,
+        "tickets",
+        "select t.* from main.tickets as t"
+        " semi join settlement_dirty_inputs as n on n.ticket_id = t.ticket_id",
+    )
+    try:
+        tickets = con.sql(
+            f"select i.* from ({query('settlement_tickets')}\n) as i"
+            " semi join settlement_dirty_inputs as n on n.ticket_id = i.ticket_id"
+        ).pl()
+    finally:
+        con.execute("drop table temp.tickets")
     orders = con.sql(
         "select o.* from settlement_input_orders as o semi join ("
-        " select t.order_platform, t.order_id from tickets as t"
+        " select t.order_platform, t.order_id from main.tickets as t"
         " semi join settlement_dirty_inputs as n on n.ticket_id = t.ticket_id"
         ") as t on t.order_platform = o.platform and t.order_id = o.order_id"
     ).pl()
@@ -239,9 +258,13 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFr
 
 
 def _save_state(
-    con: duckdb.DuckDBPyConnection, run_id: int, periods: dict[str, tuple[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    periods: dict[str, tuple[str, str]],
+    tickets: str,
 ) -> None:
-    """Each period's status and rule digest, with its tickets' combined hash; the digests."""
+    """Each period's status and rule digest with its tickets' combined hash (from ``tickets``:
+    period, fingerprint, tickets); the digests."""
     con.execute("delete from settlement_seen_periods")
     con.register(
         "period_states",
@@ -255,10 +278,7 @@ def _save_state(
         con.execute(
             "insert into settlement_seen_periods select p.period, p.status, p.rules_digest,"
             " coalesce(t.fingerprint, 0), coalesce(t.tickets, 0)"
-            " from period_states as p left join ("
-            "  select period, bit_xor(fingerprint) as fingerprint, count(*) as tickets"
-            "  from settlement_seen_tickets group by period"
-            ") as t on t.period = p.period"
+            f" from period_states as p left join ({tickets}) as t on t.period = p.period"
         )
     finally:
         con.unregister("period_states")
@@ -288,7 +308,13 @@ def save_full(
         "insert into settlement_seen_orders select platform, order_id, hash(o)"
         " from settlement_input_orders as o"
     )
-    _save_state(con, run_id, periods)
+    _save_state(
+        con,
+        run_id,
+        periods,
+        "select period, bit_xor(fingerprint) as fingerprint, count(*) as tickets"
+        " from settlement_seen_tickets group by period",
+    )
 
 
 def save_incremental(
@@ -312,7 +338,10 @@ def save_incremental(
         "insert into settlement_seen_orders select platform, order_id, fingerprint"
         " from settlement_scan_orders where fingerprint is not null"
     )
-    _save_state(con, run_id, periods)
+    # The scan combined every period's hashes already.
+    _save_state(
+        con, run_id, periods, "select period, fingerprint, tickets from settlement_scan_periods"
+    )
 
 
 def forget(con: duckdb.DuckDBPyConnection) -> None:

@@ -10,6 +10,7 @@ from what was frozen becomes adjustment lines in the first open period after the
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from settlement.frames import BREAKDOWN, LINES, ORDERS_IN, TICKETS_IN, UNPRICED
 from settlement.manual import manual_lines
 from settlement.periods import adjustments
 from settlement.replay import LINE_IDENTITY
-from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
+from settlement.rules import DEFAULT_RULES, RuleSet, document_from_yaml, parse_rules
 from settlement.timeline import Timeline
 from warehouse import app_store, dirty, disputes
 from warehouse.db import WarehouseDiskFull, is_disk_full, writer
@@ -137,7 +138,14 @@ def _next_period(period: str) -> str:
 
 def shipped_rules() -> RuleSet:
     """Version 0: the rules Tierboard ships, in force from the beginning of the data."""
-    return load_rules(DEFAULT_RULES).model_copy(update={"version": "0"})
+    return _shipped(DEFAULT_RULES.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=2)
+def _shipped(text: str) -> RuleSet:
+    # Parsing the YAML costs more than an incremental run's whole check for changes; the rule
+    # set is frozen, so one parse per content serves every run of the process.
+    return parse_rules(document_from_yaml(text)).model_copy(update={"version": "0"})
 
 
 def rule_timeline(store: Path) -> Timeline:
@@ -172,6 +180,17 @@ def _stored(
 
 
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lines in the stored columns and types, in their line order (period first)."""
+    return _shaped(frame).sort(LINE_ORDER, nulls_last=True)
+
+
+def _by_period(lines: pl.DataFrame, periods: list[str]) -> dict[str, pl.DataFrame]:
+    """period → its lines (keeping their order), for each of ``periods``."""
+    parts = {key[0]: part for key, part in lines.partition_by("period", as_dict=True).items()}
+    return {p: parts.get(p, lines.clear()) for p in periods}
+
+
+def _shaped(frame: pl.DataFrame) -> pl.DataFrame:
     missing = {"manual_cents": 0, "dispute_id": None}
     frame = frame.with_columns(
         pl.lit(value, STORED_ONLY[name]).alias(name)
@@ -181,7 +200,7 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
         pl.col(name).cast(STORED_ONLY.get(name) or LINES.get(name, pl.String()))
         for name in STORED_LINES
-    ).sort(LINE_ORDER, nulls_last=True)
+    )
 
 
 def booking_periods(
@@ -523,7 +542,7 @@ def _settle_incremental(
     )
     groups = dirty.dirty_groups(con)
 
-    engine_lines = _canonical(EMPTY_LINES)
+    engine_lines = EMPTY_LINES
     missing = pl.DataFrame(schema=UNPRICED)
     if not groups.is_empty():
         tickets, orders = dirty.read_inputs(con)
@@ -531,19 +550,12 @@ def _settle_incremental(
         lines, missing = pl.collect_all([result.lines, result.unpriced])
         lines = dirty.in_groups(lines, groups)
         _check_ledger_range(lines)
-        engine_lines = _canonical(
+        engine_lines = _shaped(
             lines.with_columns(
                 origin_period=pl.lit(None, pl.String), origin_kind=pl.lit(None, pl.String)
             )
         )
-    new_lines = {
-        p: _canonical(
-            pl.concat(
-                [engine_lines.filter(pl.col("period") == p), extra.filter(pl.col("period") == p)]
-            )
-        )
-        for p in open_periods
-    }
+    parts = [engine_lines, extra]
     corrected = sorted(set(groups.filter(pl.col("period").is_in(closed))["period"]))
     if corrected:
         frozen = _stored(
@@ -557,31 +569,28 @@ def _settle_incremental(
         now_closed = pl.concat(
             [engine_lines, dirty.in_groups(extra, groups)], how="vertical"
         ).filter(pl.col("period").is_in(corrected))
-        for target, mine in _corrections(now_closed, frozen, target_of, corrected).items():
-            new_lines[target] = _canonical(pl.concat([new_lines[target], mine], how="vertical"))
+        parts.extend(_corrections(now_closed, frozen, target_of, corrected).values())
+    new_lines = _by_period(_canonical(pl.concat(parts, how="vertical")), open_periods)
 
     # What the open periods hold of the same parts: the dirty groups' lines and adjustments, and
     # every manual adjustment line.
-    held = _canonical(
-        pl.concat(
-            [
-                _stored(
-                    con,
-                    "l.period = any($open) and l.line_kind = 'manual_adjustment'",
-                    {"open": open_periods},
-                ),
-                _stored(
-                    con,
-                    "l.period = any($open) and l.line_kind <> 'manual_adjustment'",
-                    {"open": open_periods},
-                    DIRTY_JOIN,
-                ),
-            ]
-        )
+    held = pl.concat(
+        [
+            _stored(
+                con,
+                "l.period = any($open) and l.line_kind = 'manual_adjustment'",
+                {"open": open_periods},
+            ),
+            _stored(
+                con,
+                "l.period = any($open) and l.line_kind <> 'manual_adjustment'",
+                {"open": open_periods},
+                DIRTY_JOIN,
+            ),
+        ]
     )
-    changed = [
-        p for p in open_periods if not held.filter(pl.col("period") == p).equals(new_lines[p])
-    ]
+    held_lines = _by_period(_canonical(held), open_periods)
+    changed = [p for p in open_periods if not held_lines[p].equals(new_lines[p])]
     opened = [p for p in to_open if p in changed]
     _open(con, opened)
     run_id = _next_run_id(con)
@@ -749,16 +758,20 @@ def settle_warehouse(
     primary: Path,
     *,
     period: str | None = None,
+    full: bool = False,
     echo: Callable[[str], None] = lambda _: None,
 ) -> SettleSummary:
-    """One settlement run on the primary. A run either commits every line it computed or
-    writes none and records itself failed with its cause (then raises ``SettlementFailed``);
-    the failure record is published with the serving snapshot, so the dashboard shows it."""
+    """One settlement run on the primary (incremental unless ``full``, see ``settle_into``). A
+    run either commits every line it computed or writes none and records itself failed with its
+    cause (then raises ``SettlementFailed``); the failure record is published with the serving
+    snapshot, so the dashboard shows it."""
     started = _now()
     failure: SettlementFailed | None = None
     with writer(primary) as con:
         try:
-            summary = settle_into(con, store=app_store.app_store_path(primary), period=period)
+            summary = settle_into(
+                con, store=app_store.app_store_path(primary), period=period, full=full
+            )
         except PeriodNotOpen:
             raise  # a refused request: nothing was attempted
         except Exception as error:  # a published rule set gone bad included: record why

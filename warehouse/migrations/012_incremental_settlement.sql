@@ -17,7 +17,7 @@ create table settlement_baseline (
 -- Every settlement input ticket (completed, with a completion date) as the run read it: the
 -- keys of the groups it belongs to, the ticket and order it links to, and a hash of its row.
 create table settlement_seen_tickets (
-    ticket_id       varchar primary key,
+    ticket_id       varchar not null,    -- unique: the tickets table's key
     period          varchar not null,
     technician_id   varchar,
     partner_id      varchar,

@@ -8,18 +8,23 @@ tickets as (
 
 seen as (select * from settlement_seen_periods),
 
-now_periods as (
+by_month as (
     select
-        strftime(t.completed_date, '%Y-%m') as period,
+        date_trunc('month', t.completed_date) as month,
         bit_xor(hash(t)) as fingerprint,
         count(*) as tickets
     from tickets as t
     group by all
 ),
 
+now_periods as (
+    select strftime(month, '%Y-%m') as period, month, fingerprint, tickets from by_month
+),
+
 final as (
     select
         coalesce(n.period, s.period) as period,
+        coalesce(n.month, strptime(s.period, '%Y-%m')::date) as month,
         coalesce(n.fingerprint, 0)::ubigint as fingerprint,
         coalesce(n.tickets, 0) as tickets,
         coalesce(n.fingerprint, 0) <> coalesce(s.fingerprint, 0)

@@ -3,7 +3,7 @@
 -- 'old', absent when the ticket is new).
 with
 
-changed as (select period from settlement_scan_periods where is_changed),
+changed as (select period, month from settlement_scan_periods where is_changed),
 
 tickets as (
     select * from tickets where status = 'completed' and completed_date is not null
@@ -20,7 +20,7 @@ now_tickets as (
         t.rework_of,
         hash(t) as fingerprint
     from tickets as t
-    semi join changed as c on c.period = strftime(t.completed_date, '%Y-%m')
+    semi join changed as c on c.month = date_trunc('month', t.completed_date)
 ),
 
 seen_tickets as (

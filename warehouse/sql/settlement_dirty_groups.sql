@@ -7,7 +7,7 @@ with
 
 touched as (select * from settlement_touched),
 
-every_state as (
+every_state as not materialized (
     select ticket_id, period, technician_id, partner_id, order_platform, order_id, rework_of
     from settlement_seen_tickets
     union all

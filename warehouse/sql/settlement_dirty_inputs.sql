@@ -5,7 +5,7 @@ with
 
 dirty as (select * from settlement_dirty_groups),
 
-current_states as (select * from settlement_current_states),
+current_states as not materialized (select * from settlement_current_states),
 
 members as (
     select c.ticket_id, c.rework_of, c.order_platform, c.order_id
