@@ -170,21 +170,34 @@ def scan_periods(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {str(period) for (period,) in rows}
 
 
+def _changed_tickets(con: duckdb.DuckDBPyConnection) -> bool:
+    """``settlement_scan_tickets`` from the changed periods; whether there were any."""
+    first, last = con.execute(
+        "select min(period), max(period) from settlement_scan_periods where is_changed"
+    ).fetchall()[0]
+    tickets, found = query("settlement_changed_tickets"), first is not None
+    if not found:  # nothing to compare ticket by ticket: skip the pass over the inputs
+        tickets = f"select * from ({tickets}\n) where false"
+        first = last = "1970-01"  # any period: nothing is read
+    _temp_table(
+        con,
+        "settlement_scan_tickets",
+        tickets,
+        first_day=period_start(first),
+        end_day=period_end(last) + timedelta(days=1),
+    )
+    return found
+
+
 def find_changes(
     con: duckdb.DuckDBPyConnection, rule_periods: list[str], orders_changed: bool
 ) -> None:
     """The changed tickets and orders, the ticket states they touch and the dirty groups, as
     temporary tables (after ``scan_periods``)."""
-    changed = con.execute(
-        "select count(*) from settlement_scan_periods where is_changed"
-    ).fetchall()[0][0]
-    tickets, orders = query("settlement_changed_tickets"), query("settlement_changed_orders")
-    # Nothing to compare row by row: skip the passes over the inputs.
-    if not changed:
-        tickets = f"select * from ({tickets}\n) where false"
-    if not orders_changed:
+    changed = _changed_tickets(con)
+    orders = query("settlement_changed_orders")
+    if not orders_changed:  # nothing to compare order by order: skip the pass
         orders = f"select * from ({orders}\n) where false"
-    _temp_table(con, "settlement_scan_tickets", tickets)
     _temp_table(con, "settlement_scan_orders", orders)
     con.execute(
         "create or replace temp view settlement_current_states as"
@@ -315,7 +328,7 @@ def save_full(
     time), or every row when there is none."""
     if con.execute("select count(*) from settlement_seen_periods").fetchall()[0][0]:
         scan_periods(con)
-        _temp_table(con, "settlement_scan_tickets", query("settlement_changed_tickets"))
+        _changed_tickets(con)
         _temp_table(con, "settlement_scan_orders", query("settlement_changed_orders"))
         save_incremental(con, run_id, periods)
         return

@@ -73,6 +73,13 @@ DIRTY_JOIN = (
 )
 
 
+# A cheap filter before the join: lines of the open periods in the dirty groups' periods, or
+# adjustments of closed ones among them.
+IN_DIRTY_PERIODS = (
+    "l.period = any($open) and (l.period = any($dirty) or l.origin_period = any($dirty))"
+)
+
+
 def query(name: str) -> str:
     return (resources.files("warehouse") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 
@@ -182,6 +189,16 @@ def _stored(
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     """Lines in the stored columns and types, in their line order (period first)."""
     return _shaped(frame).sort(LINE_ORDER, nulls_last=True)
+
+
+def _same_lines(held: pl.DataFrame, new: pl.DataFrame) -> bool:
+    """Whether two sets of lines (stored columns, any order) are the same lines."""
+    if held.height != new.height:
+        return False
+    # Different row hashes prove a difference without sorting; equal ones are checked exactly.
+    if not held.hash_rows().sort().equals(new.hash_rows().sort()):
+        return False
+    return _canonical(held).equals(_canonical(new))
 
 
 def _by_period(lines: pl.DataFrame, periods: list[str]) -> dict[str, pl.DataFrame]:
@@ -570,10 +587,11 @@ def _settle_incremental(
             [engine_lines, dirty.in_groups(extra, groups)], how="vertical"
         ).filter(pl.col("period").is_in(corrected))
         parts.extend(_corrections(now_closed, frozen, target_of, corrected).values())
-    new_lines = _by_period(_canonical(pl.concat(parts, how="vertical")), open_periods)
+    new_lines = _by_period(_shaped(pl.concat(parts, how="vertical")), open_periods)
 
     # What the open periods hold of the same parts: the dirty groups' lines and adjustments, and
     # every manual adjustment line.
+    reach: dict[str, object] = {"open": open_periods, "dirty": sorted(set(groups["period"]))}
     held = pl.concat(
         [
             _stored(
@@ -581,16 +599,12 @@ def _settle_incremental(
                 "l.period = any($open) and l.line_kind = 'manual_adjustment'",
                 {"open": open_periods},
             ),
-            _stored(
-                con,
-                "l.period = any($open) and l.line_kind <> 'manual_adjustment'",
-                {"open": open_periods},
-                DIRTY_JOIN,
-            ),
+            _stored(con, f"{IN_DIRTY_PERIODS} and l.line_kind <> 'manual_adjustment'", reach,
+                    DIRTY_JOIN),
         ]
-    )
-    held_lines = _by_period(_canonical(held), open_periods)
-    changed = [p for p in open_periods if not held_lines[p].equals(new_lines[p])]
+    )  # fmt: skip
+    held_lines = _by_period(_shaped(held), open_periods)
+    changed = [p for p in open_periods if not _same_lines(held_lines[p], new_lines[p])]
     opened = [p for p in to_open if p in changed]
     _open(con, opened)
     run_id = _next_run_id(con)
@@ -602,11 +616,12 @@ def _settle_incremental(
         )
         con.execute(
             "delete from settlement_lines as l using settlement_dirty_groups as d"
-            " where l.period = any($changed) and l.line_kind <> 'manual_adjustment'"
+            f" where {IN_DIRTY_PERIODS} and l.period = any($changed)"
+            " and l.line_kind <> 'manual_adjustment'"
             " and d.payee_id = l.payee_id and d.period = coalesce(l.origin_period, l.period)"
             " and d.kind = case when l.payee_type = 'technician' then 'technician'"
             " else 'partner' end",
-            {"changed": changed},
+            {**reach, "changed": changed},
         )
         _write_lines(con, pl.concat([new_lines[p] for p in changed]), run_id)
     touched = dirty.touched_tickets(con)

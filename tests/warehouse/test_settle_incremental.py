@@ -10,6 +10,8 @@ run id), every unpriced ticket and every period's status must agree."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -218,6 +220,7 @@ def run_plan(small: Path, folder: Path, plan: list[tuple[str, int, int, bool]]) 
         settle_warehouse(full, full=True)
         for step in plan:
             kind, k, urgent_bp, retroactive = step
+            before = statuses(full)
             if kind == "publish":
                 publish_step(full, k, urgent_bp, retroactive)
             elif kind == "close":
@@ -228,7 +231,10 @@ def run_plan(small: Path, folder: Path, plan: list[tuple[str, int, int, bool]]) 
                 apply_batch([incremental, full], kind, k % 29)
             ran = settle_warehouse(incremental)
             settle_warehouse(full, full=True)
-            assert ran.mode == ("full" if kind == "close" else "incremental"), step
+            # A close, or a ticket moved into a month before the latest closed one (recorded
+            # closed), is settled in full; anything else incrementally.
+            late = any(p not in before and s == "closed" for p, s in statuses(full).items())
+            assert ran.mode == ("full" if kind == "close" or late else "incremental"), step
             now, expected = state(incremental), state(full)
             for name, got, want in zip(NAMES, now, expected, strict=True):
                 assert got.equals(want), f"{name} differ after {step}"
@@ -246,3 +252,100 @@ def test_incremental_runs_write_exactly_the_lines_of_full_runs(
     small: Path, tmp_path_factory: pytest.TempPathFactory, plan: list[tuple[str, int, int, bool]]
 ) -> None:
     run_plan(small, tmp_path_factory.mktemp("pair"), plan)
+
+
+@pytest.fixture
+def settled(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(small, db)
+    monkeypatch.setenv("TIERBOARD_APP_DB", str(tmp_path / "app.sqlite"))
+    settle_warehouse(db)
+    return db
+
+
+def stored_lines(db: Path) -> pl.DataFrame:
+    """Every line with its run id: what an incremental run must leave untouched."""
+    with connect_read_only(db) as con:
+        return con.sql("select * from settlement_lines order by all").pl()
+
+
+def test_nothing_changed_recomputes_nothing(settled: Path) -> None:
+    before = stored_lines(settled)
+    again = settle_warehouse(settled)
+    assert (again.mode, again.groups_recomputed, again.status) == ("incremental", 0, "unchanged")
+    assert last_run(settled) == ("incremental", 0)
+    assert stored_lines(settled).equals(before)
+
+
+def test_one_changed_ticket_rewrites_only_its_groups(settled: Path, tmp_path: Path) -> None:
+    with connect_read_only(settled) as con:
+        ticket, technician, partner, period = con.sql(
+            "select ticket_id, technician_id, partner_id, strftime(completed_date, '%Y-%m')"
+            " from tickets where status = 'completed' and rework_of is null and order_id is null"
+            " and ticket_id not in (select rework_of from tickets where rework_of is not null)"
+            " order by ticket_id limit 1"
+        ).fetchall()[0]
+    before = stored_lines(settled)
+    with writer(settled) as con:
+        con.execute(
+            "update tickets set is_urgent = not is_urgent where ticket_id = $t", {"t": ticket}
+        )
+    ran = settle_warehouse(settled)
+    # Its technician's month and its partner's month, nothing else.
+    assert (ran.mode, ran.groups_recomputed, ran.periods_written) == ("incremental", 2, [period])
+    mine = (pl.col("period") == period) & pl.col("payee_id").is_in([technician, partner])
+    after = stored_lines(settled)
+    assert after.filter(~mine).equals(before.filter(~mine))  # run ids included
+    assert not after.filter(mine).equals(before.filter(mine))
+    # And the lines are a full run's.
+    copy = tmp_path / "full" / "w.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(settled, copy)
+    settle_warehouse(copy, full=True)
+    assert lines(copy).equals(lines(settled))
+
+
+def test_full_is_on_request_and_after_a_run_of_one_period(settled: Path) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "settlement", "run", "--full", "--db", str(settled)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "; full, " in shown and "payee-period groups recomputed" in shown
+    assert last_run(settled)[0] == "full"
+    opened = sorted(p for p, s in statuses(settled).items() if s == "open")
+    settle_warehouse(settled, period=opened[-1])
+    # The other periods were not settled with it: nothing to compare the next run with.
+    assert settle_warehouse(settled).mode == "full"
+    assert settle_warehouse(settled).mode == "incremental"
+
+
+def test_changed_reference_data_settles_in_full(settled: Path, tmp_path: Path) -> None:
+    with writer(settled) as con:
+        # A tier reclassification: every ticket of those cities is priced anew.
+        con.execute(
+            "update cities set city_tier = '五线' where city_tier <> '五线' and city_code in"
+            " (select city_code from tickets group by 1 order by count(*) desc limit 3)"
+        )
+    before = lines(settled)
+    assert settle_warehouse(settled).mode == "full"
+    assert not lines(settled).equals(before)
+    assert settle_warehouse(settled).mode == "incremental"
+
+
+def test_the_baseline_keys_are_unique(settled: Path) -> None:
+    apply_batch([settled], "arrive", 1)
+    apply_batch([settled], "move", 4)
+    settle_warehouse(settled)
+    with connect_read_only(settled) as con:
+        rows = con.sql(
+            "select count(*), count(distinct ticket_id), count(ticket_id)"
+            " from settlement_seen_tickets"
+        ).fetchall()[0]
+        settled_tickets = con.sql(
+            "select count(*) from tickets where status = 'completed' and completed_date is not null"
+        ).fetchall()[0][0]
+        orders = con.sql(
+            "select count(*), count(distinct (platform, order_id)) from settlement_seen_orders"
+        ).fetchall()[0]
+    assert rows == (settled_tickets, settled_tickets, settled_tickets)
+    assert orders[0] == orders[1] > 0

@@ -1,6 +1,7 @@
 -- The tickets of changed periods whose row differs from the baseline's, once as they are now
 -- (side 'new', absent when the ticket left the inputs) and once as the baseline saw them (side
--- 'old', absent when the ticket is new).
+-- 'old', absent when the ticket is new). $first_day and $end_day bound the changed periods (a
+-- range skips most of the table: tickets arrive roughly in completion order).
 with
 
 changed as (select period, month from settlement_scan_periods where is_changed),
@@ -21,6 +22,7 @@ now_tickets as (
         hash(t) as fingerprint
     from tickets as t
     semi join changed as c on c.month = date_trunc('month', t.completed_date)
+    where t.completed_date >= $first_day and t.completed_date < $end_day
 ),
 
 seen_tickets as (
