@@ -2,12 +2,12 @@
 
 On a demo warehouse of N tickets (built with `pipelines demo`, or `--db` reused, building it
 there when missing; the runs happen on a copy): a first full run that builds the baseline of
-what was settled, a full run, a run when nothing changed, and a run after a batch of new tickets (`--new-percent`, default 1 % of the tickets, completed in the
-latest open period like a day's feed: copies of that period's tickets under new ids, their
-orders and rework links kept). Each run is timed twice: the settlement transaction itself, and
-the whole command (lock, checkpoint and the serving snapshot's copy included). The ratios are
-the settlement's. `--check` then settles the same warehouse in full and asserts the incremental
-run's lines are the full run's.
+what was settled, a full run, a run when nothing changed, and a run after a batch of new tickets
+(`--new-percent`, default 1 % of the tickets, completed in the latest open period like a day's
+feed: copies of that period's tickets under new ids, their orders and rework links kept). Each
+run is timed twice: the settlement transaction itself, and the whole command (lock, checkpoint
+and the serving snapshot's copy included). The ratios are the settlement's. `--check` then
+settles the same warehouse in full and asserts the incremental run's lines are the full run's.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""What changed since the last settlement run, for an incremental run (docs/settlement.md,
-"Incremental runs").
+"""What changed since the last settlement run, for an incremental run (README, "Incremental
+runs").
 
 Each run leaves a *baseline* in the warehouse (migration 012): every settlement input ticket's
 group keys, links and a hash of its row; those hashes combined per period, with the period's

@@ -5,6 +5,10 @@ completion date (``settlement.timeline``). Open periods are replaced only where 
 changed (so a second run changes nothing); closed periods are recomputed too, and any difference
 from what was frozen becomes adjustment lines in the first open period after the one corrected
 (opening the next month when there is none). Periods close in order.
+
+A run is incremental unless asked to be full: only the (payee, period) groups whose inputs or
+rules changed since the last run are recomputed and replaced (``warehouse.dirty`` finds them),
+and the lines are exactly those a full run writes.
 """
 
 from __future__ import annotations
