@@ -23,6 +23,7 @@ row: the run is full.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -77,7 +78,9 @@ def in_groups(lines: pl.DataFrame, groups: pl.DataFrame, period: str = "period")
     ).drop("kind", "_group")
 
 
+@functools.lru_cache(maxsize=1)
 def code_digest() -> str:
+    """A digest of the code that computes lines, as this process loaded it."""
     digest = hashlib.sha256()
     for package, folder, prefix, endings in CODE:
         root = resources.files(package)
@@ -127,6 +130,18 @@ def baseline(con: duckdb.DuckDBPyConnection) -> Baseline | None:
         (int(orders_fingerprint), int(orders)),
         {p: (s, d) for p, s, d in periods.fetchall()},
     )
+
+
+@dataclass(frozen=True)
+class Digests:
+    """What a run compares as a whole: the reference tables and the orders."""
+
+    reference: str
+    orders: tuple[int, int]  # the orders' combined hash, how many
+
+
+def digests(con: duckdb.DuckDBPyConnection) -> Digests:
+    return Digests(reference_digest(con), orders_digest(con))
 
 
 def reference_digest(con: duckdb.DuckDBPyConnection) -> str:
@@ -285,6 +300,7 @@ def _save_state(
     run_id: int,
     periods: dict[str, tuple[str, str]],
     tickets: str,
+    now: Digests | None,
 ) -> None:
     """Each period's status and rule digest with its tickets' combined hash (from ``tickets``:
     period, fingerprint, tickets); the digests."""
@@ -305,7 +321,8 @@ def _save_state(
         )
     finally:
         con.unregister("period_states")
-    fingerprint, orders = orders_digest(con)
+    now = now or digests(con)
+    fingerprint, orders = now.orders
     con.execute("delete from settlement_baseline")
     con.execute(
         "insert into settlement_baseline values ($run, $code, $reference, $orders_fingerprint,"
@@ -313,7 +330,7 @@ def _save_state(
         {
             "run": run_id,
             "code": code_digest(),
-            "reference": reference_digest(con),
+            "reference": now.reference,
             "orders_fingerprint": fingerprint,
             "orders": orders,
         },
@@ -321,7 +338,10 @@ def _save_state(
 
 
 def save_full(
-    con: duckdb.DuckDBPyConnection, run_id: int, periods: dict[str, tuple[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    periods: dict[str, tuple[str, str]],
+    now: Digests | None = None,
 ) -> None:
     """The baseline of a run that settled every ticket: the previous baseline brought up to
     date row by row (rewriting a million unchanged rows would cost the full run a tenth of its
@@ -330,7 +350,7 @@ def save_full(
         scan_periods(con)
         _changed_tickets(con)
         _temp_table(con, "settlement_scan_orders", query("settlement_changed_orders"))
-        save_incremental(con, run_id, periods)
+        save_incremental(con, run_id, periods, now)
         return
     con.execute(f"insert into settlement_seen_tickets {query('settlement_ticket_states')}")
     con.execute(
@@ -343,11 +363,15 @@ def save_full(
         periods,
         "select period, bit_xor(fingerprint) as fingerprint, count(*) as tickets"
         " from settlement_seen_tickets group by period",
+        now,
     )
 
 
 def save_incremental(
-    con: duckdb.DuckDBPyConnection, run_id: int, periods: dict[str, tuple[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    periods: dict[str, tuple[str, str]],
+    now: Digests | None = None,
 ) -> None:
     """The baseline after a run that compared with it: the changed rows replaced, the rest kept
     (after ``scan_periods`` and the changed tickets and orders)."""
@@ -369,9 +393,8 @@ def save_incremental(
         " from settlement_scan_orders where fingerprint is not null"
     )
     # The scan combined every period's hashes already.
-    _save_state(
-        con, run_id, periods, "select period, fingerprint, tickets from settlement_scan_periods"
-    )
+    scanned = "select period, fingerprint, tickets from settlement_scan_periods"
+    _save_state(con, run_id, periods, scanned, now)
 
 
 def forget(con: duckdb.DuckDBPyConnection) -> None:

@@ -382,7 +382,7 @@ def settle_into(
 
 
 def _incremental_baseline(
-    con: duckdb.DuckDBPyConnection, period: str | None, full: bool
+    con: duckdb.DuckDBPyConnection, period: str | None, full: bool, now: dirty.Digests
 ) -> dirty.Baseline | None:
     """The baseline an incremental run compares with, or None when this run must be full."""
     if full or period is not None:
@@ -390,7 +390,7 @@ def _incremental_baseline(
     base = dirty.baseline(con)
     if base is None or base.code_digest != dirty.code_digest():
         return None
-    if base.reference_digest != dirty.reference_digest(con):
+    if base.reference_digest != now.reference:
         return None  # places and people are joined to every ticket: settle them all
     return base
 
@@ -414,13 +414,14 @@ def _settle_in_transaction(
     started: datetime,
 ) -> SettleSummary:
     dirty.open_inputs(con)
-    base = _incremental_baseline(con, period, full)
+    now = dirty.digests(con)
+    base = _incremental_baseline(con, period, full, now)
     if base is not None:
         statuses = open_periods_for(con, dirty.scan_periods(con))
         if not _statuses_moved(base, statuses):
-            return _settle_incremental(con, timeline, store, statuses, base, started)
+            return _settle_incremental(con, timeline, store, statuses, base, now, started)
     tickets, orders = settlement_inputs(con)
-    return _settle_full(con, tickets, orders, timeline, store, period, started)
+    return _settle_full(con, tickets, orders, timeline, store, period, now, started)
 
 
 def _manual(
@@ -450,6 +451,7 @@ def _settle_full(
     timeline: Timeline,
     store: Path,
     period: str | None,
+    now: dirty.Digests,
     started: datetime,
 ) -> SettleSummary:
     periods = set(tickets["completed_date"].dt.strftime("%Y-%m").drop_nulls())
@@ -520,7 +522,7 @@ def _settle_full(
     )
     _record_run(con, summary, started)
     if period is None:
-        dirty.save_full(con, run_id, _period_state(con, timeline))
+        dirty.save_full(con, run_id, _period_state(con, timeline), now)
     else:  # the other open periods were not rewritten: no baseline to compare with
         dirty.forget(con)
     return summary
@@ -532,6 +534,7 @@ def _settle_incremental(
     store: Path,
     statuses: dict[str, str],
     base: dirty.Baseline,
+    now: dirty.Digests,
     started: datetime,
 ) -> SettleSummary:
     """Recompute the dirty groups only and replace exactly their lines (``warehouse.dirty``).
@@ -547,7 +550,7 @@ def _settle_incremental(
     closed = sorted(p for p, s in statuses.items() if s == "closed")
     digests = dirty.rules_digests(timeline, set(statuses))
     rule_periods = [p for p, d in sorted(digests.items()) if base.periods.get(p, ("", ""))[1] != d]
-    dirty.find_changes(con, rule_periods, dirty.orders_digest(con) != base.orders)
+    dirty.find_changes(con, rule_periods, now.orders != base.orders)
     # A closed period's manual lines that differ from what it holds (an adjustment amended in
     # the app store): their groups are corrected too.
     stored_manual = _canonical(
@@ -659,7 +662,7 @@ def _settle_incremental(
         groups_recomputed=groups.height,
     )
     _record_run(con, summary, started)
-    dirty.save_incremental(con, run_id, _period_state(con, timeline))
+    dirty.save_incremental(con, run_id, _period_state(con, timeline), now)
     return summary
 
 
