@@ -195,7 +195,7 @@ KINDS = [*sorted(BATCHES), "publish", "close", "dispute"]
 steps = st.lists(
     st.tuples(st.sampled_from(KINDS), st.integers(0, 85), st.integers(0, 9_000), st.booleans()),
     min_size=3,
-    max_size=6,
+    max_size=5,
 )
 
 
@@ -246,7 +246,7 @@ def test_every_kind_of_batch_in_turn(small: Path, tmp_path: Path) -> None:
     run_plan(small, tmp_path, [("close", 0, 0, False), *plan])
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
 @given(steps)
 def test_incremental_runs_write_exactly_the_lines_of_full_runs(
     small: Path, tmp_path_factory: pytest.TempPathFactory, plan: list[tuple[str, int, int, bool]]
