@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="settle the open periods (or one) under the published rule timeline"
     )
     run.add_argument("--period", type=_period, help="YYYY-MM: settle only this open period")
+    run.add_argument(
+        "--full",
+        action="store_true",
+        help="recompute every payee and period, not only what changed since the last run",
+    )
     run.add_argument("--db", help=db_help)
     run.add_argument(
         "--rules",
@@ -291,7 +296,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "run":
         if args.rules:
             return _what_if(db, args.rules)
-        settle_warehouse(db, period=args.period, echo=print)
+        settle_warehouse(db, period=args.period, full=args.full, echo=print)
     elif args.command == "publish":
         return _publish(args, db)
     elif args.command == "close":

@@ -5,11 +5,16 @@ completion date (``settlement.timeline``). Open periods are replaced only where 
 changed (so a second run changes nothing); closed periods are recomputed too, and any difference
 from what was frozen becomes adjustment lines in the first open period after the one corrected
 (opening the next month when there is none). Periods close in order.
+
+A run is incremental unless asked to be full: only the (payee, period) groups whose inputs or
+rules changed since the last run are recomputed and replaced (``warehouse.dirty`` finds them),
+and the lines are exactly those a full run writes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import subprocess
 import sys
@@ -28,9 +33,9 @@ from settlement.frames import BREAKDOWN, LINES, ORDERS_IN, TICKETS_IN, UNPRICED
 from settlement.manual import manual_lines
 from settlement.periods import adjustments
 from settlement.replay import LINE_IDENTITY
-from settlement.rules import DEFAULT_RULES, RuleSet, load_rules, parse_rules
+from settlement.rules import DEFAULT_RULES, RuleSet, document_from_yaml, parse_rules
 from settlement.timeline import Timeline
-from warehouse import app_store, disputes
+from warehouse import app_store, dirty, disputes
 from warehouse.db import Phrase, WarehouseDiskFull, is_disk_full, writer
 from warehouse.frozen import freeze_period
 
@@ -60,6 +65,23 @@ STORED_LINES = [
 # Columns of stored lines the engine does not produce (manual adjustments from disputes).
 STORED_ONLY: dict[str, pl.DataType] = {"manual_cents": pl.Int64(), "dispute_id": pl.Int64()}
 LINE_ORDER = [*LINE_IDENTITY, "dispute_id"]  # a manual line is one per dispute
+EMPTY_LINES = pl.DataFrame(
+    schema={name: STORED_ONLY.get(name) or LINES.get(name, pl.String()) for name in STORED_LINES}
+)
+# The stored lines of dirty groups (``warehouse.dirty``): a line's group is its payee's in its
+# period, an adjustment's in the closed period it corrects.
+DIRTY_JOIN = (
+    "semi join settlement_dirty_groups as d on d.payee_id = l.payee_id"
+    " and d.period = coalesce(l.origin_period, l.period)"
+    " and d.kind = case when l.payee_type = 'technician' then 'technician' else 'partner' end"
+)
+
+
+# A cheap filter before the join: lines of the open periods in the dirty groups' periods, or
+# adjustments of closed ones among them.
+IN_DIRTY_PERIODS = (
+    "l.period = any($open) and (l.period = any($dirty) or l.origin_period = any($dirty))"
+)
 
 
 def query(name: str) -> str:
@@ -94,13 +116,16 @@ class SettleSummary:
     versions: dict[str, str]  # period -> the versions pricing it ("0", "0+3")
     opened: list[str] = field(default_factory=list)  # periods opened to hold corrections
     pending: list[Correction] = field(default_factory=list)  # adjustments in open periods
+    mode: str | None = None  # full incremental (none for a failed run)
+    groups_recomputed: int = 0  # (payee, period) groups settled
 
     def line(self) -> str:
         written = ", ".join(self.periods_written) or "none"
         text = (
             f"settlement run {self.run_id}: {self.status}; periods rewritten: {written}; "
             f"{self.lines_written:,} lines, {self.adjustments:,} adjustments, "
-            f"{self.unpriced:,} unpriced tickets"
+            f"{self.unpriced:,} unpriced tickets; {self.mode}, "
+            f"{self.groups_recomputed:,} payee-period groups recomputed"
         )
         for period in self.opened:
             text += f"\nopened {period} to hold corrections of closed periods"
@@ -124,7 +149,14 @@ def _next_period(period: str) -> str:
 
 def shipped_rules() -> RuleSet:
     """Version 0: the rules Tierboard ships, in force from the beginning of the data."""
-    return load_rules(DEFAULT_RULES).model_copy(update={"version": "0"})
+    return _shipped(DEFAULT_RULES.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=2)
+def _shipped(text: str) -> RuleSet:
+    # Parsing the YAML costs more than an incremental run's whole check for changes; the rule
+    # set is frozen, so one parse per content serves every run of the process.
+    return parse_rules(document_from_yaml(text)).model_copy(update={"version": "0"})
 
 
 def rule_timeline(store: Path) -> Timeline:
@@ -149,12 +181,37 @@ def _statuses(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("select period, status from settlement_periods").fetchall())
 
 
-def _stored(con: duckdb.DuckDBPyConnection, where: str, params: dict[str, object]) -> pl.DataFrame:
-    columns = ", ".join(STORED_LINES)
-    return con.sql(f"select {columns} from settlement_lines where {where}", params=params).pl()
+def _stored(
+    con: duckdb.DuckDBPyConnection, where: str, params: dict[str, object], join: str = ""
+) -> pl.DataFrame:
+    columns = ", ".join(f"l.{name}" for name in STORED_LINES)
+    return con.sql(
+        f"select {columns} from settlement_lines as l {join} where {where}", params=params
+    ).pl()
 
 
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lines in the stored columns and types, in their line order (period first)."""
+    return _shaped(frame).sort(LINE_ORDER, nulls_last=True)
+
+
+def _same_lines(held: pl.DataFrame, new: pl.DataFrame) -> bool:
+    """Whether two sets of lines (stored columns, any order) are the same lines."""
+    if held.height != new.height:
+        return False
+    # Different row hashes prove a difference without sorting; equal ones are checked exactly.
+    if not held.hash_rows().sort().equals(new.hash_rows().sort()):
+        return False
+    return _canonical(held).equals(_canonical(new))
+
+
+def _by_period(lines: pl.DataFrame, periods: list[str]) -> dict[str, pl.DataFrame]:
+    """period → its lines (keeping their order), for each of ``periods``."""
+    parts = {key[0]: part for key, part in lines.partition_by("period", as_dict=True).items()}
+    return {p: parts.get(p, lines.clear()) for p in periods}
+
+
+def _shaped(frame: pl.DataFrame) -> pl.DataFrame:
     missing = {"manual_cents": 0, "dispute_id": None}
     frame = frame.with_columns(
         pl.lit(value, STORED_ONLY[name]).alias(name)
@@ -164,7 +221,7 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
         pl.col(name).cast(STORED_ONLY.get(name) or LINES.get(name, pl.String()))
         for name in STORED_LINES
-    ).sort(LINE_ORDER, nulls_last=True)
+    )
 
 
 def booking_periods(
@@ -295,15 +352,23 @@ def _pending(con: duckdb.DuckDBPyConnection) -> list[Correction]:
 
 
 def settle_into(
-    con: duckdb.DuckDBPyConnection, *, store: Path, period: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    store: Path,
+    period: str | None = None,
+    full: bool = False,
 ) -> SettleSummary:
-    """Settle the open periods (or one) under the rule timeline, in one transaction."""
+    """Settle the open periods (or one) under the rule timeline, in one transaction.
+
+    Incremental unless ``full``: only the (payee, period) groups whose inputs or rules changed
+    since the last run are recomputed (``warehouse.dirty``); the lines are those a full run
+    would write. A run of one period, a first run, a run after a period closed and a run of new
+    code settle in full."""
     started = _now()
-    tickets, orders = settlement_inputs(con)
     timeline = rule_timeline(store)
     con.execute("begin transaction")
     try:
-        summary = _settle_in_transaction(con, tickets, orders, timeline, store, period, started)
+        summary = _settle_in_transaction(con, timeline, store, period, full, started)
         con.execute("commit")
     except BaseException:
         # After a failed commit (a full disk) DuckDB has already ended the transaction: a
@@ -311,16 +376,82 @@ def settle_into(
         with contextlib.suppress(duckdb.Error):
             con.execute("rollback")
         raise
+    finally:
+        dirty.close(con)
     return summary
 
 
+def _incremental_baseline(
+    con: duckdb.DuckDBPyConnection, period: str | None, full: bool, now: dirty.Digests
+) -> dirty.Baseline | None:
+    """The baseline an incremental run compares with, or None when this run must be full."""
+    if full or period is not None:
+        return None
+    base = dirty.baseline(con)
+    if base is None or base.code_digest != dirty.code_digest():
+        return None
+    if base.reference_digest != now.reference:
+        return None  # places and people are joined to every ticket: settle them all
+    return base
+
+
+def _statuses_moved(base: dirty.Baseline, statuses: dict[str, str]) -> bool:
+    """A period closed since the baseline (or a late one was recorded closed): settle in full,
+    which books the corrections of every closed period in the new first open one."""
+    return any(
+        base.periods.get(p, ("open", ""))[0] != status
+        for p, status in statuses.items()
+        if p in base.periods or status != "open"
+    )
+
+
 def _settle_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    timeline: Timeline,
+    store: Path,
+    period: str | None,
+    full: bool,
+    started: datetime,
+) -> SettleSummary:
+    dirty.open_inputs(con)
+    now = dirty.digests(con)
+    base = _incremental_baseline(con, period, full, now)
+    if base is not None:
+        statuses = open_periods_for(con, dirty.scan_periods(con))
+        if not _statuses_moved(base, statuses):
+            return _settle_incremental(con, timeline, store, statuses, base, now, started)
+    tickets, orders = settlement_inputs(con)
+    return _settle_full(con, tickets, orders, timeline, store, period, now, started)
+
+
+def _manual(
+    con: duckdb.DuckDBPyConnection, store: Path, statuses: dict[str, str]
+) -> tuple[pl.DataFrame, list[str]]:
+    """The accepted disputes' manual adjustment lines (canonical) in the periods they are booked
+    in, and the periods to open for them."""
+    manual = disputes.manual_adjustments(store)
+    if manual.is_empty():
+        return _canonical(EMPTY_LINES), []
+    frozen_in = dict(
+        con.execute(
+            "select l.dispute_id, l.period from settlement_lines as l"
+            " join settlement_periods as p on p.period = l.period"
+            " where l.line_kind = 'manual_adjustment' and p.status = 'closed'"
+        ).fetchall()
+    )
+    booked = booking_periods(manual, statuses, frozen_in)
+    to_open = sorted({p for p in booked.values() if p not in statuses})
+    return _canonical(manual_lines(manual, booked)), to_open
+
+
+def _settle_full(
     con: duckdb.DuckDBPyConnection,
     tickets: pl.DataFrame,
     orders: pl.DataFrame,
     timeline: Timeline,
     store: Path,
     period: str | None,
+    now: dirty.Digests,
     started: datetime,
 ) -> SettleSummary:
     periods = set(tickets["completed_date"].dt.strftime("%Y-%m").drop_nulls())
@@ -333,22 +464,14 @@ def _settle_in_transaction(
     result = settle(tickets.lazy(), orders.lazy(), timeline)
     recomputed, missing_all = pl.collect_all([result.lines, result.unpriced])
     _check_ledger_range(recomputed)
+    groups = recomputed.select(dirty.group_kind(pl.col("payee_type")), "payee_id", "period")
     recomputed = recomputed.with_columns(
         origin_period=pl.lit(None, pl.String), origin_kind=pl.lit(None, pl.String)
     )
-    manual = disputes.manual_adjustments(store)
-    if not manual.is_empty():
-        frozen_in = dict(
-            con.execute(
-                "select l.dispute_id, l.period from settlement_lines as l"
-                " join settlement_periods as p on p.period = l.period"
-                " where l.line_kind = 'manual_adjustment' and p.status = 'closed'"
-            ).fetchall()
-        )
-        booked = booking_periods(manual, statuses, frozen_in)
-        to_open = sorted(set(to_open) | {p for p in booked.values() if p not in statuses})
-        extra = manual_lines(manual, booked)
-        recomputed = pl.concat([_canonical(recomputed), _canonical(extra)], how="vertical")
+    extra, manual_periods = _manual(con, store, statuses)
+    if not extra.is_empty():
+        to_open = sorted(set(to_open) | set(manual_periods))
+        recomputed = pl.concat([_canonical(recomputed), extra], how="vertical")
 
     open_periods = sorted({p for p, s in statuses.items() if s == "open"} | set(to_open))
     targets = [period] if period else open_periods
@@ -363,28 +486,14 @@ def _settle_in_transaction(
             " or (line_kind = 'adjustment' and origin_period = any($corrected)"
             " and period <> all($targets))",
             {"corrected": corrected, "targets": targets},
-        ).with_columns(
-            origin_period=pl.coalesce("origin_period", "period"),
-            origin_kind=pl.coalesce("origin_kind", "line_kind"),
         )
-        now_closed = recomputed.filter(pl.col("period").is_in(corrected)).with_columns(
-            origin_period=pl.col("period"), origin_kind=pl.col("line_kind")
-        )
-        adjust = adjustments(
-            now_closed.lazy(), frozen.lazy(), {o: target_of[o] for o in corrected}
-        ).collect()
-        for target in sorted(set(adjust["period"])):
-            mine = _canonical(adjust.filter(pl.col("period") == target))
+        now_closed = recomputed.filter(pl.col("period").is_in(corrected))
+        for target, mine in _corrections(now_closed, frozen, target_of, corrected).items():
             new_lines[target] = _canonical(pl.concat([new_lines[target], mine], how="vertical"))
 
     opened = [p for p in to_open if p in new_lines and not new_lines[p].is_empty()]
-    for new in opened:
-        con.execute(
-            "insert into settlement_periods (period, status, note) values ($p, 'open', $n)",
-            {"p": new, "n": "opened to hold corrections of closed periods"},
-        )
-
-    run_id = int(con.execute("select nextval('settlement_run_id')").fetchall()[0][0])
+    _open(con, opened)
+    run_id = _next_run_id(con)
     rewritten, written = [], 0
     for target, lines in new_lines.items():
         existing = _canonical(_stored(con, "period = $p", {"p": target}))
@@ -396,42 +505,240 @@ def _settle_in_transaction(
         written += lines.height
     target_unpriced = missing_all.filter(pl.col("period").is_in(targets))
     con.execute("delete from settlement_unpriced where period = any($p)", {"p": targets})
-    if not target_unpriced.is_empty():
-        con.register(
-            "new_unpriced",
-            target_unpriced.select(list(UNPRICED)).with_columns(
-                pl.lit(run_id, pl.Int64).alias("run_id")
-            ),
-        )
-        con.execute("insert into settlement_unpriced by name select * from new_unpriced")
-        con.unregister("new_unpriced")
+    _write_unpriced(con, target_unpriced, run_id)
     _mirror_rule_versions(con, store)
-    adjustments_written = sum(
-        lines.filter(pl.col("line_kind") == "adjustment").height
-        for p, lines in new_lines.items()
-        if p in rewritten
-    )
     summary = SettleSummary(
         run_id,
         "succeeded" if rewritten else "unchanged",
         rewritten,
         written,
-        adjustments_written,
+        _adjustments_in(new_lines, rewritten),
         target_unpriced.height,
         timeline.by_period(_statuses(con)),
         opened,
         _pending(con),
+        mode="full",
+        groups_recomputed=groups.n_unique(),
     )
     _record_run(con, summary, started)
+    if period is None:
+        dirty.save_full(con, run_id, _period_state(con, timeline), now)
+    else:  # the other open periods were not rewritten: no baseline to compare with
+        dirty.forget(con)
     return summary
+
+
+def _settle_incremental(
+    con: duckdb.DuckDBPyConnection,
+    timeline: Timeline,
+    store: Path,
+    statuses: dict[str, str],
+    base: dirty.Baseline,
+    now: dirty.Digests,
+    started: datetime,
+) -> SettleSummary:
+    """Recompute the dirty groups only and replace exactly their lines (``warehouse.dirty``).
+
+    The lines of an open period are its groups' lines, the adjustments of closed periods'
+    groups and the manual adjustments; each part of a dirty group is what a full run computes
+    for it: the engine settles every ticket the group's lines depend on, and an adjustment of a
+    closed group is the difference between its lines now and what it holds frozen."""
+    target_of, to_open = correction_targets(statuses)
+    extra, manual_periods = _manual(con, store, statuses)
+    to_open = sorted(set(to_open) | set(manual_periods))
+    open_periods = sorted({p for p, s in statuses.items() if s == "open"} | set(to_open))
+    closed = sorted(p for p, s in statuses.items() if s == "closed")
+    digests = dirty.rules_digests(timeline, set(statuses))
+    rule_periods = [p for p, d in sorted(digests.items()) if base.periods.get(p, ("", ""))[1] != d]
+    dirty.find_changes(con, rule_periods, now.orders != base.orders)
+    # A closed period's manual lines that differ from what it holds (an adjustment amended in
+    # the app store): their groups are corrected too.
+    stored_manual = _canonical(
+        _stored(con, "l.line_kind = 'manual_adjustment' and l.period = any($c)", {"c": closed})
+    )
+    now_manual = extra.filter(pl.col("period").is_in(closed))
+    moved = pl.concat(
+        [stored_manual.join(now_manual, on=STORED_LINES, how="anti", nulls_equal=True),
+         now_manual.join(stored_manual, on=STORED_LINES, how="anti", nulls_equal=True)]
+    )  # fmt: skip
+    dirty.add_groups(
+        con, moved.select(dirty.group_kind(pl.col("payee_type")), "payee_id", "period").unique()
+    )
+    groups = dirty.dirty_groups(con)
+
+    engine_lines = EMPTY_LINES
+    missing = pl.DataFrame(schema=UNPRICED)
+    if not groups.is_empty():
+        tickets, orders = dirty.read_inputs(con)
+        result = settle(tickets.lazy(), orders.lazy(), timeline)
+        lines, missing = pl.collect_all([result.lines, result.unpriced])
+        lines = dirty.in_groups(lines, groups)
+        _check_ledger_range(lines)
+        engine_lines = _shaped(
+            lines.with_columns(
+                origin_period=pl.lit(None, pl.String), origin_kind=pl.lit(None, pl.String)
+            )
+        )
+    parts = [engine_lines, extra]
+    corrected = sorted(set(groups.filter(pl.col("period").is_in(closed))["period"]))
+    if corrected:
+        frozen = _stored(
+            con,
+            "(l.period = any($corrected) and l.line_kind <> 'adjustment')"
+            " or (l.line_kind = 'adjustment' and l.origin_period = any($corrected)"
+            " and l.period <> all($targets))",
+            {"corrected": corrected, "targets": open_periods},
+            DIRTY_JOIN,
+        )
+        now_closed = pl.concat(
+            [engine_lines, dirty.in_groups(extra, groups)], how="vertical"
+        ).filter(pl.col("period").is_in(corrected))
+        parts.extend(_corrections(now_closed, frozen, target_of, corrected).values())
+    new_lines = _by_period(_shaped(pl.concat(parts, how="vertical")), open_periods)
+
+    # What the open periods hold of the same parts: the dirty groups' lines and adjustments, and
+    # every manual adjustment line.
+    reach: dict[str, object] = {"open": open_periods, "dirty": sorted(set(groups["period"]))}
+    held = pl.concat(
+        [
+            _stored(
+                con,
+                "l.period = any($open) and l.line_kind = 'manual_adjustment'",
+                {"open": open_periods},
+            ),
+            _stored(con, f"{IN_DIRTY_PERIODS} and l.line_kind <> 'manual_adjustment'", reach,
+                    DIRTY_JOIN),
+        ]
+    )  # fmt: skip
+    held_lines = _by_period(_shaped(held), open_periods)
+    changed = [p for p in open_periods if not _same_lines(held_lines[p], new_lines[p])]
+    opened = [p for p in to_open if p in changed]
+    _open(con, opened)
+    run_id = _next_run_id(con)
+    if changed:
+        con.execute(
+            "delete from settlement_lines where period = any($changed)"
+            " and line_kind = 'manual_adjustment'",
+            {"changed": changed},
+        )
+        con.execute(
+            "delete from settlement_lines as l using settlement_dirty_groups as d"
+            f" where {IN_DIRTY_PERIODS} and l.period = any($changed)"
+            " and l.line_kind <> 'manual_adjustment'"
+            " and d.payee_id = l.payee_id and d.period = coalesce(l.origin_period, l.period)"
+            " and d.kind = case when l.payee_type = 'technician' then 'technician'"
+            " else 'partner' end",
+            {**reach, "changed": changed},
+        )
+        _write_lines(con, pl.concat([new_lines[p] for p in changed]), run_id)
+    touched = dirty.touched_tickets(con)
+    con.execute(
+        "delete from settlement_unpriced where period = any($p)"
+        " and ticket_id in (select ticket_id from settlement_touched)",
+        {"p": open_periods},
+    )
+    _write_unpriced(
+        con,
+        missing.filter(
+            pl.col("period").is_in(open_periods) & pl.col("ticket_id").is_in(touched.implode())
+        ),
+        run_id,
+    )
+    _mirror_rule_versions(con, store)
+    unpriced = con.execute(
+        "select count(*) from settlement_unpriced where period = any($p)", {"p": open_periods}
+    ).fetchall()[0][0]
+    summary = SettleSummary(
+        run_id,
+        "succeeded" if changed else "unchanged",
+        changed,
+        sum(new_lines[p].height for p in changed),
+        _adjustments_in(new_lines, changed),
+        int(unpriced),
+        timeline.by_period(_statuses(con)),
+        opened,
+        _pending(con),
+        mode="incremental",
+        groups_recomputed=groups.height,
+    )
+    _record_run(con, summary, started)
+    dirty.save_incremental(con, run_id, _period_state(con, timeline), now)
+    return summary
+
+
+def _corrections(
+    now_closed: pl.DataFrame,
+    frozen: pl.DataFrame,
+    target_of: dict[str, str],
+    corrected: list[str],
+) -> dict[str, pl.DataFrame]:
+    """target period → the adjustment lines (canonical) of the ``corrected`` closed periods:
+    what their lines are now against what they hold frozen (``frozen``: their own lines and
+    their adjustments in closed periods, oldest first, so a vanished line's adjustment names
+    the version that priced it last)."""
+    frozen = frozen.sort(["period", *LINE_ORDER], nulls_last=True).with_columns(
+        origin_period=pl.coalesce("origin_period", "period"),
+        origin_kind=pl.coalesce("origin_kind", "line_kind"),
+    )
+    now_closed = now_closed.with_columns(
+        origin_period=pl.col("period"), origin_kind=pl.col("line_kind")
+    )
+    adjust = adjustments(
+        now_closed.lazy(), frozen.lazy(), {o: target_of[o] for o in corrected}
+    ).collect()
+    return {
+        target: _canonical(adjust.filter(pl.col("period") == target))
+        for target in sorted(set(adjust["period"]))
+    }
+
+
+def _open(con: duckdb.DuckDBPyConnection, periods: list[str]) -> None:
+    for new in periods:
+        con.execute(
+            "insert into settlement_periods (period, status, note) values ($p, 'open', $n)",
+            {"p": new, "n": "opened to hold corrections of closed periods"},
+        )
+
+
+def _next_run_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("select nextval('settlement_run_id')").fetchall()[0][0])
+
+
+def _write_unpriced(con: duckdb.DuckDBPyConnection, unpriced: pl.DataFrame, run_id: int) -> None:
+    if unpriced.is_empty():
+        return
+    con.register(
+        "new_unpriced",
+        unpriced.select(list(UNPRICED)).with_columns(pl.lit(run_id, pl.Int64).alias("run_id")),
+    )
+    try:
+        con.execute("insert into settlement_unpriced by name select * from new_unpriced")
+    finally:
+        con.unregister("new_unpriced")
+
+
+def _adjustments_in(new_lines: dict[str, pl.DataFrame], written: list[str]) -> int:
+    return sum(
+        lines.filter(pl.col("line_kind") == "adjustment").height
+        for p, lines in new_lines.items()
+        if p in written
+    )
+
+
+def _period_state(con: duckdb.DuckDBPyConnection, timeline: Timeline) -> dict[str, tuple[str, str]]:
+    statuses = _statuses(con)
+    digests = dirty.rules_digests(timeline, set(statuses))
+    return {p: (s, digests[p]) for p, s in statuses.items()}
 
 
 def _record_run(
     con: duckdb.DuckDBPyConnection, summary: SettleSummary, started: datetime, error: str = ""
 ) -> None:
     con.execute(
-        "insert into settlement_runs values ($id, $started, $finished, $periods, $versions,"
-        " $lines, $adjust, $unpriced, $status, $error)",
+        "insert into settlement_runs (run_id, started_at, finished_at, periods, rule_versions,"
+        " lines_written, adjustments, unpriced, status, error, mode, groups_recomputed)"
+        " values ($id, $started, $finished, $periods, $versions, $lines, $adjust, $unpriced,"
+        " $status, $error, $mode, $groups)",
         {
             "id": summary.run_id,
             "started": started,
@@ -443,6 +750,8 @@ def _record_run(
             "unpriced": summary.unpriced,
             "status": summary.status,
             "error": error or None,
+            "mode": summary.mode,
+            "groups": summary.groups_recomputed,
         },
     )
 
@@ -471,16 +780,20 @@ def settle_warehouse(
     primary: Path,
     *,
     period: str | None = None,
+    full: bool = False,
     echo: Callable[[str], None] = lambda _: None,
 ) -> SettleSummary:
-    """One settlement run on the primary. A run either commits every line it computed or
-    writes none and records itself failed with its cause (then raises ``SettlementFailed``);
-    the failure record is published with the serving snapshot, so the dashboard shows it."""
+    """One settlement run on the primary (incremental unless ``full``, see ``settle_into``). A
+    run either commits every line it computed or writes none and records itself failed with its
+    cause (then raises ``SettlementFailed``); the failure record is published with the serving
+    snapshot, so the dashboard shows it."""
     started = _now()
     failure: SettlementFailed | None = None
     with writer(primary) as con:
         try:
-            summary = settle_into(con, store=app_store.app_store_path(primary), period=period)
+            summary = settle_into(
+                con, store=app_store.app_store_path(primary), period=period, full=full
+            )
         except PeriodNotOpen:
             raise  # a refused request: nothing was attempted
         except Exception as error:  # a published rule set gone bad included: record why
