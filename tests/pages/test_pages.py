@@ -160,8 +160,10 @@ def test_data_health_names_new_platform_values_and_failed_settlements(app_env: P
             " 'unknown order status value', '{}', 1)"
         )
         con.execute(
-            "insert into settlement_runs values (nextval('settlement_run_id'), now()::timestamp,"
-            " now()::timestamp, '', '', 0, 0, 0, 'failed', 'ConversionException: out of range')"
+            "insert into settlement_runs (run_id, started_at, finished_at, periods, rule_versions,"
+            " lines_written, adjustments, unpriced, status, error)"
+            " values (nextval('settlement_run_id'), now()::timestamp, now()::timestamp, '', '',"
+            " 0, 0, 0, 'failed', 'ConversionException: out of range')"
         )
     at = open_page("data_health", "manager")
     assert not at.exception, [e.value for e in at.exception]
