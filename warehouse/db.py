@@ -319,18 +319,25 @@ def _exclusive(lock_file: Path, timeout: float) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def writer_busy(primary: Path) -> bool:
-    """Whether another process holds the writer lock right now (a hint: it may change at once)."""
-    lock_file = lock_path(primary)
-    if not lock_file.exists():
+def lock_held(lock_file: Path) -> bool:
+    """Whether a process holds ``lock_file``'s lock right now, asked without waiting (a hint:
+    it may change at once)."""
+    try:
+        handle = lock_file.open("rb")
+    except FileNotFoundError:
         return False
-    with lock_file.open("a") as handle:
+    with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
     return False
+
+
+def writer_busy(primary: Path) -> bool:
+    """Whether another process holds the writer lock right now."""
+    return lock_held(lock_path(primary))
 
 
 @contextmanager

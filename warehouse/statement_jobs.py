@@ -37,6 +37,7 @@ from typing import Any, Literal
 from statements.files import write_pdf_zip
 from statements.fonts import cjk_font
 from statements.words import Words
+from warehouse.db import lock_held
 from warehouse.statements import Fingerprint, read_for_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,25 +137,10 @@ def _read_status(build: Build) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def _held(lock: Path) -> bool:
-    """Whether a process holds ``lock`` (is building), asked without waiting."""
-    try:
-        handle = lock.open("rb")
-    except FileNotFoundError:
-        return False
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
-
-
 @contextmanager
 def _locked(lock: Path, wait: float = 2.0) -> Iterator[bool]:
     """Hold ``lock`` for the build, or yield False when another process holds it. The short
-    wait covers a page asking ``_held`` at that very moment."""
+    wait covers a page asking ``lock_held`` at that very moment."""
     with lock.open("ab") as handle:
         deadline = time.monotonic() + wait
         while True:
@@ -178,7 +164,7 @@ def state_of(build: Build) -> BuildState:
         return BuildState("ready")
     status = _read_status(build) or {}
     done, total = int(status.get("done", 0)), int(status.get("total", 0))
-    if _held(build.lock_path):
+    if lock_held(build.lock_path):
         running = status.get("state") == "building"
         return BuildState("building" if running else "starting", done, total)
     if status.get("state") == "failed":

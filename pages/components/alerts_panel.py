@@ -1,5 +1,5 @@
-"""Data health's alerts: each in words with the tickets behind it (expandable, exportable), and
-the analysts' thresholds form."""
+"""Data health's alerts: one table of them in words; the chosen one's tickets below it
+(exportable); and the analysts' thresholds form."""
 
 from __future__ import annotations
 
@@ -64,15 +64,27 @@ def headline(alert: Alert) -> str:
 
 
 def show(view: View, found: list[Alert]) -> None:
+    """Every alert as a row (hundreds of expanders would take seconds to draw), and the tickets
+    behind the row chosen (the first until one is)."""
     if not found:
         st.success(_("No alert: nothing unusual in the latest period."), icon=":material/check:")
-    for number, alert in enumerate(found):
-        with st.expander(headline(alert), icon=":material/warning:"):
-            tickets = pl.DataFrame(
-                {"ticket_id": list(alert.tickets)}, schema={"ticket_id": pl.String}
-            )
-            show_table(tickets)
-            export_buttons(tickets, _("Alert tickets"), key=f"alert-{number}", when=alert.period)
+    else:
+        rows = pl.DataFrame(
+            {
+                "alert": [headline(a) for a in found],
+                "period": [a.period for a in found],
+                "tickets": [len(a.tickets) for a in found],
+            },
+            schema={"alert": pl.String, "period": pl.String, "tickets": pl.Int64},
+        )
+        event = show_table(rows, on_select="rerun", selection_mode="single-row", key="alerts-table")
+        picked = event.selection.rows if event else []
+        number = picked[0] if picked else 0
+        alert = found[number]
+        st.caption(_("Tickets behind: {alert}").format(alert=headline(alert)))
+        tickets = pl.DataFrame({"ticket_id": list(alert.tickets)}, schema={"ticket_id": pl.String})
+        show_table(tickets)
+        export_buttons(tickets, _("Alert tickets"), key=f"alert-{number}", when=alert.period)
     if view.scope.role == "analyst":
         thresholds_form(view)
 

@@ -128,6 +128,7 @@ VOCABULARY: tuple[tuple[str, str], ...] = (
     C_("column", "payout_cents"),
     C_("column", "payout_per_ticket_cents"),
     C_("column", "period"),
+    C_("column", "alert"),
     C_("column", "periods"),
     C_("column", "plateau"),
     C_("column", "plateau_cents"),

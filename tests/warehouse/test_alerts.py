@@ -149,4 +149,8 @@ def test_data_health_shows_alerts_and_the_badge_count(
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == f"{title} · {count}"
     assert heading in [h.value for h in at.subheader]
-    assert len(at.expander) >= count
+    (table, behind, *_) = [d.value for d in at.dataframe]
+    assert len(table) == count  # every alert is a row, in words
+    first = active(app_env)[0]
+    assert table.iloc[0, 1] == first.period
+    assert sorted(behind.iloc[:, 0]) == sorted(first.tickets)  # the first one's tickets below
