@@ -31,25 +31,24 @@ def facts(mixed_warehouse: Path) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def technician_lines(mixed_warehouse: Path) -> pl.DataFrame:
-    """Every technician line with its ticket's place (null for a line without a ticket)."""
+def placed_lines(mixed_warehouse: Path) -> pl.DataFrame:
+    """Every line with its ticket's place (null for a line without a ticket)."""
     with connect_read_only(serving_path(mixed_warehouse)) as con:
         return con.sql(
             "select l.*, f.region_group, f.province_code, f.technician_id as ticket_technician"
             " from settlement_lines as l left join ticket_facts as f using (ticket_id)"
-            " where l.payee_type = 'technician'"
         ).pl()
 
 
 @pytest.fixture(scope="module")
-def partner_lines(mixed_warehouse: Path) -> pl.DataFrame:
-    """Every partner line (any partner type) with its ticket's place (null without a ticket)."""
-    with connect_read_only(serving_path(mixed_warehouse)) as con:
-        return con.sql(
-            "select l.*, f.region_group, f.province_code"
-            " from settlement_lines as l left join ticket_facts as f using (ticket_id)"
-            " where l.payee_type <> 'technician'"
-        ).pl()
+def technician_lines(placed_lines: pl.DataFrame) -> pl.DataFrame:
+    return placed_lines.filter(pl.col("payee_type") == "technician")
+
+
+@pytest.fixture(scope="module")
+def partner_lines(placed_lines: pl.DataFrame) -> pl.DataFrame:
+    """Every partner line, of any partner type."""
+    return placed_lines.filter(pl.col("payee_type") != "technician")
 
 
 def test_the_warehouse_has_cross_region_technicians_and_multi_province_partners(
