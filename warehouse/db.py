@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, Any, TypeVar
 
 import duckdb
 
@@ -294,25 +294,31 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> list[st
     return applied
 
 
+def try_lock(handle: IO[Any], timeout: float, *, poll: float) -> bool:
+    """Take ``handle``'s exclusive lock, waiting up to ``timeout`` seconds; whether it was."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)
+
+
 @contextmanager
 def _exclusive(lock_file: Path, timeout: float) -> Iterator[None]:
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with lock_file.open("a") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise said(
-                        WarehouseLocked,
-                        "{lock}: another pipeline or settlement command is writing the "
-                        "warehouse; gave up after {seconds} s",
-                        lock=str(lock_file),
-                        seconds=round(timeout),
-                    ) from None
-                time.sleep(0.2)
+        if not try_lock(handle, timeout, poll=0.2):
+            raise said(
+                WarehouseLocked,
+                "{lock}: another pipeline or settlement command is writing the "
+                "warehouse; gave up after {seconds} s",
+                lock=str(lock_file),
+                seconds=round(timeout),
+            ) from None
         try:
             yield
         finally:

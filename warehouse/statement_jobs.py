@@ -37,7 +37,7 @@ from typing import Any, Literal
 from statements.files import write_pdf_zip
 from statements.fonts import cjk_font
 from statements.words import Words
-from warehouse.db import lock_held
+from warehouse.db import lock_held, try_lock
 from warehouse.statements import Fingerprint, read_for_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,16 +142,9 @@ def _locked(lock: Path, wait: float = 2.0) -> Iterator[bool]:
     """Hold ``lock`` for the build, or yield False when another process holds it. The short
     wait covers a page asking ``lock_held`` at that very moment."""
     with lock.open("ab") as handle:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield False
-                    return
-                time.sleep(0.05)
+        if not try_lock(handle, wait, poll=0.05):
+            yield False
+            return
         try:
             yield True
         finally:
