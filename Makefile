@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DB ?= $(or $(TIERBOARD_DB),data/tierboard.duckdb)
 DEMO_TICKETS ?= 200000
 
-.PHONY: run run-live test install lint demo bench clean messages
+.PHONY: run run-live test install java lint demo bench clean messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,20 @@ lint: install
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-test: lint
+# The Spark engine (python -m settlement run --engine spark) and its tests need a Java runtime:
+# Debian's, installed when missing and allowed (as root), else named.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Java for Spark (openjdk-17-jre-headless)…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+		else \
+			echo "Spark needs Java 17: sudo apt-get install openjdk-17-jre-headless" >&2; exit 1; \
+		fi; \
+	}
+
+test: lint java
 	$(PY) -m pytest -n 2 --dist loadfile
 
 # After adding or changing a message: refresh both catalogs, then translate the new entries.

@@ -57,6 +57,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--db", help=db_help)
     run.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="where the engine runs: in this process (default) or on Apache Spark (docs/spark.md)",
+    )
+    run.add_argument(
+        "--master",
+        default="local[2]",
+        help="with --engine spark: the Spark master (local[N], spark://HOST:7077, yarn)",
+    )
+    run.add_argument(
+        "--work",
+        type=Path,
+        help="with --engine spark: a folder every Spark worker sees, for the run's files"
+        " (default: a temporary folder, enough for local[N])",
+    )
+    run.add_argument(
+        "--max-group-rows",
+        type=int,
+        help="with --engine spark: refuse a payee's month of more tickets than this"
+        " (default 5 000 000)",
+    )
+    run.add_argument(
         "--rules",
         type=Path,
         help="what-if: show per period what publishing this file on its effective date would"
@@ -284,6 +307,20 @@ def _statements(args: argparse.Namespace, db: Path) -> int:
     return 0
 
 
+def _engine(args: argparse.Namespace) -> Any:
+    """The engine ``run --engine`` names; Spark is imported only when asked for."""
+    from warehouse.settle import local_engine
+
+    if args.engine == "local":
+        return local_engine
+    from distributed.engine import SparkEngine
+    from distributed.job import MAX_GROUP_ROWS
+
+    return SparkEngine(
+        master=args.master, work=args.work, max_group_rows=args.max_group_rows or MAX_GROUP_ROWS
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     from warehouse.db import warehouse_path
     from warehouse.settle import (
@@ -296,7 +333,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "run":
         if args.rules:
             return _what_if(db, args.rules)
-        settle_warehouse(db, period=args.period, full=args.full, echo=print)
+        settle_warehouse(db, period=args.period, full=args.full, echo=print, engine=_engine(args))
     elif args.command == "publish":
         return _publish(args, db)
     elif args.command == "close":

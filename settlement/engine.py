@@ -13,7 +13,16 @@ from typing import get_args
 import polars as pl
 
 from settlement import lookups
-from settlement.frames import BREAKDOWN, CODE, LINES, ORDERS_IN, PARTS, TICKETS_IN, UNPRICED
+from settlement.frames import (
+    BREAKDOWN,
+    CODE,
+    LINES,
+    LINKED,
+    ORDERS_IN,
+    PARTS,
+    TICKETS_IN,
+    UNPRICED,
+)
 from settlement.money import BP, div_round, pct, scale_round
 from settlement.rules import Deductions, PayeeType, Platform, RegionGroup, RuleSet
 from settlement.timeline import VERSION_INDEX, Timeline, as_timeline
@@ -168,26 +177,36 @@ def ticket_components(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     )
 
 
-def reworks(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
-    """(row, original_technician_id) of every ticket that is a rework under the policy of the
-    version pricing the rework."""
-    window = pl.duration(days=parameter(timeline, lambda r: r.rework.window_days))
+def rework_candidates(priced: pl.LazyFrame) -> pl.LazyFrame:
+    """(row, original_completed_at, original_technician_id) of every priced ticket whose
+    ``rework_of`` names a priced ticket: the cross-ticket join a rework needs (``LINKED``).
+    Whether it is a rework under its version's policy is ``rework_original``'s to say."""
     originals = priced.select(
         rework_of="ticket_id",
         original_completed_at="completed_at",
         original_technician_id="technician_id",
     )
-    elapsed = pl.col("completed_at") - pl.col("original_completed_at")
     return (
-        # A ticket cannot be its own original.
-        priced.filter(
-            pl.col("rework_of").is_not_null() & (pl.col("rework_of") != pl.col("ticket_id"))
-        )
-        .select("row", "rework_of", "completed_at", VERSION_INDEX)
+        priced.filter(pl.col("rework_of").is_not_null())
+        .select("row", "rework_of")
         .join(originals, on="rework_of", how="inner")
-        .filter((elapsed >= pl.duration()) & (elapsed <= window))
-        .select("row", "original_technician_id")
+        .select("row", "original_completed_at", "original_technician_id")
     )
+
+
+def rework_original(timeline: Timeline) -> pl.Expr:
+    """The original technician of a rework under the policy of the version pricing the rework
+    (null when the ticket is no rework); needs ``rework_candidates``' columns beside it."""
+    window = pl.duration(days=parameter(timeline, lambda r: r.rework.window_days))
+    elapsed = pl.col("completed_at") - pl.col("original_completed_at")
+    # A ticket cannot be its own original.
+    is_rework = (
+        pl.col("rework_of").is_not_null()
+        & (pl.col("rework_of") != pl.col("ticket_id"))
+        & (elapsed >= pl.duration())
+        & (elapsed <= window)
+    )
+    return pl.when(is_rework).then(pl.col("original_technician_id"))
 
 
 def with_ladder_measures(lines: pl.LazyFrame, group: list[str], labour: str) -> pl.LazyFrame:
@@ -233,24 +252,31 @@ def _needs_ladder(timeline: Timeline, payee_types: tuple[PayeeType, ...]) -> boo
     return any(t in rules.ladders for rules in timeline.versions for t in payee_types)
 
 
-def ticket_links(priced: pl.LazyFrame, orders: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
-    """What each priced ticket's links give it, row by row beside ``priced``: the original
-    technician when it is a rework (``is_rework``), its order's amounts and refunded share,
-    and whether it is the order's first ticket."""
-    keys = priced.select("row", "ticket_id", "order_platform", "order_id", "completed_at")
+def ticket_links(priced: pl.LazyFrame, orders: pl.LazyFrame) -> pl.LazyFrame:
+    """What the cross-ticket joins find for each priced ticket, row by row beside ``priced``
+    (``frames.LINKED``): a rework's original, its order's amounts and refunded share, whether it
+    is the order's first ticket. A distributed run computes the same columns with its own joins
+    and hands them to ``settle_linked``."""
+    keys = priced.select("row", "order_platform", "order_id", "completed_at", "ticket_id")
     found = (
-        keys.pipe(attach, ["row"], reworks(priced, timeline))
-        .pipe(attach, ["order_platform", "order_id"], clawback_ratio(orders))
+        keys.pipe(attach, ["row"], rework_candidates(priced))
+        .pipe(attach, ["order_platform", "order_id"], order_terms(orders))
         .cache()
     )
-    return (
-        found.pipe(attach, ["row"], first_tickets_of_orders(found))
-        .with_columns(is_rework=pl.col("original_technician_id").is_not_null())
-        .drop("row", "ticket_id", "order_platform", "order_id", "completed_at")
-    )
+    return found.pipe(attach, ["row"], first_tickets_of_orders(found)).select(*LINKED)
 
 
-def clawback_ratio(orders: pl.LazyFrame) -> pl.LazyFrame:
+def resolved_links(found: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+    """The links as the lines use them: the original technician of a rework under its version's
+    policy (``is_rework``), the order's terms; ``found`` holds ``LINKED`` and the ticket columns
+    the policy reads."""
+    return found.select(
+        original_technician_id=rework_original(timeline),
+        **{name: pl.col(name) for name in LINKED if not name.startswith("original_")},
+    ).with_columns(is_rework=pl.col("original_technician_id").is_not_null())
+
+
+def order_terms(orders: pl.LazyFrame) -> pl.LazyFrame:
     """order → (refunded share numerator, denominator): the part of what was paid given back;
     and where it was delivered (cross-province VAT on order amounts)."""
     # One row per order (the last wins, as in the reference); refunds count from 0 up to paid.
@@ -642,6 +668,11 @@ def _require_encoded(frame: pl.LazyFrame, schema: dict[str, pl.DataType], name: 
             raise TypeError(f"{name}.{column} is {found[column]}, settlement takes {dtype}")
 
 
+PAYEE_GROUPS = ("technician", "partner")  # the line families, each settled on its own
+# The ticket columns a rework's policy reads beside the links.
+_POLICY_COLUMNS = ("ticket_id", "rework_of", "completed_at", VERSION_INDEX)
+
+
 def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet | Timeline) -> Settlement:
     """Settle completed tickets (frames.TICKETS_IN) against orders (frames.ORDERS_IN), each
     ticket under the version of ``rules`` effective on its completion date.
@@ -653,24 +684,53 @@ def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet | Timelin
     _require_encoded(orders, ORDERS_IN, "orders")
     timeline = as_timeline(rules)
     priced_all = priced_tickets(tickets, timeline).cache()
-    unpriced = priced_all.filter(pl.col("unpriced_reason").is_not_null()).select(
-        "period",
-        "ticket_id",
-        reason="unpriced_reason",
-        rule_version=_rule_version(timeline),
-    )
     priced = priced_all.filter(pl.col("unpriced_reason").is_null())
+    return Settlement(
+        lines=_lines(priced, ticket_links(priced, orders), timeline, PAYEE_GROUPS),
+        unpriced=unpriced_tickets(priced_all, timeline),
+    )
+
+
+def settle_linked(
+    linked: pl.LazyFrame, rules: RuleSet | Timeline, payees: tuple[str, ...] = PAYEE_GROUPS
+) -> pl.LazyFrame:
+    """The lines of ``payees`` ("technician": ticket and chargeback lines; "partner": partner
+    ticket and monthly lines) of priced tickets whose links are already found: frames.TICKETS_IN
+    and frames.LINKED side by side. Given every ticket of each (payee, period) group it settles,
+    the lines are exactly ``settle``'s for those groups: ladders and monthly lines see only their
+    own group, and everything that crosses groups is in the links."""
+    _require_encoded(linked, {**TICKETS_IN, **LINKED}, "linked")
+    timeline = as_timeline(rules)
+    priced = priced_tickets(linked, timeline).filter(pl.col("unpriced_reason").is_null())
+    return _lines(priced.drop(*LINKED), priced.select(*LINKED), timeline, payees)
+
+
+def unpriced_tickets(priced_all: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+    """The tickets ``priced_tickets`` could not price, with the reason (frames.UNPRICED)."""
+    return priced_all.filter(pl.col("unpriced_reason").is_not_null()).select(
+        pl.col("period").cast(UNPRICED["period"]),
+        pl.col("ticket_id").cast(UNPRICED["ticket_id"]),
+        reason=pl.col("unpriced_reason").cast(UNPRICED["reason"]),
+        rule_version=_rule_version(timeline).cast(UNPRICED["rule_version"]),
+    )
+
+
+def _lines(
+    priced: pl.LazyFrame, found: pl.LazyFrame, timeline: Timeline, payees: tuple[str, ...]
+) -> pl.LazyFrame:
+    """The lines of ``payees`` of ``priced`` tickets, ``found`` (frames.LINKED) beside them."""
     # Only what joins find is kept (a narrow frame, computed once); the per-ticket components
     # are recomputed beside it by every kind of line, which costs less than holding them.
-    links = ticket_links(priced, orders, timeline).cache()
+    policy = priced.select(_POLICY_COLUMNS)
+    links = resolved_links(pl.concat([policy, found], how="horizontal"), timeline).cache()
     components = pl.concat([ticket_components(priced, timeline), links], how="horizontal")
-    technician = _finish(technician_lines(components, timeline), timeline)
-    chargeback = _finish(chargeback_lines(components, timeline), timeline)
-    moded = partner_modes(components, timeline).cache()
-    partner_tickets = _finish(partner_ticket_lines(moded, timeline), timeline)
-    monthly = _finish(partner_monthly_lines(moded, partner_tickets, timeline), timeline)
-    lines = pl.concat([technician, chargeback, partner_tickets, monthly], how="vertical")
-    return Settlement(
-        lines=lines,
-        unpriced=unpriced.select(pl.col(n).cast(t) for n, t in UNPRICED.items()),
-    )
+    parts = []
+    if "technician" in payees:
+        parts.append(_finish(technician_lines(components, timeline), timeline))
+        parts.append(_finish(chargeback_lines(components, timeline), timeline))
+    if "partner" in payees:
+        moded = partner_modes(components, timeline).cache()
+        partner_tickets = _finish(partner_ticket_lines(moded, timeline), timeline)
+        parts.append(partner_tickets)
+        parts.append(_finish(partner_monthly_lines(moded, partner_tickets, timeline), timeline))
+    return pl.concat(parts, how="vertical")

@@ -56,6 +56,21 @@ ORDERS_IN: dict[str, pl.DataType] = {
     "province_code": CODE,  # delivery province; null for virtual or self-pickup orders
 }
 
+# What the cross-ticket joins find for each priced ticket (``engine.ticket_links``): the
+# original a rework names (before its version's rework window is applied), the terms of the
+# order it serves (``engine.order_terms``) and whether it is that order's first ticket (true or
+# null). A distributed run computes these with its own joins and settles each group of tickets
+# with them beside the ticket columns (``engine.settle_linked``).
+LINKED: dict[str, pl.DataType] = {
+    "original_completed_at": TIMESTAMP,
+    "original_technician_id": CODE,
+    "paid_cents": pl.Int64(),
+    "order_province_code": CODE,
+    "claw_num": pl.Int64(),
+    "claw_den": pl.Int64(),
+    "is_first_for_order": pl.Boolean(),
+}
+
 BREAKDOWN = (
     "base_cents",
     "parts_cents",

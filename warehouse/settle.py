@@ -84,6 +84,20 @@ IN_DIRTY_PERIODS = (
 )
 
 
+# An engine settles tickets and orders (frames.TICKETS_IN, ORDERS_IN) under a timeline into
+# (frames.LINES, frames.UNPRICED): the local Polars engine, or another that gives the same lines
+# (``distributed.engine.SparkEngine``).
+Engine = Callable[[pl.DataFrame, pl.DataFrame, Timeline], tuple[pl.DataFrame, pl.DataFrame]]
+
+
+def local_engine(
+    tickets: pl.DataFrame, orders: pl.DataFrame, timeline: Timeline
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    result = settle(tickets.lazy(), orders.lazy(), timeline)
+    lines, unpriced = pl.collect_all([result.lines, result.unpriced])
+    return lines, unpriced
+
+
 def query(name: str) -> str:
     return (resources.files("warehouse") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 
@@ -357,6 +371,7 @@ def settle_into(
     store: Path,
     period: str | None = None,
     full: bool = False,
+    engine: Engine = local_engine,
 ) -> SettleSummary:
     """Settle the open periods (or one) under the rule timeline, in one transaction.
 
@@ -368,7 +383,7 @@ def settle_into(
     timeline = rule_timeline(store)
     con.execute("begin transaction")
     try:
-        summary = _settle_in_transaction(con, timeline, store, period, full, started)
+        summary = _settle_in_transaction(con, timeline, store, period, full, started, engine)
         con.execute("commit")
     except BaseException:
         # After a failed commit (a full disk) DuckDB has already ended the transaction: a
@@ -412,6 +427,7 @@ def _settle_in_transaction(
     period: str | None,
     full: bool,
     started: datetime,
+    engine: Engine,
 ) -> SettleSummary:
     dirty.open_inputs(con)
     now = dirty.digests(con)
@@ -419,9 +435,9 @@ def _settle_in_transaction(
     if base is not None:
         statuses = open_periods_for(con, dirty.scan_periods(con))
         if not _statuses_moved(base, statuses):
-            return _settle_incremental(con, timeline, store, statuses, base, now, started)
+            return _settle_incremental(con, timeline, store, statuses, base, now, started, engine)
     tickets, orders = settlement_inputs(con)
-    return _settle_full(con, tickets, orders, timeline, store, period, now, started)
+    return _settle_full(con, tickets, orders, timeline, store, period, now, started, engine)
 
 
 def _manual(
@@ -453,6 +469,7 @@ def _settle_full(
     period: str | None,
     now: dirty.Digests,
     started: datetime,
+    engine: Engine,
 ) -> SettleSummary:
     periods = set(tickets["completed_date"].dt.strftime("%Y-%m").drop_nulls())
     statuses = open_periods_for(con, periods)
@@ -461,8 +478,7 @@ def _settle_full(
         raise PeriodNotOpen(f"period {period} is {state}; only open periods can be settled")
     target_of, to_open = correction_targets(statuses)
 
-    result = settle(tickets.lazy(), orders.lazy(), timeline)
-    recomputed, missing_all = pl.collect_all([result.lines, result.unpriced])
+    recomputed, missing_all = engine(tickets, orders, timeline)
     _check_ledger_range(recomputed)
     groups = recomputed.select(dirty.group_kind(pl.col("payee_type")), "payee_id", "period")
     recomputed = recomputed.with_columns(
@@ -536,6 +552,7 @@ def _settle_incremental(
     base: dirty.Baseline,
     now: dirty.Digests,
     started: datetime,
+    engine: Engine,
 ) -> SettleSummary:
     """Recompute the dirty groups only and replace exactly their lines (``warehouse.dirty``).
 
@@ -570,8 +587,7 @@ def _settle_incremental(
     missing = pl.DataFrame(schema=UNPRICED)
     if not groups.is_empty():
         tickets, orders = dirty.read_inputs(con)
-        result = settle(tickets.lazy(), orders.lazy(), timeline)
-        lines, missing = pl.collect_all([result.lines, result.unpriced])
+        lines, missing = engine(tickets, orders, timeline)
         lines = dirty.in_groups(lines, groups)
         _check_ledger_range(lines)
         engine_lines = _shaped(
@@ -782,6 +798,7 @@ def settle_warehouse(
     period: str | None = None,
     full: bool = False,
     echo: Callable[[str], None] = lambda _: None,
+    engine: Engine = local_engine,
 ) -> SettleSummary:
     """One settlement run on the primary (incremental unless ``full``, see ``settle_into``). A
     run either commits every line it computed or writes none and records itself failed with its
@@ -792,7 +809,11 @@ def settle_warehouse(
     with writer(primary) as con:
         try:
             summary = settle_into(
-                con, store=app_store.app_store_path(primary), period=period, full=full
+                con,
+                store=app_store.app_store_path(primary),
+                period=period,
+                full=full,
+                engine=engine,
             )
         except PeriodNotOpen:
             raise  # a refused request: nothing was attempted

@@ -1,0 +1,69 @@
+"""A Spark session that runs settlement's Python stages with this project's code.
+
+The workers import ``settlement`` and ``distributed`` from a zip shipped with the job
+(``addPyFile``), so a cluster needs only the pinned requirements installed, not this checkout.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ("settlement", "distributed")  # the packages the stages import
+LOCAL_DRIVER_MEMORY = "4g"  # local mode runs every task in the driver's JVM
+
+
+def is_local(master: str) -> bool:
+    return master == "local" or master.startswith("local[")
+
+
+def spark_session(master: str = "local[2]", app: str = "tierboard-settlement") -> SparkSession:
+    """A session on ``master`` (``local[N]``, ``spark://host:7077``, ``yarn``, …)."""
+    # pyspark's own check of the pandas version warns on import; settlement uses no pandas.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+    if is_local(master):
+        # Local workers are this interpreter; a cluster's are configured there.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")  # timestamps are Beijing wall time, naive
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_log_config()}")
+    )
+    if is_local(master):
+        builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.addPyFile(str(_code_zip()))
+    return spark
+
+
+def _log_config() -> Path:
+    return Path(__file__).with_name("log4j2.properties")
+
+
+def _code_zip() -> Path:
+    """The shipped packages' sources in one zip, rebuilt when they change."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for package in SHIPPED:
+            for path in sorted((ROOT / package).rglob("*")):
+                if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+                    archive.write(path, path.relative_to(ROOT).as_posix())
+    folder = Path(tempfile.gettempdir()) / "tierboard-spark"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"tierboard-{os.getpid()}.zip"
+    target.write_bytes(buffer.getvalue())
+    return target
