@@ -19,31 +19,44 @@ from pyspark.sql import SparkSession
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("settlement", "distributed")  # the packages the stages import
 LOCAL_DRIVER_MEMORY = "4g"  # local mode runs every task in the driver's JVM
+# Rows per Arrow batch to and from the Python workers: an engine call costs ~70 ms whatever its
+# size, so row-by-row stages take big batches (Spark's default is 10 000).
+ARROW_BATCH_ROWS = 200_000
 
 
-def is_local(master: str) -> bool:
-    return master == "local" or master.startswith("local[")
+def is_local(master: str | None) -> bool:
+    return master is not None and (master == "local" or master.startswith("local["))
 
 
-def spark_session(master: str = "local[2]", app: str = "tierboard-settlement") -> SparkSession:
-    """A session on ``master`` (``local[N]``, ``spark://host:7077``, ``yarn``, …)."""
+def spark_session(
+    master: str | None = "local[2]", app: str = "tierboard-settlement"
+) -> SparkSession:
+    """A session on ``master`` (``local[N]``, ``spark://host:7077``, ``yarn``, …; None: the
+    one spark-submit or the Spark configuration names)."""
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = "local[2]"  # not under spark-submit, whose JVM names the master
     # pyspark's own check of the pandas version warns on import; settlement uses no pandas.
     warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
     if is_local(master):
         # Local workers are this interpreter; a cluster's are configured there.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder.appName(app)
+    if master is not None:
+        builder = builder.master(master)
     builder = (
-        SparkSession.builder.master(master)
-        .appName(app)
-        .config("spark.ui.enabled", "false")
+        builder.config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")  # timestamps are Beijing wall time, naive
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_log_config()}")
     )
     if is_local(master):
-        builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
+        # One machine's cores: a few shuffle partitions, not Spark's 200 for a cluster.
+        builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY).config(
+            "spark.sql.shuffle.partitions", "8"
+        )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     spark.sparkContext.addPyFile(str(_code_zip()))

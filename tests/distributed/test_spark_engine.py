@@ -8,6 +8,7 @@ Spark runs in local mode, started by the command line as a user runs it and in t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,13 +21,23 @@ import polars as pl
 import pytest
 import yaml
 
+from distributed.__main__ import main as distributed_main
 from distributed.engine import SparkEngine
 from settlement.rules import DEFAULT_RULES
 from settlement.timeline import period_start
 from tests.warehouse.test_timeline import refund_an_order_of
+from warehouse.app_store import app_store_path
 from warehouse.db import connect_read_only, serving_path, writer
+from warehouse.export import export
 from warehouse.publish import publish
-from warehouse.settle import SettlementFailed, close_period, settle_warehouse
+from warehouse.settle import (
+    SettlementFailed,
+    close_period,
+    local_engine,
+    rule_timeline,
+    settle_warehouse,
+    settlement_inputs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = "tierboard_app.sqlite"  # beside each copy, so every copy has its own rule versions
@@ -213,3 +224,38 @@ def test_a_group_over_the_bound_is_refused_by_name_and_nothing_is_written(
     assert all(b.equals(a) for b, a in zip(before, after, strict=True))
     failed = sql(spark, "select status, error from settlement_runs order by run_id desc limit 1")[0]
     assert failed[0] == "failed" and "GroupTooLarge" in str(failed[1])
+
+
+def test_the_submitted_job_settles_an_export_as_the_local_engine_does(
+    prepared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark_stopped: None
+) -> None:
+    monkeypatch.delenv("TIERBOARD_APP_DB", raising=False)
+    db = copy_warehouse(prepared, tmp_path / "w")
+    export(db, tmp_path / "export")
+    out = tmp_path / "settled"
+    assert (
+        distributed_main(["settle", "--inputs", str(tmp_path / "export"), "--out", str(out)]) == 0
+    )
+    with connect_read_only(serving_path(db)) as con:
+        tickets, orders = settlement_inputs(con)
+    lines, unpriced = local_engine(tickets, orders, rule_timeline(app_store_path(db)))
+    order = ["period", "line_kind", "payee_type", "payee_id", "ticket_id"]
+    assert pl.read_parquet(out / "lines.parquet").sort(order).equals(lines.sort(order))
+    assert (
+        pl.read_parquet(out / "unpriced.parquet")
+        .sort("ticket_id")
+        .equals(unpriced.sort("ticket_id"))
+    )
+    assert unpriced.height == 2
+    stages = json.loads((out / "run.json").read_text())["stages"]
+    assert [s["name"] for s in stages] == ["unpriced", "links", "technician lines", "partner lines"]
+    assert all(s["calls"] > 0 for s in stages)
+
+
+def test_the_submitted_job_refuses_a_folder_that_is_no_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        distributed_main(["settle", "--inputs", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    )
+    assert "not an export (no layout.json)" in capsys.readouterr().err
