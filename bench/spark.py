@@ -23,7 +23,7 @@ from distributed.engine import write_inputs
 from distributed.job import settle_on_spark
 from distributed.session import spark_session
 from settlement.timeline import Timeline
-from warehouse.settle import local_engine, shipped_rules
+from warehouse.settle import LOCAL, shipped_rules
 
 ORDER = ["period", "line_kind", "payee_type", "payee_id", "ticket_id"]
 WORKERS = (1, 2, 4, 8, 16, 32)
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
     timeline = Timeline.single(shipped_rules())
 
     started = time.perf_counter()
-    local_lines, _ = local_engine(tickets, orders, timeline)
+    local_lines, _ = LOCAL.settle(tickets, orders, timeline)
     local_seconds = time.perf_counter() - started
     print(f"local engine   {args.tickets:>11,} tickets  {local_seconds:7.2f} s")
 

@@ -1,8 +1,9 @@
 """Spark as the warehouse's settlement engine: same frames in, same lines out as the local one.
 
 ``SparkEngine`` is what ``warehouse.settle.settle_into(..., engine=)`` calls instead of the
-local engine: it writes the tickets and orders it is given in the export layout to its work
-folder, settles them on Spark (``job.settle_on_spark``) and hands the lines back.
+local engine (``warehouse.settle.Engine``): it writes the tickets and orders it is given in the
+export layout to its work folder, settles them on Spark (``job.settle_on_spark``) and hands the
+lines back; closed periods' corrections run on Spark too (``job.corrections_on_spark``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from pathlib import Path
 
 import polars as pl
 
-from distributed.job import MAX_GROUP_ROWS, SparkSettlement, settle_on_spark
+from distributed.job import (
+    MAX_GROUP_ROWS,
+    SparkSettlement,
+    StageTime,
+    corrections_on_spark,
+    settle_on_spark,
+)
 from distributed.schema import as_text
 from distributed.session import spark_session
 from settlement.frames import ORDERS_IN, TICKETS_IN
@@ -43,12 +50,13 @@ class SparkEngine:
     work: Path | None = None
     max_group_rows: int = MAX_GROUP_ROWS
     last: SparkSettlement | None = field(default=None, init=False)
+    last_corrections: StageTime | None = field(default=None, init=False)
 
-    def __call__(
+    def settle(
         self, tickets: pl.DataFrame, orders: pl.DataFrame, timeline: Timeline
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         spark = spark_session(self.master)
-        folder = Path(tempfile.mkdtemp(prefix="tierboard-spark-", dir=self.work))
+        folder = self._folder()
         try:
             write_inputs(tickets, orders, folder / "inputs")
             self.last = settle_on_spark(
@@ -61,3 +69,21 @@ class SparkEngine:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return self.last.lines, self.last.unpriced
+
+    def corrections(
+        self, now_closed: pl.DataFrame, frozen: pl.DataFrame, target_of: dict[str, str]
+    ) -> pl.DataFrame:
+        spark = spark_session(self.master)
+        folder = self._folder()
+        try:
+            found, self.last_corrections = corrections_on_spark(
+                spark, now_closed, frozen, target_of, folder / "stages"
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return found
+
+    def _folder(self) -> Path:
+        if self.work is not None:
+            self.work.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="tierboard-spark-", dir=self.work))

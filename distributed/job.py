@@ -4,7 +4,9 @@
 2. **links**: what crosses groups, with Spark's joins: a rework's original (it may belong to
    another technician or month), the terms of each ticket's order and the order's first ticket;
 3. **technician lines** per (technician, period) group: ladders, reworks, chargebacks;
-4. **partner lines** per (partner, period) group: partner ticket lines and monthly lines.
+4. **partner lines** per (partner, period) group: partner ticket lines and monthly lines;
+5. **adjustments** (``corrections_on_spark``), per payee: closed periods' lines now against what
+   they hold frozen, the differences booked in the first open period after each.
 
 Stages 3 and 4 hash whole groups into buckets and settle a bucket per ``applyInArrow`` call with
 ``settlement.engine.settle_linked``: the engine's windows are per group, so a bucket of many
@@ -18,12 +20,14 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 from pyspark.accumulators import AccumulatorParam
+from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -31,11 +35,13 @@ from distributed.schema import spark_schema
 from distributed.stages import (
     LINKED_TICKETS,
     ORDER_TERMS,
+    corrections_stage,
     lines_stage,
     order_terms_stage,
     unpriced_stage,
 )
 from settlement.frames import LINES, ORDERS_IN, TICKETS_IN, UNPRICED
+from settlement.periods import ADJUSTMENT_LINES
 from settlement.timeline import Timeline
 
 # A (payee, period) group is settled in one engine call, in one worker's memory (about 0.5 KB
@@ -51,6 +57,32 @@ class GroupTooLarge(ValueError):
 
 class BadInputs(ValueError):
     """Inputs that break the layout's promises (docs/export.md)."""
+
+
+class StageFailed(RuntimeError):
+    """A stage's Python code failed in a worker: the stage and the error, not the JVM's trace."""
+
+
+@contextmanager
+def _stage_failure(stage: str) -> Iterator[None]:
+    try:
+        yield
+    except PythonException as error:
+        raise StageFailed(
+            f"Spark stage {stage} failed in a worker: {_python_cause(error)}"
+        ) from error
+
+
+def _python_cause(error: PythonException) -> str:
+    """The last line of the worker's Python traceback: the exception and its message."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    found = [line for line in lines if line and not line.startswith(("at ", "File ", "^"))]
+    raised = [
+        line
+        for line in found
+        if ": " in line and line.split(": ", 1)[0].endswith(("Error", "Exception"))
+    ]
+    return (raised or found or [type(error).__name__])[-1]
 
 
 @dataclass(frozen=True)
@@ -119,7 +151,8 @@ def settle_on_spark(
     def stage(name: str, build: Callable[[], DataFrame]) -> DataFrame:
         started = time.perf_counter()
         target = str(work / name.replace(" ", "_"))
-        build().write.mode("overwrite").parquet(target)
+        with _stage_failure(name):
+            build().write.mode("overwrite").parquet(target)
         times.append((name, time.perf_counter() - started))
         return spark.read.parquet(target)
 
@@ -151,6 +184,46 @@ def settle_on_spark(
         stages=_stage_times(times, costs.value),
         buckets=buckets,
     )
+
+
+def corrections_on_spark(
+    spark: SparkSession,
+    now_closed: pl.DataFrame,
+    frozen: pl.DataFrame,
+    target_of: dict[str, str],
+    work: Path,
+) -> tuple[pl.DataFrame, StageTime]:
+    """``settlement.periods.corrections`` of closed periods' lines (stored columns, the same in
+    both frames), per bucket of payees; the adjustment lines and the stage's time."""
+    shutil.rmtree(work, ignore_errors=True)
+    sides = pl.concat(
+        [
+            now_closed.with_columns(_side=pl.lit("now")),
+            frozen.with_columns(_side=pl.lit("frozen")),
+        ],
+        how="diagonal_relaxed",  # the recomputed lines lack the stored-only columns
+    )
+    columns = {name: dtype for name, dtype in sides.schema.items() if name != "_side"}
+    if sides.is_empty():
+        return pl.DataFrame(schema=ADJUSTMENT_LINES), StageTime("adjustments", 0.0, 0, 0, 0.0, 0.0)
+    costs = spark.sparkContext.accumulator([], _Costs())
+    started = time.perf_counter()
+    (work / "sides").mkdir(parents=True)
+    sides.write_parquet(work / "sides" / "part_0.parquet")
+    buckets = max(
+        2 * spark.sparkContext.defaultParallelism, math.ceil(sides.height / ROWS_PER_CALL)
+    )
+    (
+        spark.read.parquet(str(work / "sides"))
+        .withColumn("_bucket", F.pmod(F.xxhash64("payee_id"), F.lit(buckets)))
+        .groupBy("_bucket")
+        .applyInArrow(corrections_stage(target_of, columns, costs), spark_schema(ADJUSTMENT_LINES))
+        .write.mode("overwrite")
+        .parquet(str(work / "adjustments"))
+    )
+    found = _read_back(work, ["adjustments"], ADJUSTMENT_LINES)
+    seconds = time.perf_counter() - started
+    return found, _stage_times([("adjustments", seconds)], costs.value)[0]
 
 
 def _linked(priced: DataFrame, orders: DataFrame, costs: object) -> DataFrame:

@@ -35,6 +35,8 @@ def spark_session(
     one spark-submit or the Spark configuration names)."""
     if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
         master = "local[2]"  # not under spark-submit, whose JVM names the master
+    # Spark's configuration folder: its log at errors only, unless the machine has its own.
+    os.environ.setdefault("SPARK_CONF_DIR", str(Path(__file__).with_name("conf")))
     # pyspark's own check of the pandas version warns on import; settlement uses no pandas.
     warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
     if is_local(master):
@@ -50,7 +52,6 @@ def spark_session(
         .config("spark.sql.session.timeZone", "UTC")  # timestamps are Beijing wall time, naive
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
-        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_log_config()}")
     )
     if is_local(master):
         # One machine's cores: a few shuffle partitions, not Spark's 200 for a cluster.
@@ -61,10 +62,6 @@ def spark_session(
     spark.sparkContext.setLogLevel("ERROR")
     spark.sparkContext.addPyFile(str(_code_zip()))
     return spark
-
-
-def _log_config() -> Path:
-    return Path(__file__).with_name("log4j2.properties")
 
 
 def _code_zip() -> Path:

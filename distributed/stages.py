@@ -17,6 +17,7 @@ import pyarrow as pa
 from distributed.schema import to_engine, to_spark
 from settlement.engine import order_terms, priced_tickets, settle_linked, unpriced_tickets
 from settlement.frames import LINES, LINKED, ORDERS_IN, TICKETS_IN, UNPRICED
+from settlement.periods import ADJUSTMENT_LINES, corrections
 from settlement.timeline import Timeline
 
 # What order_terms gives for each order (the join keys as the tickets name them).
@@ -80,6 +81,30 @@ def lines_stage(
         lines = settle_linked(linked.lazy(), timeline, payees).collect()
         out = to_spark(lines, LINES)
         _timed(costs, stage, table.num_rows, started)
+        return out
+
+    return run
+
+
+def corrections_stage(
+    target_of: dict[str, str], columns: dict[str, pl.DataType], costs: Any
+) -> Callable[[pa.Table], pa.Table]:
+    """The lines of closed periods of some whole payees, now (``_side`` "now") and frozen →
+    their adjustment lines (settlement.periods.corrections)."""
+
+    def run(table: pa.Table) -> pa.Table:
+        started = time.perf_counter()
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        sides = frame.partition_by("_side", as_dict=True, include_key=False)
+
+        def side(name: str) -> pl.LazyFrame:
+            part = sides.get((name,), frame.clear().drop("_side"))
+            return part.select(pl.col(n).cast(t) for n, t in columns.items()).lazy()
+
+        found = corrections(side("now"), side("frozen"), target_of).collect()
+        out = to_spark(found, ADJUSTMENT_LINES)
+        _timed(costs, "adjustments", table.num_rows, started)
         return out
 
     return run

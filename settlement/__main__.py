@@ -309,10 +309,10 @@ def _statements(args: argparse.Namespace, db: Path) -> int:
 
 def _engine(args: argparse.Namespace) -> Any:
     """The engine ``run --engine`` names; Spark is imported only when asked for."""
-    from warehouse.settle import local_engine
+    from warehouse.settle import LOCAL
 
     if args.engine == "local":
-        return local_engine
+        return LOCAL
     from distributed.engine import SparkEngine
     from distributed.job import MAX_GROUP_ROWS
 

@@ -11,6 +11,19 @@ import polars as pl
 
 from settlement.frames import BREAKDOWN
 
+# The columns a stored line is identified by (unique within a period).
+LINE_IDENTITY = (
+    "period",
+    "line_kind",
+    "payee_type",
+    "payee_id",
+    "ticket_id",
+    "origin_period",
+    "origin_kind",
+    "currency",
+)
+LINE_ORDER = [*LINE_IDENTITY, "dispute_id"]  # a manual line is one per dispute
+
 # The payout currency is part of the key: a line whose currency changed is reversed in the old
 # currency and booked anew in the new one, so no adjustment mixes two currencies.
 ADJUSTMENT_KEY = [
@@ -22,6 +35,15 @@ ADJUSTMENT_KEY = [
     "currency",
 ]
 SUMS = (*BREAKDOWN, "amount_cents", "amount_local_cents")
+# The columns of an adjustment line, as ``adjustments`` gives them.
+ADJUSTMENT_LINES: dict[str, pl.DataType] = {
+    **{name: pl.String() for name in ("period", "line_kind", *ADJUSTMENT_KEY, "price_tier")},
+    "ladder_rate_bp": pl.Int64(),
+    **{name: pl.Int64() for name in SUMS},
+    "is_rework": pl.Boolean(),
+    "is_refunded": pl.Boolean(),
+    "rule_version": pl.String(),
+}
 
 
 def _by_origin(lines: pl.LazyFrame) -> pl.LazyFrame:
@@ -61,4 +83,24 @@ def adjustments(
         price_tier=pl.lit(None, pl.String),
         ladder_rate_bp=pl.lit(10_000, pl.Int64),
         is_rework=pl.lit(False),
+    )
+
+
+def corrections(
+    now_closed: pl.LazyFrame, frozen: pl.LazyFrame, target_of: dict[str, str]
+) -> pl.LazyFrame:
+    """The adjustment lines (``ADJUSTMENT_LINES``) of closed periods: what their lines are now
+    (``now_closed``: stored columns) against what they hold frozen (``frozen``: their own lines
+    and their adjustments in closed periods, as stored). Frozen lines are taken oldest first, so
+    a vanished line's adjustment names the version that priced it last. Per payee: any split of
+    the payees gives the same lines."""
+    frozen = frozen.sort(["period", *LINE_ORDER], nulls_last=True).with_columns(
+        origin_period=pl.coalesce("origin_period", "period"),
+        origin_kind=pl.coalesce("origin_kind", "line_kind"),
+    )
+    now_closed = now_closed.with_columns(
+        origin_period=pl.col("period"), origin_kind=pl.col("line_kind")
+    )
+    return adjustments(now_closed, frozen, target_of).select(
+        pl.col(name).cast(dtype) for name, dtype in ADJUSTMENT_LINES.items()
     )

@@ -14,20 +14,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from settlement.engine import settle
-from settlement.periods import adjustments
+from settlement.periods import LINE_IDENTITY, adjustments
 from settlement.timeline import Timeline
-
-# The columns a stored line is identified by (unique within a period).
-LINE_IDENTITY = (
-    "period",
-    "line_kind",
-    "payee_type",
-    "payee_id",
-    "ticket_id",
-    "origin_period",
-    "origin_kind",
-    "currency",
-)
 
 
 def own_lines(

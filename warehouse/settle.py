@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import polars as pl
@@ -31,8 +32,7 @@ from settlement.engine import settle
 from settlement.explain import yuan
 from settlement.frames import BREAKDOWN, LINES, ORDERS_IN, TICKETS_IN, UNPRICED
 from settlement.manual import manual_lines
-from settlement.periods import adjustments
-from settlement.replay import LINE_IDENTITY
+from settlement.periods import LINE_ORDER, corrections
 from settlement.rules import DEFAULT_RULES, RuleSet, document_from_yaml, parse_rules
 from settlement.timeline import Timeline
 from warehouse import app_store, dirty, disputes
@@ -64,7 +64,6 @@ STORED_LINES = [
 ]
 # Columns of stored lines the engine does not produce (manual adjustments from disputes).
 STORED_ONLY: dict[str, pl.DataType] = {"manual_cents": pl.Int64(), "dispute_id": pl.Int64()}
-LINE_ORDER = [*LINE_IDENTITY, "dispute_id"]  # a manual line is one per dispute
 EMPTY_LINES = pl.DataFrame(
     schema={name: STORED_ONLY.get(name) or LINES.get(name, pl.String()) for name in STORED_LINES}
 )
@@ -84,18 +83,40 @@ IN_DIRTY_PERIODS = (
 )
 
 
-# An engine settles tickets and orders (frames.TICKETS_IN, ORDERS_IN) under a timeline into
-# (frames.LINES, frames.UNPRICED): the local Polars engine, or another that gives the same lines
-# (``distributed.engine.SparkEngine``).
-Engine = Callable[[pl.DataFrame, pl.DataFrame, Timeline], tuple[pl.DataFrame, pl.DataFrame]]
+class Engine(Protocol):
+    """Where a run computes: the local Polars engine, or another that gives the very same lines
+    (``distributed.engine.SparkEngine``)."""
+
+    def settle(
+        self, tickets: pl.DataFrame, orders: pl.DataFrame, timeline: Timeline
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Tickets and orders (frames.TICKETS_IN, ORDERS_IN) → (frames.LINES, UNPRICED)."""
+        ...
+
+    def corrections(
+        self, now_closed: pl.DataFrame, frozen: pl.DataFrame, target_of: dict[str, str]
+    ) -> pl.DataFrame:
+        """``settlement.periods.corrections``, collected."""
+        ...
 
 
-def local_engine(
-    tickets: pl.DataFrame, orders: pl.DataFrame, timeline: Timeline
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    result = settle(tickets.lazy(), orders.lazy(), timeline)
-    lines, unpriced = pl.collect_all([result.lines, result.unpriced])
-    return lines, unpriced
+class LocalEngine:
+    """The engine in this process."""
+
+    def settle(
+        self, tickets: pl.DataFrame, orders: pl.DataFrame, timeline: Timeline
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        result = settle(tickets.lazy(), orders.lazy(), timeline)
+        lines, unpriced = pl.collect_all([result.lines, result.unpriced])
+        return lines, unpriced
+
+    def corrections(
+        self, now_closed: pl.DataFrame, frozen: pl.DataFrame, target_of: dict[str, str]
+    ) -> pl.DataFrame:
+        return corrections(now_closed.lazy(), frozen.lazy(), target_of).collect()
+
+
+LOCAL = LocalEngine()
 
 
 def query(name: str) -> str:
@@ -371,7 +392,7 @@ def settle_into(
     store: Path,
     period: str | None = None,
     full: bool = False,
-    engine: Engine = local_engine,
+    engine: Engine = LOCAL,
 ) -> SettleSummary:
     """Settle the open periods (or one) under the rule timeline, in one transaction.
 
@@ -478,7 +499,7 @@ def _settle_full(
         raise PeriodNotOpen(f"period {period} is {state}; only open periods can be settled")
     target_of, to_open = correction_targets(statuses)
 
-    recomputed, missing_all = engine(tickets, orders, timeline)
+    recomputed, missing_all = engine.settle(tickets, orders, timeline)
     _check_ledger_range(recomputed)
     groups = recomputed.select(dirty.group_kind(pl.col("payee_type")), "payee_id", "period")
     recomputed = recomputed.with_columns(
@@ -504,7 +525,7 @@ def _settle_full(
             {"corrected": corrected, "targets": targets},
         )
         now_closed = recomputed.filter(pl.col("period").is_in(corrected))
-        for target, mine in _corrections(now_closed, frozen, target_of, corrected).items():
+        for target, mine in _corrections(now_closed, frozen, target_of, corrected, engine).items():
             new_lines[target] = _canonical(pl.concat([new_lines[target], mine], how="vertical"))
 
     opened = [p for p in to_open if p in new_lines and not new_lines[p].is_empty()]
@@ -587,7 +608,7 @@ def _settle_incremental(
     missing = pl.DataFrame(schema=UNPRICED)
     if not groups.is_empty():
         tickets, orders = dirty.read_inputs(con)
-        lines, missing = engine(tickets, orders, timeline)
+        lines, missing = engine.settle(tickets, orders, timeline)
         lines = dirty.in_groups(lines, groups)
         _check_ledger_range(lines)
         engine_lines = _shaped(
@@ -609,7 +630,7 @@ def _settle_incremental(
         now_closed = pl.concat(
             [engine_lines, dirty.in_groups(extra, groups)], how="vertical"
         ).filter(pl.col("period").is_in(corrected))
-        parts.extend(_corrections(now_closed, frozen, target_of, corrected).values())
+        parts.extend(_corrections(now_closed, frozen, target_of, corrected, engine).values())
     new_lines = _by_period(_shaped(pl.concat(parts, how="vertical")), open_periods)
 
     # What the open periods hold of the same parts: the dirty groups' lines and adjustments, and
@@ -687,21 +708,12 @@ def _corrections(
     frozen: pl.DataFrame,
     target_of: dict[str, str],
     corrected: list[str],
+    engine: Engine,
 ) -> dict[str, pl.DataFrame]:
     """target period → the adjustment lines (canonical) of the ``corrected`` closed periods:
-    what their lines are now against what they hold frozen (``frozen``: their own lines and
-    their adjustments in closed periods, oldest first, so a vanished line's adjustment names
-    the version that priced it last)."""
-    frozen = frozen.sort(["period", *LINE_ORDER], nulls_last=True).with_columns(
-        origin_period=pl.coalesce("origin_period", "period"),
-        origin_kind=pl.coalesce("origin_kind", "line_kind"),
-    )
-    now_closed = now_closed.with_columns(
-        origin_period=pl.col("period"), origin_kind=pl.col("line_kind")
-    )
-    adjust = adjustments(
-        now_closed.lazy(), frozen.lazy(), {o: target_of[o] for o in corrected}
-    ).collect()
+    what their lines are now against what they hold frozen (``settlement.periods.corrections``,
+    computed by the run's engine)."""
+    adjust = engine.corrections(now_closed, frozen, {o: target_of[o] for o in corrected})
     return {
         target: _canonical(adjust.filter(pl.col("period") == target))
         for target in sorted(set(adjust["period"]))
@@ -798,7 +810,7 @@ def settle_warehouse(
     period: str | None = None,
     full: bool = False,
     echo: Callable[[str], None] = lambda _: None,
-    engine: Engine = local_engine,
+    engine: Engine = LOCAL,
 ) -> SettleSummary:
     """One settlement run on the primary (incremental unless ``full``, see ``settle_into``). A
     run either commits every line it computed or writes none and records itself failed with its
