@@ -367,13 +367,23 @@ def with_deductions(
     )
 
 
-def technician_lines(components: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+# A ticket's technician ladder rate, when the caller knows it (``settle(..., rates_given=True)``).
+GIVEN_RATE = "technician_ladder_rate_bp"
+
+
+def technician_lines(
+    components: pl.LazyFrame, timeline: Timeline, rates_given: bool = False
+) -> pl.LazyFrame:
     rework_share = BP - parameter(timeline, lambda r: r.rework.pay_bp).cast(pl.Int64)
     ranked = components.with_columns(payee_type=pl.lit("technician"))
-    if _needs_ladder(timeline, ("technician",)):
-        ranked = with_ladder_measures(ranked, ["technician_id", MONTH], "labour")
+    if rates_given:
+        rate = pl.col(GIVEN_RATE).cast(pl.Int64)
+    else:
+        rate = ladder_rate(timeline, "technician")
+        if _needs_ladder(timeline, ("technician",)):
+            ranked = with_ladder_measures(ranked, ["technician_id", MONTH], "labour")
     return (
-        ranked.with_columns(ladder_rate_bp=ladder_rate(timeline, "technician"))
+        ranked.with_columns(ladder_rate_bp=rate)
         .with_columns(
             ladder_cents=pct(pl.col("labour"), pl.col("ladder_rate_bp") - BP),
             rework_cents=pl.when("is_rework")
@@ -673,20 +683,28 @@ PAYEE_GROUPS = ("technician", "partner")  # the line families, each settled on i
 _POLICY_COLUMNS = ("ticket_id", "rework_of", "completed_at", VERSION_INDEX)
 
 
-def settle(tickets: pl.LazyFrame, orders: pl.LazyFrame, rules: RuleSet | Timeline) -> Settlement:
+def settle(
+    tickets: pl.LazyFrame,
+    orders: pl.LazyFrame,
+    rules: RuleSet | Timeline,
+    *,
+    rates_given: bool = False,
+) -> Settlement:
     """Settle completed tickets (frames.TICKETS_IN) against orders (frames.ORDERS_IN), each
     ticket under the version of ``rules`` effective on its completion date.
 
     The code columns must already be dictionary-encoded (frames.CODE), in frames that exist
     when this is called (``DataFrame.lazy()``): lookups are planned over the categories known
-    now (``lookups.positions``)."""
+    now (``lookups.positions``). With ``rates_given`` the tickets carry their technician ladder
+    rate (``GIVEN_RATE``, known from a settlement whose ladder positions these rules keep: a
+    preview of a price edit) instead of ranking their months: any subset settles alone."""
     _require_encoded(tickets, TICKETS_IN, "tickets")
     _require_encoded(orders, ORDERS_IN, "orders")
     timeline = as_timeline(rules)
     priced_all = priced_tickets(tickets, timeline).cache()
     priced = priced_all.filter(pl.col("unpriced_reason").is_null())
     return Settlement(
-        lines=_lines(priced, ticket_links(priced, orders), timeline, PAYEE_GROUPS),
+        lines=_lines(priced, ticket_links(priced, orders), timeline, PAYEE_GROUPS, rates_given),
         unpriced=unpriced_tickets(priced_all, timeline),
     )
 
@@ -716,7 +734,11 @@ def unpriced_tickets(priced_all: pl.LazyFrame, timeline: Timeline) -> pl.LazyFra
 
 
 def _lines(
-    priced: pl.LazyFrame, found: pl.LazyFrame, timeline: Timeline, payees: tuple[str, ...]
+    priced: pl.LazyFrame,
+    found: pl.LazyFrame,
+    timeline: Timeline,
+    payees: tuple[str, ...],
+    rates_given: bool = False,
 ) -> pl.LazyFrame:
     """The lines of ``payees`` of ``priced`` tickets, ``found`` (frames.LINKED) beside them."""
     # Only what joins find is kept (a narrow frame, computed once); the per-ticket components
@@ -726,7 +748,7 @@ def _lines(
     components = pl.concat([ticket_components(priced, timeline), links], how="horizontal")
     parts = []
     if "technician" in payees:
-        parts.append(_finish(technician_lines(components, timeline), timeline))
+        parts.append(_finish(technician_lines(components, timeline, rates_given), timeline))
         parts.append(_finish(chargeback_lines(components, timeline), timeline))
     if "partner" in payees:
         moded = partner_modes(components, timeline).cache()

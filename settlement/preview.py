@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from settlement.engine import settle
+from settlement.engine import GIVEN_RATE, settle
 from settlement.frames import LINE_KEY
 from settlement.reach import closure, reach
 from settlement.rules import RuleSet
@@ -143,6 +143,13 @@ class LiveSide:
     unpriced: pl.DataFrame
 
 
+def _live_rates(lines: pl.DataFrame) -> pl.DataFrame:
+    """ticket → its technician ladder rate in the live settlement."""
+    return lines.filter(
+        (pl.col("payee_type") == "technician") & (pl.col("line_kind") == "ticket")
+    ).select("ticket_id", pl.col("ladder_rate_bp").alias(GIVEN_RATE))
+
+
 def preview(
     tickets: pl.LazyFrame,
     orders: pl.LazyFrame,
@@ -169,7 +176,9 @@ def preview(
     else:
         # Materialised: the engine reads its input more than once and must see one order.
         subset = part.tickets.collect()
-        again = settle(subset.lazy(), orders, draft)
+        if part.rates_given:
+            subset = subset.join(_live_rates(live_side.lines), on="ticket_id", how="left")
+        again = settle(subset.lazy(), orders, draft, rates_given=part.rates_given)
         live_lines = live_side.lines.lazy()
         replaced = part.owned(live_lines).cache()
         kept = live_lines.join(

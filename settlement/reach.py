@@ -50,6 +50,27 @@ class Reach:
 
     technician: pl.Expr  # their technician lines (and chargebacks) may move
     partner: pl.Expr  # their partner lines (ticket and monthly) may move
+    # Every ticket keeps its technician ladder rate: the draft changes labour only (no ticket
+    # becomes priced or unpriced) under the same count ladders, which rank a month by how many
+    # tickets it has, not by what they earn. Then a touched ticket settles alone, at its live
+    # rate, instead of with its whole month.
+    rates_hold: bool = False
+
+
+# Settings that change a ticket's labour and nothing else.
+_LABOUR = ("item_prices", "part_prices", "region_coefficients", "member_discounts_bp")
+
+
+def _labour_only(path: str, before: str, after: str) -> bool:
+    if "—" in (before, after):  # a price that appears or disappears prices a ticket or not
+        return False
+    return path.split(".")[0] in _LABOUR or path in TICKET_FLAGS
+
+
+def _counts_tickets(before: RuleSet, after: RuleSet) -> bool:
+    """The same technician ladder on both sides, and one that counts tickets (or none)."""
+    ladder = before.ladders.get("technician")
+    return ladder == after.ladders.get("technician") and (ladder is None or ladder.basis == "count")
 
 
 def _has_part(part: str) -> pl.Expr:
@@ -109,6 +130,7 @@ def reach(live: Timeline, draft: Timeline) -> Reach | None:
     )
     technician: pl.Expr = pl.lit(False)
     partner: pl.Expr = pl.lit(False)
+    rates_hold = True
     for start, end in spans:
         day = start or date.min
         before, after = live.version_on(day), draft.version_on(day)
@@ -117,16 +139,18 @@ def reach(live: Timeline, draft: Timeline) -> Reach | None:
         changes = _changes(before, after)
         if changes is None:
             return None
+        rates_hold = rates_hold and _counts_tickets(before, after)
         when = _between(start, end)
-        for tickets, families in changes:
+        for tickets, families, labour_only in changes:
+            rates_hold = rates_hold and labour_only
             if TECHNICIAN in families:
                 technician = technician | (when & tickets)
             if PARTNER in families:
                 partner = partner | (when & tickets)
-    return Reach(technician, partner)
+    return Reach(technician, partner, rates_hold)
 
 
-def _changes(before: RuleSet, after: RuleSet) -> list[tuple[pl.Expr, set[str]]] | None:
+def _changes(before: RuleSet, after: RuleSet) -> list[tuple[pl.Expr, set[str], bool]] | None:
     rows = differences(to_document(before), to_document(after))
     found = []
     for row in rows:
@@ -135,7 +159,7 @@ def _changes(before: RuleSet, after: RuleSet) -> list[tuple[pl.Expr, set[str]]] 
         setting = _setting(row["setting"], row["before"], row["after"])
         if setting is None:
             return None
-        found.append(setting)
+        found.append((*setting, _labour_only(row["setting"], row["before"], row["after"])))
     return found
 
 
@@ -147,11 +171,14 @@ class Closure:
     tickets: pl.LazyFrame
     owned: Callable[[pl.LazyFrame], pl.LazyFrame]
     size: int  # how many tickets are settled again
+    rates_given: bool = False  # settle them at their live ladder rates (``Reach.rates_hold``)
 
 
 def closure(tickets: pl.LazyFrame, reached: Reach) -> Closure:
     """The technician months and partner months the reached tickets belong to, with what their
-    lines are computed from: the originals of their reworks and every ticket of their orders."""
+    lines are computed from: the originals of their reworks and every ticket of their orders.
+    When every ladder rate holds, a touched ticket's technician lines are its own: its month is
+    not settled again."""
     # The keys only, materialised once: every step below joins on them.
     marked = (
         tickets.select(
@@ -197,11 +224,13 @@ def closure(tickets: pl.LazyFrame, reached: Reach) -> Closure:
         .drop_nulls()
         .unique()
     )
+    technician_part = (
+        marked.join(linked, on="ticket_id", how="semi")
+        if reached.rates_hold
+        else marked.join(tech_months, on=["technician_id", "period"], how="semi")
+    )
     whole = pl.concat(
-        [
-            marked.join(tech_months, on=["technician_id", "period"], how="semi"),
-            marked.join(partner_months, on=["partner_id", "period"], how="semi"),
-        ]
+        [technician_part, marked.join(partner_months, on=["partner_id", "period"], how="semi")]
     ).unique("ticket_id")
     context = pl.concat(
         [
@@ -233,9 +262,14 @@ def closure(tickets: pl.LazyFrame, reached: Reach) -> Closure:
     def owned(lines: pl.LazyFrame) -> pl.LazyFrame:
         """The lines of the groups settled whole: technician ticket lines of those months,
         chargebacks of the moved reworks, partner lines of those months."""
-        technician = lines.filter(
+        own = lines.filter(
             (pl.col("payee_type") == TECHNICIAN) & (pl.col("line_kind") != "chargeback")
-        ).join(tech_keys, on=["payee_id", "period"], how="semi")
+        )
+        technician = (
+            own.join(reworked, on="ticket_id", how="semi")
+            if reached.rates_hold
+            else own.join(tech_keys, on=["payee_id", "period"], how="semi")
+        )
         chargebacks = lines.filter(pl.col("line_kind") == "chargeback").join(
             reworked, on="ticket_id", how="semi"
         )
@@ -244,4 +278,4 @@ def closure(tickets: pl.LazyFrame, reached: Reach) -> Closure:
         )
         return pl.concat([technician, chargebacks, partners], how="vertical")
 
-    return Closure(chosen, owned, chosen_ids.height)
+    return Closure(chosen, owned, chosen_ids.height, reached.rates_hold)

@@ -8,6 +8,7 @@ middle of the history, every output must be equal.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,21 @@ def test_a_price_edit_settles_a_fraction_of_the_history(
     assert reached is not None
     again = closure(tickets.lazy(), reached).tickets.collect()
     assert 0 < again.height < tickets.height / 2
+    # Under the shipped count ladder every rate holds: the touched tickets settle alone, not
+    # with their months.
+    assert reached.rates_hold
+    months = closure(tickets.lazy(), replace(reached, rates_hold=False)).size
+    assert again.height < months
+    touched = tickets.filter(pl.col("item_code") == "INS-AC-01").height
+    assert touched <= again.height < 2 * touched
+    # An earnings ladder ranks by what tickets earn: a price edit moves the whole month.
+    document["ladders"]["technician"]["basis"] = "earnings"
+    document["ladders"]["technician"]["brackets"][0]["start"] = 0
+    earnings = parse_rules({**document, "version": "e"})
+    document["item_prices"]["INS-AC-01"]["B"] += 1_000
+    edited = parse_rules({**document, "version": "e2"})
+    ranked = reach(Timeline.single(earnings), Timeline.single(earnings).with_draft(edited))
+    assert ranked is not None and not ranked.rates_hold
     # A policy the reach does not model is settled in full.
     document["rework"]["window_days"] = 7
     assert reach(live, live.with_draft(parse_rules({**document, "version": "d2"}))) is None
