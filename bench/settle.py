@@ -165,8 +165,9 @@ def main(argv: list[str]) -> int:
     draft = parse_rules({**document, "version": "draft"})
     started = time.perf_counter()
     live = settle(history.lazy(), orders.lazy(), rules)
-    live_side = LiveSide(*pl.collect_all([live.lines, live.unpriced]))
+    live_lines, live_unpriced = pl.collect_all([live.lines, live.unpriced])
     full_settle = time.perf_counter() - started
+    live_side = LiveSide.of(history.lazy(), live_lines, live_unpriced)  # once per history
     started = time.perf_counter()
     outcome = preview(history.lazy(), orders.lazy(), rules, draft, live_side=live_side)
     took = time.perf_counter() - started

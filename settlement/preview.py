@@ -27,7 +27,7 @@ DIMENSIONS = {
 
 @dataclass(frozen=True)
 class Preview:
-    lines: pl.DataFrame  # LINE_KEY + live/draft/delta cents + ticket attributes
+    lines: pl.DataFrame  # the lines the draft moves: LINE_KEY, live/draft/delta, attributes
     by: dict[str, pl.DataFrame]  # dimension name -> live, draft, delta, lines, tickets changed
     ladder_crossings: pl.DataFrame  # payee months whose ladder rate changes
     unpriced: pl.DataFrame  # tickets the draft cannot price (the live could, or not)
@@ -102,6 +102,7 @@ def _with_attributes(tickets: pl.LazyFrame, matched: pl.LazyFrame) -> pl.LazyFra
 
 
 def _summaries(compared: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """Per dimension: live, draft and delta cents, lines, tickets changed (``Preview.by``)."""
     return {
         name: compared.group_by(columns)
         .agg(
@@ -137,10 +138,49 @@ WORTH_IT = 0.5
 
 @dataclass(frozen=True)
 class LiveSide:
-    """The live rules' settlement of the same history, kept from before (collected)."""
+    """The live rules' settlement of the same history, kept from before (collected), and its
+    summaries as if nothing changed (``LiveSide.of`` computes them once for every preview)."""
 
     lines: pl.DataFrame
     unpriced: pl.DataFrame
+    summaries: dict[str, pl.DataFrame] | None = None
+    rates: pl.DataFrame | None = None  # ticket → technician ladder rate (``_live_rates``)
+
+    @classmethod
+    def of(cls, tickets: pl.LazyFrame, lines: pl.DataFrame, unpriced: pl.DataFrame) -> LiveSide:
+        summaries = _unchanged_summaries(tickets, lines.lazy())
+        return cls(lines, unpriced, summaries, _live_rates(lines))
+
+
+def _unchanged_summaries(tickets: pl.LazyFrame, lines: pl.LazyFrame) -> dict[str, pl.DataFrame]:
+    frames = pl.collect_all(_summaries(_with_attributes(tickets, _unchanged(lines))).values())
+    return dict(zip(DIMENSIONS, frames, strict=True))
+
+
+def _combined(
+    everything: dict[str, pl.DataFrame],
+    replaced: dict[str, pl.DataFrame],
+    compared: dict[str, pl.DataFrame],
+) -> dict[str, pl.DataFrame]:
+    """Every line's summaries from the live side's (``everything``, nothing changed): those of
+    the tickets settled again taken out as they were (``replaced``) and put back compared."""
+    sums = ("live_cents", "draft_cents", "delta_cents", "lines", "tickets_changed")
+    combined = {}
+    for name, columns in DIMENSIONS.items():
+        signed = [
+            frame.select(*columns, *(pl.col(c).cast(pl.Int64) * sign for c in sums))
+            for frame, sign in ((everything[name], 1), (replaced[name], -1), (compared[name], 1))
+        ]
+        dtypes = everything[name].schema
+        combined[name] = (
+            pl.concat(signed)
+            .group_by(columns)
+            .agg(pl.col(c).sum() for c in sums)
+            .filter(pl.col("lines") > 0)
+            .select(pl.col(c).cast(dtypes[c]) for c in dtypes)
+            .sort("delta_cents", descending=True)
+        )
+    return combined
 
 
 def _live_rates(lines: pl.DataFrame) -> pl.DataFrame:
@@ -171,38 +211,65 @@ def preview(
     if live_side is None or part is None:
         draft_result = settle(tickets, orders, draft)
         live_lines = live_side.lines.lazy() if live_side else settle(tickets, orders, live).lines
-        matched = _matched(live_lines, draft_result.lines)
-        unpriced = draft_result.unpriced
+        compared = _with_attributes(tickets, _matched(live_lines, draft_result.lines)).cache()
+        frames = pl.collect_all(
+            [compared, ladder_crossings(compared), draft_result.unpriced,
+             *_summaries(compared).values()]
+        )  # fmt: skip
+        lines, crossings, unpriced_frame, *grouped = frames
+        by = dict(zip(DIMENSIONS, grouped, strict=True))
+        live_cents = int(lines["live_cents"].sum())
+        draft_cents = int(lines["draft_cents"].sum())
     else:
-        # Materialised: the engine reads its input more than once and must see one order.
-        subset = part.tickets.collect()
+        # Only the tickets with a line settled again are compared; every other ticket's lines
+        # stand for the draft's too, and count in the summaries through the live side's.
+        subset = part.tickets.collect()  # one order: the engine reads its input more than once
         if part.rates_given:
-            subset = subset.join(_live_rates(live_side.lines), on="ticket_id", how="left")
+            rates = live_side.rates if live_side.rates is not None else _live_rates(live_side.lines)
+            subset = subset.join(rates, on="ticket_id", how="left")
         again = settle(subset.lazy(), orders, draft, rates_given=part.rates_given)
+        again_lines, again_unpriced = pl.collect_all([again.lines, again.unpriced])
         live_lines = live_side.lines.lazy()
-        replaced = part.owned(live_lines).cache()
-        kept = live_lines.join(
-            replaced.select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True
+        replaced = part.owned(live_lines).collect()
+        drafted = part.owned(again_lines.lazy()).collect()
+        touched = pl.concat([replaced.select("ticket_id"), drafted.select("ticket_id")]).unique()
+        theirs = live_lines.join(touched.lazy(), on="ticket_id", how="semi", nulls_equal=True)
+        kept = theirs.join(
+            replaced.lazy().select(LINE_KEY), on=list(LINE_KEY), how="anti", nulls_equal=True
         )
         matched = pl.concat(
-            [_matched(replaced, part.owned(again.lines)), _unchanged(kept)], how="vertical_relaxed"
+            [_matched(replaced.lazy(), drafted.lazy()), _unchanged(kept)], how="vertical_relaxed"
         )
-        settled_again = subset.lazy().select("ticket_id")
+        # Attributes of the touched tickets only: the lines compared are theirs.
+        theirs_tickets = tickets.join(touched.lazy(), on="ticket_id", how="semi")
+        compared = _with_attributes(theirs_tickets, matched).cache()
+        settled_again = subset.select("ticket_id")
         unpriced = pl.concat(
             [
-                live_side.unpriced.lazy().join(settled_again, on="ticket_id", how="anti"),
-                again.unpriced.join(settled_again, on="ticket_id", how="semi"),
+                live_side.unpriced.join(settled_again, on="ticket_id", how="anti"),
+                again_unpriced.join(settled_again, on="ticket_id", how="semi"),
             ]
+        ).lazy()
+        was = _summaries(_with_attributes(theirs_tickets, _unchanged(theirs)))
+        now = _summaries(compared)
+        frames = pl.collect_all(
+            [compared, ladder_crossings(compared), unpriced, *was.values(), *now.values()]
         )
-    compared = _with_attributes(tickets, matched).cache()
-    summaries = _summaries(compared)
-    frames = pl.collect_all([compared, ladder_crossings(compared), unpriced, *summaries.values()])
-    lines, crossings, unpriced_frame, *grouped = frames
+        lines, crossings, unpriced_frame, *grouped = frames
+        width = len(DIMENSIONS)
+        everything = live_side.summaries or _unchanged_summaries(tickets, live_lines)
+        by = _combined(
+            everything,
+            dict(zip(DIMENSIONS, grouped[:width], strict=True)),
+            dict(zip(DIMENSIONS, grouped[width:], strict=True)),
+        )
+        live_cents = int(live_side.lines["amount_cents"].sum())
+        draft_cents = live_cents + int(lines["delta_cents"].sum())
     return Preview(
-        lines=lines,
-        by=dict(zip(summaries, grouped, strict=True)),
+        lines=lines.filter(pl.col("delta_cents") != 0),
+        by=by,
         ladder_crossings=crossings,
         unpriced=unpriced_frame,
-        live_cents=int(lines["live_cents"].sum()),
-        draft_cents=int(lines["draft_cents"].sum()),
+        live_cents=live_cents,
+        draft_cents=draft_cents,
     )

@@ -222,7 +222,7 @@ def preview_live_side(
     tickets, orders = preview_history(db, version, scope, periods)
     result = settle(tickets.lazy(), orders.lazy(), rule_timeline(db, store_version))
     lines, unpriced = pl.collect_all([result.lines, result.unpriced])
-    return LiveSide(lines, unpriced)
+    return LiveSide.of(tickets.lazy(), lines, unpriced)
 
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
