@@ -25,6 +25,7 @@ from distributed.__main__ import main as distributed_main
 from distributed.engine import SparkEngine
 from settlement.rules import DEFAULT_RULES
 from settlement.timeline import period_start
+from tests.warehouse.test_settle_incremental import state as ledger
 from tests.warehouse.test_timeline import refund_an_order_of
 from warehouse.app_store import app_store_path
 from warehouse.db import connect_read_only, serving_path, writer
@@ -56,16 +57,6 @@ def copy_warehouse(source: Path, folder: Path) -> Path:
 def sql(db: Path, query: str) -> list[tuple[object, ...]]:
     with connect_read_only(db) as con:
         return con.sql(query).fetchall()
-
-
-def ledger(db: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Every stored line and unpriced ticket (all columns but run ids) and the periods."""
-    with connect_read_only(db) as con:
-        return (
-            con.sql("select * exclude (run_id) from settlement_lines order by all").pl(),
-            con.sql("select * exclude (run_id) from settlement_unpriced order by all").pl(),
-            con.sql("select period, status from settlement_periods order by all").pl(),
-        )
 
 
 # A dealer whose work spreads over other provinces: a third of its tickets move to a city of
