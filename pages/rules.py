@@ -178,7 +178,10 @@ with edit_tab:
     ):
         rule_forms.yaml_form(DRAFT, draft)
 
-with preview_tab:
+
+@st.fragment
+def preview_section() -> None:
+    """The preview tab on its own: a click reruns this part only, not the whole page's forms."""
     chosen = st.multiselect(
         _("History to preview on"), view.periods, default=view.periods[:3], key="preview-periods"
     )
@@ -205,6 +208,10 @@ with preview_tab:
             status.update(label=_("Preview ready"), state="complete", expanded=False)
         reached = closed_periods_reached(effective, statuses)
         rule_preview.show(result, reached, first_open)
+
+
+with preview_tab:
+    preview_section()
 
 with golden_tab:
     golden_cases.section(db, timeline, draft, actor(view.identity))

@@ -201,7 +201,10 @@ def alerts(
     return list(active(Path(db), scope, dict(limits)))
 
 
-@st.cache_data(ttl=TTL, max_entries=4, show_spinner=False)
+# Shared, not copied (cache_resource): a cached frame is copied out on every hit by cache_data,
+# which for a million tickets and their lines costs more than the preview itself. Nothing
+# mutates a Polars frame in place.
+@st.cache_resource(ttl=TTL, max_entries=4, show_spinner=False)
 def preview_history(
     db: str, version: int, scope: Scope, periods: tuple[str, ...]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -211,7 +214,7 @@ def preview_history(
 
 
 # Few entries: a 1 M-ticket history's lines weigh a few hundred MB.
-@st.cache_data(ttl=TTL, max_entries=2, show_spinner=False)
+@st.cache_resource(ttl=TTL, max_entries=2, show_spinner=False)
 def preview_live_side(
     db: str, version: int, store_version: int, scope: Scope, periods: tuple[str, ...]
 ) -> LiveSide:

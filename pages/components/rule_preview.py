@@ -81,4 +81,5 @@ def show(result: Preview, reached: list[str], first_open: str | None) -> None:
             show_table(losing)
     st.subheader(_("Who crosses a ladder step"))
     show_table(result.ladder_crossings)
-    export_buttons(result.lines, _("Preview lines"), key="preview-lines")
+    # Built when asked for: an Excel file of every line a wide edit moves takes seconds.
+    export_buttons(lambda: result.lines, _("Preview lines"), key="preview-lines")
