@@ -23,12 +23,10 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench._machine import describe
-from bench.pages import RENDERED, TIMEOUT_MS
+from bench.pages import RENDERED, RUNNING, TIMEOUT_MS
 from tests.browser_support import chromium, running_app
 
 CLICKS = 4
-RUNNING = """() => document.querySelector('[data-testid="stApp"]')
-    ?.getAttribute('data-test-script-state') === 'running'"""
 
 
 def build(db: Path, tickets: int, months: int) -> None:
