@@ -147,16 +147,17 @@ def china_map(by_province: pl.DataFrame, measure: str) -> go.Figure:
     column, label = MEASURES[measure][0], measure_label(measure)
     scale = 100 if column.endswith("_cents") else 1
     values = (data[column].cast(pl.Float64) / scale).to_list()
-    shapes = geo.province_geojson()
-    every = [f["id"] for f in shapes["features"]]
+    measured_codes = data["province_code"].to_list()
+    # Each trace carries only its own provinces' shapes (the boundaries are most of the page).
+    grey = [code for code in geo.PROVINCE_CODES if code not in set(measured_codes)]
     base = go.Choropleth(
-        geojson=shapes, locations=every, z=[0] * len(every), showscale=False,
+        geojson=geo.collection(set(grey)), locations=grey, z=[0] * len(grey), showscale=False,
         colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]], hoverinfo="skip",
         marker_line_color="white", marker_line_width=0.5,
     )  # fmt: skip
     measured = go.Choropleth(
-        geojson=shapes,
-        locations=data["province_code"].to_list(),
+        geojson=geo.collection(set(measured_codes)),
+        locations=measured_codes,
         z=values,
         text=data["province_name"].to_list(),
         customdata=data["province_code"].to_list(),

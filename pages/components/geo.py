@@ -24,11 +24,17 @@ MAX_RING_POINTS = 160
 
 
 def thinned(ring: list[list[float]], limit: int = MAX_RING_POINTS) -> list[list[float]]:
-    """At most about ``limit`` points of a closed ring, evenly taken, still closed; to 0.001°
-    (about 100 m, finer than a screen shows China)."""
+    """At most about ``limit`` points of a closed ring, evenly taken, still closed; to 0.01°
+    (about 1 km: a screen pixel of the whole of China is several)."""
     step = max(1, -(-len(ring) // limit))
     kept = ring[::step] if ring[::step][-1] == ring[-1] else [*ring[::step], ring[-1]]
-    return [[round(x, 3), round(y, 3)] for x, y, *_ in kept]
+    return [[round(x, 2), round(y, 2)] for x, y, *_ in kept]
+
+
+def collection(codes: set[str]) -> dict[str, Any]:
+    """The provinces of ``codes`` only: each trace of a map sends just the shapes it colours."""
+    features = [f for f in province_geojson()["features"] if f["id"] in codes]
+    return {"type": "FeatureCollection", "features": features}
 
 
 @cache

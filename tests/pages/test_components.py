@@ -46,9 +46,14 @@ def test_the_province_map_draws_all_of_china_and_colours_the_measured_provinces(
         }
     )
     base, measured = charts.china_map(frame, "margin").data
-    # Every province of the standard map is drawn, 台湾 (71), 香港 (81), 澳门 (82) included.
-    assert {"71", "81", "82", "46", "65"} <= set(base.locations) and len(base.locations) == 34
+    # Every province of the standard map is drawn, 台湾 (71), 香港 (81), 澳门 (82) included: in
+    # grey those without tickets, each shape sent once.
+    drawn = [*base.locations, *measured.locations]
+    assert {"71", "81", "82", "46", "65"} <= set(drawn) and sorted(drawn) == sorted(set(drawn))
+    assert len(drawn) == 34
     assert list(measured.locations) == ["11", "44"] and list(measured.customdata) == ["11", "44"]
+    for trace in (base, measured):
+        assert [f["id"] for f in trace.geojson["features"]] == sorted(trace.locations)
     assert list(measured.z) == [0.5, -0.5] and measured.zmid == 0  # diverging around zero
     shapes = {f["id"]: f for f in base.geojson["features"]}
     lowest = min(y for poly in shapes["46"]["geometry"]["coordinates"] for ring in poly
