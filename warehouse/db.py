@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
+import json
 import os
 import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -406,40 +409,277 @@ def _plainly(primary: Path, error: BaseException, kept: Phrase) -> WarehouseErro
 # million tickets; computed once per publish, the pages read a table. The primary keeps the views.
 MATERIALIZED = ("order_facts", "ticket_facts", "ticket_economics")
 
+# Each view's rows are kept between publishes in the primary as ``<view>__stored``, beside a
+# fingerprint of everything they were computed from (``STORED_VIEWS``). A publish recomputes only
+# a view whose fingerprint changed; the file copy then carries the stored rows into the snapshot,
+# where they replace the view. Copying them out of the previous snapshot instead (ATTACH, then
+# ``create table as select``) re-encodes every row and costs about as much as computing them.
+STORED_SUFFIX = "__stored"
+STORED_VIEWS = "stored_views"
+# Bumped when what a fingerprint covers changes, so a stored fingerprint of the old kind misses.
+FINGERPRINT_KIND = 1
 
-def _materialize(snapshot: Path) -> None:
-    with closing(duckdb.connect(str(snapshot))) as con:
-        con.execute("set enable_progress_bar = false")
-        views = {
-            name
-            for (name,) in con.execute(
-                "select view_name from duckdb_views() where not internal"
-            ).fetchall()
+
+@dataclass(frozen=True)
+class ViewInputs:
+    """What a view's rows are a function of, read from the catalog: the base tables it reads
+    (through the views it reads), and the SQL of each of those views and its own."""
+
+    tables: tuple[str, ...]
+    view_sql: tuple[tuple[str, str], ...]
+    is_deterministic: bool  # no volatile function, no table function, nothing outside this file
+
+
+def _catalog_views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    rows = con.execute(
+        "select view_name, sql from duckdb_views()"
+        " where not internal and database_name = current_database() and schema_name = 'main'"
+    ).fetchall()
+    return dict(rows)
+
+
+def _catalog_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "select table_name from duckdb_tables()"
+        " where database_name = current_database() and schema_name = 'main'"
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def _parsed(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> dict[str, Any] | None:
+    """The view's query as DuckDB's parse tree, or None when it cannot be had."""
+    prefix = f"CREATE VIEW {name} AS "
+    if not sql.startswith(prefix):
+        return None  # a quoted name or column aliases: treated as not reusable
+    (serialized,) = con.execute(
+        "select json_serialize_sql($query)", {"query": sql[len(prefix) :]}
+    ).fetchall()[0]
+    tree: dict[str, Any] = json.loads(serialized)
+    return None if tree.get("error") else tree
+
+
+def _references(tree: object) -> tuple[set[tuple[str, str, str]], set[str], bool]:
+    """(catalog, schema, name) of every table-like reference, every function name, and whether
+    the tree reads a table function."""
+    tables: set[tuple[str, str, str]] = set()
+    functions: set[str] = set()
+    table_function = False
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE":
+                tables.add(
+                    (node.get("catalog_name", ""), node.get("schema_name", ""), node["table_name"])
+                )
+            elif node.get("type") == "TABLE_FUNCTION":
+                table_function = True
+            if isinstance(node.get("function_name"), str):
+                functions.add(node["function_name"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return tables, functions, table_function
+
+
+def view_inputs(con: duckdb.DuckDBPyConnection, view: str) -> ViewInputs:
+    """The base tables ``view`` reads, found from the catalog: each view's parse tree names the
+    tables and views it reads; a name that is neither is one of its CTEs (a CTE that shadows a
+    table keeps the table among the inputs, which only costs a needless recompute)."""
+    views, tables = _catalog_views(con), _catalog_tables(con)
+    stable = {
+        name
+        for (name,) in con.execute(
+            "select function_name from duckdb_functions()"
+            " group by function_name having bool_and(coalesce(stability = 'CONSISTENT', false))"
+        ).fetchall()
+    }
+    found: set[str] = set()
+    view_sql: dict[str, str] = {}
+    deterministic = True
+    pending = [view]
+    while pending:
+        name = pending.pop()
+        if name in view_sql:
+            continue
+        view_sql[name] = views[name]
+        tree = _parsed(con, name, views[name])
+        if tree is None:
+            deterministic = False
+            continue
+        references, functions, table_function = _references(tree)
+        if table_function or not functions <= stable:
+            deterministic = False
+        for catalog, schema, reference in references:
+            if catalog or schema not in ("", "main"):
+                deterministic = False
+            elif reference in views:
+                pending.append(reference)
+            elif reference in tables:
+                found.add(reference)
+    return ViewInputs(tuple(sorted(found)), tuple(sorted(view_sql.items())), deterministic)
+
+
+def _table_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> list[object]:
+    """Exact for any write: the columns and their types, the row count and the sum of every
+    row's hash (a multiset hash, so it ignores the order rows are stored in)."""
+    columns = con.execute(
+        "select column_name, data_type from duckdb_columns()"
+        " where database_name = current_database() and schema_name = 'main'"
+        " and table_name = $table order by column_index",
+        {"table": table},
+    ).fetchall()
+    rows, hashes = con.execute(
+        f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {table} as t"
+    ).fetchall()[0]
+    return [[list(column) for column in columns], int(rows), str(hashes)]
+
+
+def _shape(con: duckdb.DuckDBPyConnection, query: str) -> list[list[str]]:
+    return [
+        [str(name), str(kind)] for name, kind, *_ in con.execute(f"describe {query}").fetchall()
+    ]
+
+
+STORED_VIEWS_COLUMNS = (
+    ("view_name", "VARCHAR"),
+    ("inputs_fingerprint", "VARCHAR"),  # null: not reusable (see ``ViewInputs``)
+    ("is_recomputed", "BOOLEAN"),  # by the publish that stored this row
+    ("stored_at", "TIMESTAMP"),
+)
+
+
+def _stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    """The fingerprints the stored rows were computed under: none for a file without the
+    table, None for a table of another shape (it is then replaced, and everything recomputed)."""
+    if STORED_VIEWS not in _catalog_tables(con):
+        return {}
+    expected = [[name, kind] for name, kind in STORED_VIEWS_COLUMNS]
+    if _shape(con, f"select * from {STORED_VIEWS}") != expected:
+        return None
+    rows = con.execute(
+        f"select view_name, inputs_fingerprint from {STORED_VIEWS}"
+        " where inputs_fingerprint is not null"
+    ).fetchall()
+    return {str(name): str(fingerprint) for name, fingerprint in rows}
+
+
+def _fingerprint(
+    con: duckdb.DuckDBPyConnection, view: str, tables: dict[str, list[object]]
+) -> str | None:
+    """What ``view``'s rows are a function of, as one digest: the schema version, DuckDB's
+    version, the SQL of the view and of every view under it, and each base table it reads
+    (``_table_fingerprint``, kept in ``tables`` for the next view). None when that cannot be
+    said (the view is not deterministic, or its catalog entry cannot be read): recompute it."""
+    try:
+        inputs = view_inputs(con, view)
+        if not inputs.is_deterministic:
+            return None
+        for table in inputs.tables:
+            if table not in tables:
+                tables[table] = _table_fingerprint(con, table)
+        document = {
+            "kind": FINGERPRINT_KIND,
+            "duckdb": duckdb.__version__,
+            "schema_version": schema_version(con),
+            "views": inputs.view_sql,
+            "tables": {table: tables[table] for table in inputs.tables},
         }
+    except (duckdb.Error, LookupError, TypeError, ValueError) as error:
+        if is_disk_full(error) or (isinstance(error, duckdb.Error) and is_damage(error)):
+            raise
+        return None
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def _store_views(con: duckdb.DuckDBPyConnection) -> dict[str, bool]:
+    """Bring ``<view>__stored`` up to date in the primary for every view in ``MATERIALIZED``,
+    recomputing only those whose fingerprint (``_fingerprint``) changed, or whose stored table
+    is missing or of another shape; whether each was recomputed. One transaction: on any
+    failure the stored tables and their records stay as they were."""
+    views = _catalog_views(con)
+    present = [name for name in MATERIALIZED if name in views]
+    stored = _stored_fingerprints(con)
+    tables = _catalog_tables(con)
+    table_prints: dict[str, list[object]] = {}
+    fingerprints = {name: _fingerprint(con, name, table_prints) for name in present}
+    recomputed: dict[str, bool] = {}
+    con.execute("begin transaction")
+    try:
+        if stored is None:
+            con.execute(f"drop table {STORED_VIEWS}")
+        con.execute(
+            f"create table if not exists {STORED_VIEWS} ("
+            " view_name varchar primary key, inputs_fingerprint varchar,"
+            " is_recomputed boolean not null, stored_at timestamp not null)"
+        )
+        for name in present:  # dependencies first, each computed from the views
+            fingerprint, table = fingerprints[name], name + STORED_SUFFIX
+            reuse = (
+                fingerprint is not None
+                and (stored or {}).get(name) == fingerprint
+                and table in tables
+                and _shape(con, f"select * from {table}") == _shape(con, f"select * from {name}")
+            )
+            if not reuse:
+                con.execute(f"drop table if exists {table}")
+                con.execute(f"create table {table} as select * from {name}")
+            con.execute(
+                f"insert or replace into {STORED_VIEWS} values ($name, $fingerprint, $again,"
+                " now()::timestamp)",
+                {"name": name, "fingerprint": fingerprint, "again": not reuse},
+            )
+            recomputed[name] = not reuse
+        # A view no longer stored (or no longer in the file) loses its table and its record.
+        for (name,) in con.execute(
+            f"select view_name from {STORED_VIEWS} where view_name <> all($present)",
+            {"present": present},
+        ).fetchall():
+            if name + STORED_SUFFIX in tables:  # a name from the catalog, quoted
+                quoted = '"' + (name + STORED_SUFFIX).replace('"', '""') + '"'
+                con.execute(f"drop table {quoted}")
+            con.execute(f"delete from {STORED_VIEWS} where view_name = $name", {"name": name})
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return recomputed
+
+
+def _swap_in_stored(snapshot: Path) -> None:
+    """In the snapshot, the stored rows replace the views (a rename: no row is rewritten)."""
+    with closing(duckdb.connect(str(snapshot))) as con:
+        views = _catalog_views(con)
         present = [name for name in MATERIALIZED if name in views]
         con.execute("begin transaction")
-        for name in present:  # from the views, before any of them is replaced
-            con.execute(f"create table {name}__stored as select * from {name}")
         for name in reversed(present):
             con.execute(f"drop view {name}")
         for name in present:
-            con.execute(f"alter table {name}__stored rename to {name}")
+            con.execute(f"alter table {name}{STORED_SUFFIX} rename to {name}")
         con.execute("commit")
         con.execute("checkpoint")
 
 
 def publish_serving_snapshot(primary: Path) -> Path:
-    """Copy the (closed, checkpointed) primary beside itself, store its page views as tables
-    (``MATERIALIZED``), then swap it in atomically.
+    """Store the primary's page views (``MATERIALIZED``) beside it, recomputing only those whose
+    inputs changed, copy the (closed, checkpointed) primary beside itself, let the stored rows
+    replace the views in the copy, then swap it in atomically.
 
-    A copy that fails (a full disk, most likely) is removed: the last good snapshot stays served
-    and no partial file is left behind.
+    The stored rows live in the primary (``<view>__stored``, ``stored_views``), written in one
+    transaction with their fingerprints: a failure there leaves them as they were. A copy that
+    fails (a full disk, most likely) is removed: the last good snapshot stays served and no
+    partial file is left behind. The previous snapshot is never read, so a missing or damaged
+    one changes nothing.
     """
     target = serving_path(primary)
     staging = target.with_name(target.name + ".tmp")
     try:
+        with closing(duckdb.connect(str(primary))) as con:
+            con.execute("set enable_progress_bar = false")
+            _store_views(con)
+            con.execute("checkpoint")
         shutil.copyfile(primary, staging)
-        _materialize(staging)
+        _swap_in_stored(staging)
         os.replace(staging, target)
     except (OSError, duckdb.Error) as error:
         staging.unlink(missing_ok=True)
