@@ -33,8 +33,11 @@ def line_title(line: Mapping[str, Any]) -> str:
 
 
 def cards(lines: pl.DataFrame, *, payees: bool = False) -> None:
-    """One tap-to-expand row per line (readable on a phone); says so when the list is cut."""
-    rows = lines.head(CARDS_SHOWN).to_dicts()
+    """One tap-to-expand row per line (readable on a phone); says so when the list is cut. The
+    few lines that are not a ticket's own (monthly lines, chargebacks, adjustments) come first,
+    so that a cut list never hides them."""
+    rows = lines.sort(pl.col("line_kind") == "ticket", maintain_order=True)
+    rows = rows.head(CARDS_SHOWN).to_dicts()
     for line in rows:
         title = line_title(line)
         if payees:
