@@ -23,7 +23,7 @@ from distributed.job import (
     settle_on_spark,
 )
 from distributed.schema import as_text
-from distributed.session import spark_session
+from distributed.session import is_local, spark_session
 from settlement.frames import ORDERS_IN, TICKETS_IN
 from settlement.timeline import Timeline
 
@@ -51,6 +51,13 @@ class SparkEngine:
     max_group_rows: int = MAX_GROUP_ROWS
     last: SparkSettlement | None = field(default=None, init=False)
     last_corrections: StageTime | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.work is None and not is_local(self.master):
+            raise ValueError(
+                f"--work: a folder the driver and every worker of {self.master} share is needed"
+                " (a temporary folder of this machine serves local[N] only)"
+            )
 
     def settle(
         self, tickets: pl.DataFrame, orders: pl.DataFrame, timeline: Timeline

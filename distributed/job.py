@@ -157,6 +157,10 @@ def settle_on_spark(
         return spark.read.parquet(target)
 
     tickets, orders = read_inputs(spark, inputs)
+    # The engine's joins and "first ticket" assume what the warehouse's keys guarantee.
+    twice = tickets.groupBy("ticket_id").count().where("ticket_id is null or count > 1")
+    for row in twice.limit(1).collect():
+        raise BadInputs(f"tickets: ticket id {row['ticket_id']!r} appears {row['count']} times")
     unpriced = stage(
         "unpriced",
         lambda: tickets.mapInArrow(unpriced_stage(timeline, costs), spark_schema(UNPRICED)),
@@ -292,14 +296,22 @@ def _settled(
 
 
 def _read_back(work: Path, names: list[str], columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    frames = [
-        pl.read_parquet(work / name / "*.parquet").select(
-            pl.col(n).cast(t) for n, t in columns.items()
+    """The stages' Parquet files, as the driver sees them. Spark writes a file even for an empty
+    stage, so a stage folder without one is a work folder the workers do not share with the
+    driver: refused, never read as "no lines"."""
+    frames = []
+    for name in names:
+        if not any((work / name).glob("*.parquet")):
+            raise StageFailed(
+                f"Spark stage {name} wrote no file the driver can see under {work / name}: the"
+                " work folder (--work) must be one the driver and every worker share"
+            )
+        frames.append(
+            pl.read_parquet(work / name / "*.parquet").select(
+                pl.col(n).cast(t) for n, t in columns.items()
+            )
         )
-        for name in names
-        if any((work / name).glob("*.parquet"))
-    ]
-    return pl.concat(frames) if frames else pl.DataFrame(schema=columns)
+    return pl.concat(frames)
 
 
 def _stage_times(

@@ -35,8 +35,6 @@ def spark_session(
     one spark-submit or the Spark configuration names)."""
     if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
         master = "local[2]"  # not under spark-submit, whose JVM names the master
-    # Spark's configuration folder: its log at errors only, unless the machine has its own.
-    os.environ.setdefault("SPARK_CONF_DIR", str(Path(__file__).with_name("conf")))
     # pyspark's own check of the pandas version warns on import; settlement uses no pandas.
     warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
     if is_local(master):

@@ -197,12 +197,14 @@ def preview_section() -> None:
             status.write(_("Settling {count:,} tickets with both rule sets…").format(
                 count=tickets.height
             ))  # fmt: skip
-            live = data.preview_live_side(
-                view.db, view.version, store_version(db), view.scope, periods
-            )
+            # Read now, not at the page's last full run: a fragment reruns alone, and a version
+            # published meanwhile must price both the live side and the comparison.
+            published = store_version(db)
+            live_rules = data.rule_timeline(view.db, published)
+            live = data.preview_live_side(view.db, view.version, published, view.scope, periods)
             candidate = parse_rules({**draft, "version": "draft", "effective_date": effective})
             result = preview(
-                tickets.lazy(), orders.lazy(), timeline, timeline.with_draft(candidate),
+                tickets.lazy(), orders.lazy(), live_rules, live_rules.with_draft(candidate),
                 live_side=live,
             )  # fmt: skip
             status.update(label=_("Preview ready"), state="complete", expanded=False)

@@ -70,7 +70,12 @@ def _labour_only(path: str, before: str, after: str) -> bool:
 def _counts_tickets(before: RuleSet, after: RuleSet) -> bool:
     """The same technician ladder on both sides, and one that counts tickets (or none)."""
     ladder = before.ladders.get("technician")
-    return ladder == after.ladders.get("technician") and (ladder is None or ladder.basis == "count")
+    return ladder == after.ladders.get("technician") and _by_count(before)
+
+
+def _by_count(rules: RuleSet) -> bool:
+    ladder = rules.ladders.get("technician")
+    return ladder is None or ladder.basis == "count"
 
 
 def _has_part(part: str) -> pl.Expr:
@@ -130,7 +135,9 @@ def reach(live: Timeline, draft: Timeline) -> Reach | None:
     )
     technician: pl.Expr = pl.lit(False)
     partner: pl.Expr = pl.lit(False)
-    rates_hold = True
+    # A month ranks every ticket of it, whichever version prices it: an earnings ladder of any
+    # version (even one the draft leaves alone) sees labour moved in another.
+    rates_hold = all(_by_count(v) for v in (*live.versions, *draft.versions))
     for start, end in spans:
         day = start or date.min
         before, after = live.version_on(day), draft.version_on(day)

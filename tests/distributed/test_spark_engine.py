@@ -23,6 +23,8 @@ import yaml
 
 from distributed.__main__ import main as distributed_main
 from distributed.engine import SparkEngine
+from distributed.job import StageFailed, _read_back
+from settlement.frames import LINES
 from settlement.rules import DEFAULT_RULES
 from settlement.timeline import period_start
 from tests.warehouse.test_settle_incremental import state as ledger
@@ -254,3 +256,15 @@ def test_the_submitted_job_refuses_a_folder_that_is_no_export(
         distributed_main(["settle", "--inputs", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     )
     assert "not an export (no layout.json)" in capsys.readouterr().err
+
+
+def test_a_cluster_needs_a_shared_work_folder_and_an_unshared_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValueError, match="--work: a folder the driver and every worker"):
+        SparkEngine(master="spark://spark-master:7077")
+    # What the driver finds when the workers wrote elsewhere: the commit marker, no files.
+    (tmp_path / "technician_lines").mkdir()
+    (tmp_path / "technician_lines" / "_SUCCESS").touch()
+    with pytest.raises(StageFailed, match="must be one the driver and every worker share"):
+        _read_back(tmp_path, ["technician_lines"], LINES)

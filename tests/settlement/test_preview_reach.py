@@ -166,3 +166,31 @@ def test_a_price_edit_settles_a_fraction_of_the_history(
     # A policy the reach does not model is settled in full.
     document["rework"]["window_days"] = 7
     assert reach(live, live.with_draft(parse_rules({**document, "version": "d2"}))) is None
+
+
+def test_an_earnings_ladder_of_another_version_in_the_month_keeps_whole_months(
+    history: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    """A price edit of a count-ladder version moves the rates of a later version of the same
+    month that ranks by earnings: the reach settles whole months, and equals the full preview."""
+    tickets, orders = history
+    days = sorted(set(tickets["completed_date"]))
+    earnings = to_document(load_rules())
+    earnings["ladders"]["technician"] = {
+        "basis": "earnings",
+        "mode": "graduated",
+        "brackets": [{"start": 0, "rate_bp": 10_000}, {"start": 30_000, "rate_bp": 11_500}],
+    }
+    later = parse_rules({**earnings, "version": "1", "effective_date": days[len(days) // 2]})
+    live = Timeline.of(load_rules(), [later])
+    edited = to_document(load_rules())
+    edited["item_prices"]["INS-AC-01"]["B"] += 1_000
+    draft = live.with_draft(parse_rules({**edited, "version": "draft", "effective_date": days[1]}))
+    reached = reach(live, draft)
+    assert reached is not None and not reached.rates_hold
+    settled = settle(tickets.lazy(), orders.lazy(), live)
+    lines, unpriced = pl.collect_all([settled.lines, settled.unpriced])
+    side = LiveSide.of(tickets.lazy(), lines, unpriced)
+    full = preview(tickets.lazy(), orders.lazy(), live, draft)
+    same(preview(tickets.lazy(), orders.lazy(), live, draft, live_side=side), full)
+    assert not full.ladder_crossings.is_empty() or full.delta_cents > 0
