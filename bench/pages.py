@@ -43,13 +43,13 @@ RUNNING = """() => document.querySelector('[data-testid="stApp"]')
     ?.getAttribute('data-test-script-state') === 'running'"""
 
 
-def build(db: Path, tickets: int) -> None:
+def build(db: Path, tickets: int, months: int | None = None) -> None:
+    """A demo warehouse of ``tickets`` tickets (over ``months`` months, else the demo's)."""
+    command = [sys.executable, "-m", "pipelines", "demo", "--tickets", str(tickets)]
+    if months is not None:
+        command += ["--months", str(months)]
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "pipelines", "demo", "--tickets", str(tickets), "--db", str(db)],
-        check=True,
-        capture_output=True,
-    )
+    subprocess.run([*command, "--db", str(db)], check=True, capture_output=True)
     took = time.perf_counter() - started
     print(f"built a {tickets:,}-ticket warehouse in {took:.0f} s at {db}")
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,19 +21,10 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench._machine import describe
-from bench.pages import RENDERED, RUNNING, TIMEOUT_MS
+from bench.pages import RENDERED, RUNNING, TIMEOUT_MS, build
 from tests.browser_support import chromium, running_app
 
 CLICKS = 4
-
-
-def build(db: Path, tickets: int, months: int) -> None:
-    command = [sys.executable, "-m", "pipelines", "demo", "--tickets", str(tickets)]
-    started = time.perf_counter()
-    subprocess.run(
-        [*command, "--months", str(months), "--db", str(db)], check=True, capture_output=True
-    )
-    print(f"built a {tickets:,}-ticket warehouse in {time.perf_counter() - started:.0f} s")
 
 
 def settled(page: Page) -> None:
