@@ -11,6 +11,7 @@ from settlement.preview import LiveSide
 from settlement.rules import RuleSet
 from settlement.timeline import Timeline, period_end
 from warehouse import queries, statements
+from warehouse.estimate import MonthInputs, month_inputs
 from warehouse.scope import Scope
 from warehouse.settle import live_timeline
 
@@ -226,6 +227,14 @@ def preview_live_side(
     result = settle(tickets.lazy(), orders.lazy(), rule_timeline(db, store_version))
     lines, unpriced = pl.collect_all([result.lines, result.unpriced])
     return LiveSide.of(tickets.lazy(), lines, unpriced)
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def estimate_month(db: str, version: int, technician: str, period: str) -> MonthInputs:
+    """The technician month the estimator projects, as the engine sees it (every ticket of the
+    technician's month): read once per snapshot, not on every render of My earnings."""
+    del version
+    return month_inputs(Path(db), technician, period)
 
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)

@@ -11,7 +11,7 @@ from pages.components.context import store_version
 from pages.components.formatting import yuan
 from pages.components.i18n import _
 from pages.components.page import View
-from warehouse.estimate import month_inputs, project
+from warehouse.estimate import project
 
 
 def _rate(bp: int | None) -> str:
@@ -25,7 +25,7 @@ def panel(view: View, technician: str, period: str) -> None:
     with st.expander(
         _("Estimate: if I complete more tickets this month"), icon=":material/calculate:"
     ):
-        month = month_inputs(Path(view.db), technician, period)
+        month = data.estimate_month(view.db, view.version, technician, period)
         cities = month.cities
         own = month.tickets.filter(month.tickets["technician_id"] == technician)
         usual_city = (
