@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 from pyspark.accumulators import AccumulatorParam
 from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
@@ -167,20 +168,18 @@ def settle_on_spark(
     )
     priced = tickets.join(unpriced.select("ticket_id"), "ticket_id", "left_anti")
     linked = stage("links", lambda: _linked(priced, orders, costs))
-    rows = linked.count()
-    buckets = max(2 * spark.sparkContext.defaultParallelism, math.ceil(rows / rows_per_call))
+    buckets = _buckets(spark, linked.count(), rows_per_call)
     _check_groups(linked, "technician_id", "technician", max_group_rows)
-    technician = stage(
+    stage(
         "technician lines",
         lambda: _settled(linked, "technician_id", buckets, timeline, ("technician",), costs),
     )
     partnered = linked.where(F.col("partner_id").isNotNull() & F.col("partner_type").isNotNull())
     _check_groups(partnered, "partner_id", "partner", max_group_rows)
-    partner = stage(
+    stage(
         "partner lines",
         lambda: _settled(partnered, "partner_id", buckets, timeline, ("partner",), costs),
     )
-    del technician, partner  # read back below as Polars frames
     lines = _read_back(work, ["technician_lines", "partner_lines"], LINES)
     return SparkSettlement(
         lines=lines,
@@ -214,17 +213,15 @@ def corrections_on_spark(
     started = time.perf_counter()
     (work / "sides").mkdir(parents=True)
     sides.write_parquet(work / "sides" / "part_0.parquet")
-    buckets = max(
-        2 * spark.sparkContext.defaultParallelism, math.ceil(sides.height / ROWS_PER_CALL)
+    adjusted = _per_bucket(
+        spark.read.parquet(str(work / "sides")),
+        ["payee_id"],
+        _buckets(spark, sides.height, ROWS_PER_CALL),
+        corrections_stage(target_of, columns, costs),
+        ADJUSTMENT_LINES,
     )
-    (
-        spark.read.parquet(str(work / "sides"))
-        .withColumn("_bucket", F.pmod(F.xxhash64("payee_id"), F.lit(buckets)))
-        .groupBy("_bucket")
-        .applyInArrow(corrections_stage(target_of, columns, costs), spark_schema(ADJUSTMENT_LINES))
-        .write.mode("overwrite")
-        .parquet(str(work / "adjustments"))
-    )
+    with _stage_failure("adjustments"):
+        adjusted.write.mode("overwrite").parquet(str(work / "adjustments"))
     found = _read_back(work, ["adjustments"], ADJUSTMENT_LINES)
     seconds = time.perf_counter() - started
     return found, _stage_times([("adjustments", seconds)], costs.value)[0]
@@ -288,11 +285,25 @@ def _settled(
     payees: tuple[str, ...],
     costs: object,
 ) -> DataFrame:
-    name = f"{payees[0]} lines"
-    bucketed = linked.withColumn("_bucket", F.pmod(F.xxhash64(payee, "period"), F.lit(buckets)))
-    return bucketed.groupBy("_bucket").applyInArrow(
-        lines_stage(timeline, payees, name, costs), spark_schema(LINES)
-    )
+    stage = lines_stage(timeline, payees, f"{payees[0]} lines", costs)
+    return _per_bucket(linked, [payee, "period"], buckets, stage, LINES)
+
+
+def _buckets(spark: SparkSession, rows: int, rows_per_call: int) -> int:
+    """Engine calls for ``rows``: enough to keep every core busy, none larger than needed."""
+    return max(2 * spark.sparkContext.defaultParallelism, math.ceil(rows / rows_per_call))
+
+
+def _per_bucket(
+    frame: DataFrame,
+    keys: list[str],
+    buckets: int,
+    function: Callable[[pa.Table], pa.Table],
+    columns: dict[str, pl.DataType],
+) -> DataFrame:
+    """``function`` once per bucket of whole ``keys`` groups (hashed into ``buckets``)."""
+    bucketed = frame.withColumn("_bucket", F.pmod(F.xxhash64(*keys), F.lit(buckets)))
+    return bucketed.groupBy("_bucket").applyInArrow(function, spark_schema(columns))
 
 
 def _read_back(work: Path, names: list[str], columns: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -319,11 +330,7 @@ def _stage_times(
 ) -> list[StageTime]:
     found = []
     for name, seconds in times:
-        mine = [
-            (rows, s)
-            for stage, rows, s in calls
-            if stage == name or (name == "links" and stage == "order terms")
-        ]
+        mine = [(rows, s) for stage, rows, s in calls if stage == name]
         found.append(
             StageTime(
                 name,

@@ -6,6 +6,7 @@ The workers import ``settlement`` and ``distributed`` from a zip shipped with th
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import sys
@@ -62,8 +63,10 @@ def spark_session(
     return spark
 
 
+@functools.cache
 def _code_zip() -> Path:
-    """The shipped packages' sources in one zip, rebuilt when they change."""
+    """The shipped packages' sources in one zip, built once per process (every settle and
+    correction of a run asks for the session)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for package in SHIPPED:

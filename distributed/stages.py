@@ -57,7 +57,8 @@ def unpriced_stage(timeline: Timeline, costs: Any) -> Callable[[Batches], Batche
 
 
 def order_terms_stage(costs: Any) -> Callable[[Batches], Batches]:
-    """Orders (one row each) → what a ticket serving them is paid on and gives back."""
+    """Orders (one row each) → what a ticket serving them is paid on and gives back (costs
+    counted in the links stage, which joins them)."""
 
     def run(batches: Batches) -> Batches:
         for batch in batches:
@@ -65,7 +66,7 @@ def order_terms_stage(costs: Any) -> Callable[[Batches], Batches]:
             orders = to_engine(pa.Table.from_batches([batch]), ORDERS_IN)
             terms = order_terms(orders.lazy()).collect()
             yield from _batches(to_spark(terms, ORDER_TERMS))
-            _timed(costs, "order terms", batch.num_rows, started)
+            _timed(costs, "links", batch.num_rows, started)
 
     return run
 
