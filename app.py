@@ -77,9 +77,13 @@ others = [
 page = st.navigation(
     [st.Page(home, title="Tierboard", default=True, visibility="hidden"), *pages.values(), *others]
 )
-refused = st.session_state.pop("not-for-role", None)
+refused = st.session_state.get("not-for-role")
+if st.session_state.get("url-synced"):
+    # Kept through a session's first run so the address-bar rerun still shows it.
+    st.session_state.pop("not-for-role", None)
 if refused:
-    st.toast(
+    # On the page, not a toast: a toast times out while a slow page is still loading.
+    st.info(
         _("{page} is not available to your role: here is your own page.").format(page=refused),
         icon=":material/block:",
     )
