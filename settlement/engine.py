@@ -72,8 +72,8 @@ class Settlement:
 
 def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     """Tickets with ``row``, ``period``, ``version_index`` (the version pricing them),
-    ``price_tier``, ``item_price_cents``, ``parts_cents``, ``coef_bp`` and the reason they cannot
-    be priced (null when they can). Lookups are hash replacements and the parts sum is an
+    ``price_tier``, ``item_price_cents``, ``parts_cents``, ``coef_bp`` and ``is_priced``
+    (``unpriced_tickets`` says why not). Lookups are hash replacements and the parts sum is an
     explode/aggregate on a narrow frame: no wide joins."""
     with_tier = (
         tickets.with_row_index("row")
@@ -100,13 +100,6 @@ def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
             missing_part=pl.col("part_code").filter(pl.col("price_cents").is_null()).first(),
         )
     )
-    tier_text = pl.col("price_tier").fill_null("None")  # a city no tier maps still gets a reason
-    reason = (
-        pl.when(pl.col("item_price_cents").is_null())
-        .then(pl.format("no price for item {} in tier {}", "item_code", tier_text))
-        .when(pl.col("missing_part").is_not_null())
-        .then(pl.format("no price for part {} in tier {}", "missing_part", tier_text))
-    )
     return (
         with_tier.drop("parts")
         .with_columns(
@@ -117,7 +110,20 @@ def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
             coef_bp=lookups.coefficient_bp(timeline),
         )
         .pipe(attach, ["row"], parts)
-        .with_columns(parts_cents=pl.col("parts_cents").fill_null(0), unpriced_reason=reason)
+        .with_columns(
+            parts_cents=pl.col("parts_cents").fill_null(0),
+            # A flag, not the reason's text: ten million null strings would be held for nothing.
+            is_priced=pl.col("item_price_cents").is_not_null() & pl.col("missing_part").is_null(),
+        )
+    )
+
+
+def _unpriced_reason() -> pl.Expr:
+    tier_text = pl.col("price_tier").fill_null("None")  # a city no tier maps still gets a reason
+    return (
+        pl.when(pl.col("item_price_cents").is_null())
+        .then(pl.format("no price for item {} in tier {}", "item_code", tier_text))
+        .otherwise(pl.format("no price for part {} in tier {}", "missing_part", tier_text))
     )
 
 
@@ -257,13 +263,26 @@ def ticket_links(priced: pl.LazyFrame, orders: pl.LazyFrame) -> pl.LazyFrame:
     (``frames.LINKED``): a rework's original, its order's amounts and refunded share, whether it
     is the order's first ticket. A distributed run computes the same columns with its own joins
     and hands them to ``settle_linked``."""
-    keys = priced.select("row", "order_platform", "order_id", "completed_at", "ticket_id")
-    found = (
-        keys.pipe(attach, ["row"], rework_candidates(priced))
-        .pipe(attach, ["order_platform", "order_id"], order_terms(orders))
+    # Only the tickets with a known order meet the orders (a quarter of them, typically), by
+    # the order's text id; everything found is then placed beside ``priced`` by integer row,
+    # sorted, which Polars joins without hashing.
+    with_order = (
+        priced.filter(pl.col("order_id").is_not_null())
+        .select("row", "order_platform", "order_id", *POSITION_ORDER)
+        .join(order_terms(orders), on=["order_platform", "order_id"], how="inner")
         .cache()
     )
-    return found.pipe(attach, ["row"], first_tickets_of_orders(found)).select(*LINKED)
+    order_links = (
+        with_order.drop("order_platform", "order_id", *POSITION_ORDER)
+        .join(first_tickets_of_orders(with_order), on="row", how="left")
+        .sort("row")
+    )
+    return (
+        priced.select("row")
+        .pipe(attach, ["row"], rework_candidates(priced).sort("row"))
+        .pipe(attach, ["row"], order_links)
+        .select(*LINKED)
+    )
 
 
 def resolved_links(found: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
@@ -702,7 +721,7 @@ def settle(
     _require_encoded(orders, ORDERS_IN, "orders")
     timeline = as_timeline(rules)
     priced_all = priced_tickets(tickets, timeline).cache()
-    priced = priced_all.filter(pl.col("unpriced_reason").is_null())
+    priced = priced_all.filter("is_priced")
     return Settlement(
         lines=_lines(priced, ticket_links(priced, orders), timeline, PAYEE_GROUPS, rates_given),
         unpriced=unpriced_tickets(priced_all, timeline),
@@ -719,16 +738,16 @@ def settle_linked(
     own group, and everything that crosses groups is in the links."""
     _require_encoded(linked, {**TICKETS_IN, **LINKED}, "linked")
     timeline = as_timeline(rules)
-    priced = priced_tickets(linked, timeline).filter(pl.col("unpriced_reason").is_null())
+    priced = priced_tickets(linked, timeline).filter("is_priced")
     return _lines(priced.drop(*LINKED), priced.select(*LINKED), timeline, payees)
 
 
 def unpriced_tickets(priced_all: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     """The tickets ``priced_tickets`` could not price, with the reason (frames.UNPRICED)."""
-    return priced_all.filter(pl.col("unpriced_reason").is_not_null()).select(
+    return priced_all.filter(~pl.col("is_priced")).select(
         pl.col("period").cast(UNPRICED["period"]),
         pl.col("ticket_id").cast(UNPRICED["ticket_id"]),
-        reason=pl.col("unpriced_reason").cast(UNPRICED["reason"]),
+        reason=_unpriced_reason().cast(UNPRICED["reason"]),
         rule_version=_rule_version(timeline).cast(UNPRICED["rule_version"]),
     )
 

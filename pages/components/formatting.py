@@ -252,9 +252,10 @@ def export_buttons(
 ) -> None:
     """CSV and Excel downloads named after what and when (``区域_2026-10.xlsx``).
 
-    ``rows`` is the frame shown, or a loader of every row of a list the page shows cut: then the
-    file is built only when asked for (Streamlit calls it outside the script run, so the
-    language is fixed here).
+    ``rows`` is the frame shown, or a loader of every row of a list the page shows cut. Either
+    way a file is built only when asked for (a page with seven tables built fourteen files on
+    every render); Streamlit calls the builder outside the script run, so the language is fixed
+    here.
     """
     lang = current_lang()
     name = "_".join(part for part in (what, when) if part).replace("/", "-")
@@ -268,7 +269,7 @@ def export_buttons(
     left, right = st.columns(2)
     left.download_button(
         "CSV",
-        csv_file if callable(rows) else csv_file(),
+        csv_file,
         f"{name}.csv",
         "text/csv",
         key=f"{key}-csv",
@@ -277,7 +278,7 @@ def export_buttons(
     )
     right.download_button(
         "Excel",
-        excel_file if callable(rows) else excel_file(),
+        excel_file,
         f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}-xlsx",
