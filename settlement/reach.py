@@ -179,6 +179,40 @@ class Closure:
     owned: Callable[[pl.LazyFrame], pl.LazyFrame]
     size: int  # how many tickets are settled again
     rates_given: bool = False  # settle them at their live ladder rates (``Reach.rates_hold``)
+    # Found by rows (``closure_by_rows``): the rows of ``tickets`` in the history's ``Keys``, and
+    # the rows whose technician lines (and chargebacks) are owned.
+    rows: pl.Series | None = None
+    owned_rows: pl.Series | None = None
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A history's tickets and what a closure follows between them, as row positions found once
+    (a live side keeps them for every preview of the same history): the row of the ticket a
+    rework names, an integer per order, a ticket's place in ticket id order. A closure is then a
+    few gathers over integers instead of joins on text ids."""
+
+    tickets: pl.DataFrame  # the history, in its order
+    original: pl.Series  # row of the ticket ``rework_of`` names; null outside the history
+    order: pl.Series  # (order_platform, order_id) as an integer; null without either
+    rank: pl.Series  # position in ticket id order
+
+    @classmethod
+    def of(cls, tickets: pl.DataFrame) -> Keys | None:
+        """None when a ticket id is missing or repeats: a row would then be no one ticket."""
+        ids = tickets["ticket_id"]
+        if ids.null_count() or ids.n_unique() != tickets.height:
+            return None
+        rows = tickets.select("ticket_id", "rework_of", "order_platform", "order_id")
+        originals = rows.select(rework_of="ticket_id").with_row_index("original")
+        orders = (
+            rows.select("order_platform", "order_id").drop_nulls().unique().with_row_index("order")
+        )
+        keyed = rows.join(originals, on="rework_of", how="left", maintain_order="left").join(
+            orders, on=["order_platform", "order_id"], how="left", maintain_order="left"
+        )
+        rank = ids.arg_sort().arg_sort()  # the inverse permutation of the sort
+        return cls(tickets, keyed["original"], keyed["order"], rank)
 
 
 def closure(tickets: pl.LazyFrame, reached: Reach) -> Closure:
@@ -286,3 +320,41 @@ def closure(tickets: pl.LazyFrame, reached: Reach) -> Closure:
         return pl.concat([technician, chargebacks, partners], how="vertical")
 
     return Closure(chosen, owned, chosen_ids.height, reached.rates_hold)
+
+
+def closure_by_rows(keys: Keys, reached: Reach) -> Closure | None:
+    """``closure`` of a draft whose ladder rates hold and whose differences reach no partner
+    lines, followed by rows (``Keys``); None for any other (``closure`` takes it). The same
+    tickets, in the same order, and the same owned lines."""
+    if not reached.rates_hold:
+        return None
+    # Beside the columns, so that a literal (nothing reached, or everything) is one per row.
+    marks = keys.tickets.with_columns(
+        moved=reached.technician.fill_null(False), partnered=reached.partner.fill_null(False)
+    ).select("moved", "partnered")
+    if marks["partnered"].any():
+        return None
+    moved = marks["moved"]
+    original = keys.original
+    # A moved ticket, the original it reworks, and the reworks of a moved one.
+    linked = pl.select(
+        pl.lit(moved) | pl.lit(moved).gather(pl.lit(original)).fill_null(False)
+    ).to_series()
+    linked.scatter(original.filter(moved).drop_nulls(), True)
+    # The originals of their reworks, and every ticket sharing one of their orders.
+    orders = keys.order.filter(linked).drop_nulls().unique()
+    chosen = linked | keys.order.is_in(orders.implode()).fill_null(False)
+    chosen.scatter(original.filter(linked).drop_nulls(), True)
+    rows = chosen.arg_true()
+    rows = rows.gather(keys.rank.gather(rows).arg_sort())  # in ticket id order, as ``closure``
+    owned_rows = linked.arg_true()
+    reworked = keys.tickets.select(pl.col("ticket_id").filter(linked)).lazy()
+
+    def owned(lines: pl.LazyFrame) -> pl.LazyFrame:
+        """The technician lines and chargebacks of the linked tickets (no partner month moves)."""
+        return lines.filter(
+            (pl.col("payee_type") == TECHNICIAN) | (pl.col("line_kind") == "chargeback")
+        ).join(reworked, on="ticket_id", how="semi")
+
+    chosen_tickets = keys.tickets[rows].lazy()
+    return Closure(chosen_tickets, owned, rows.len(), True, rows, owned_rows)

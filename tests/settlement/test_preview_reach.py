@@ -22,7 +22,7 @@ from pipelines.ingest import ingest
 from settlement.engine import settle
 from settlement.frames import LINE_KEY
 from settlement.preview import LiveSide, Preview, preview
-from settlement.reach import closure, reach
+from settlement.reach import Keys, closure, closure_by_rows, reach
 from settlement.rules import load_rules, parse_rules, to_document
 from settlement.timeline import Timeline
 from warehouse.db import connect_read_only
@@ -127,8 +127,11 @@ def test_a_reached_preview_is_the_full_preview(
         settled = settle(tickets.lazy(), orders.lazy(), live)
         lines, unpriced = pl.collect_all([settled.lines, settled.unpriced])
         full = preview(tickets.lazy(), orders.lazy(), live, proposed)
-        # As the Rules page keeps it (its summaries computed once), and without them.
-        for side in (LiveSide.of(tickets.lazy(), lines, unpriced), LiveSide(lines, unpriced)):
+        # As the Rules page keeps it (its summaries computed once, its history by rows), and
+        # without them (the closure joined on ticket ids).
+        kept = LiveSide.of(tickets.lazy(), lines, unpriced)
+        assert kept.rows is not None
+        for side in (kept, LiveSide(lines, unpriced)):
             reached = preview(tickets.lazy(), orders.lazy(), live, proposed, live_side=side)
             same(reached, full)
 
@@ -194,3 +197,69 @@ def test_an_earnings_ladder_of_another_version_in_the_month_keeps_whole_months(
     full = preview(tickets.lazy(), orders.lazy(), live, draft)
     same(preview(tickets.lazy(), orders.lazy(), live, draft, live_side=side), full)
     assert not full.ladder_crossings.is_empty() or full.delta_cents > 0
+
+
+LABOUR = st.one_of(
+    st.tuples(st.sampled_from(ITEMS).flatmap(
+        lambda i: st.sampled_from(TIERS).map(lambda t: f"item_prices.{i}.{t}")), amount),
+    st.tuples(st.sampled_from(PARTS).flatmap(
+        lambda p: st.sampled_from(TIERS).map(lambda t: f"part_prices.{p}.{t}")), amount),
+    st.tuples(st.sampled_from(
+        ["region_coefficients.provinces.11", "region_coefficients.cities.310100",
+         "surcharges.urgent_bp", "surcharges.night_cents", "subsidies.township_cents",
+         "member_discounts_bp.gold"]), st.integers(0, 9_000)),
+)  # fmt: skip
+
+
+def test_a_labour_edit_found_by_rows_is_the_closure_found_by_ids(
+    history: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    """Labour-only drafts under the count ladder: the closure followed by rows settles the same
+    tickets in the same order, owns the same lines, and the preview is the full preview."""
+    tickets, orders = history
+    days = sorted(set(tickets["completed_date"]))
+    live = Timeline.single(load_rules())
+    settled = settle(tickets.lazy(), orders.lazy(), live)
+    lines, unpriced = pl.collect_all([settled.lines, settled.unpriced])
+    side = LiveSide.of(tickets.lazy(), lines, unpriced)
+    assert side.rows is not None
+    key = list(LINE_KEY)
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(edits=st.lists(LABOUR, min_size=1, max_size=3), start=st.sampled_from(days[::7]))
+    def check(edits: list[tuple[str, object]], start: date) -> None:
+        document = to_document(load_rules())
+        for path, value in edits:
+            _set(document, path, value)
+        try:
+            rules = parse_rules({**document, "version": "draft", "effective_date": start})
+        except ValueError:
+            return  # an edit the rules refuse (e.g. a zero coefficient) is no draft to preview
+        draft = live.with_draft(rules)
+        reached = reach(live, draft)
+        assert reached is not None and side.rows is not None
+        by_rows = closure_by_rows(side.rows.keys, reached)
+        if not reached.rates_hold:  # e.g. a city coefficient that did not exist before
+            assert by_rows is None
+            return
+        by_ids = closure(tickets.lazy(), reached)
+        assert by_rows is not None and by_rows.rows is not None
+        assert by_rows.tickets.collect().equals(by_ids.tickets.collect())
+        assert by_rows.size == by_ids.size
+        assert (
+            by_rows.owned(lines.lazy()).collect().sort(key, nulls_last=True)
+            .equals(by_ids.owned(lines.lazy()).collect().sort(key, nulls_last=True))
+        )  # fmt: skip
+        full = preview(tickets.lazy(), orders.lazy(), live, draft)
+        same(preview(tickets.lazy(), orders.lazy(), live, draft, live_side=side), full)
+
+    check()
+
+
+def test_a_history_whose_ticket_ids_repeat_is_not_followed_by_rows(
+    history: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    tickets, _ = history
+    assert Keys.of(tickets) is not None
+    assert Keys.of(pl.concat([tickets, tickets.head(1)])) is None
+    assert Keys.of(tickets.with_columns(ticket_id=pl.lit(None, pl.String))) is None
