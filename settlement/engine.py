@@ -78,7 +78,8 @@ def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     with_tier = (
         tickets.with_row_index("row")
         .with_columns(
-            period=pl.col("completed_date").dt.strftime("%Y-%m"),
+            # Codes, not text, while the tickets are held: ``_finish`` writes the lines' text.
+            period=pl.col("completed_date").dt.strftime("%Y-%m").cast(CODE),
             # The period as an integer: what ladders group on (a period is a month).
             month=pl.col("completed_date").dt.truncate("1mo"),
             version_index=timeline.index_expr(pl.col("completed_date")),
@@ -215,21 +216,47 @@ def rework_original(timeline: Timeline) -> pl.Expr:
     return pl.when(is_rework).then(pl.col("original_technician_id"))
 
 
-def with_ladder_measures(lines: pl.LazyFrame, group: list[str], labour: str) -> pl.LazyFrame:
-    """``lines`` with their ``ladder_measures``: the windows see only the columns they need."""
-    needed = [*group, *POSITION_ORDER, "is_rework", labour]
-    measures = lines.select(needed).select(ladder_measures(group, labour))
+# What a ticket's labour is made of (``ticket_components``).
+LABOUR_INPUTS = (
+    "item_price_cents",
+    "quantity",
+    "coef_bp",
+    "member_level",
+    "is_urgent",
+    "is_night",
+    "is_high_altitude",
+    "is_plateau",
+    "is_township",
+    "remote_guidance_minutes",
+    VERSION_INDEX,
+)
+
+
+def with_ladder_measures(
+    lines: pl.LazyFrame, source: pl.LazyFrame, group: list[str], earnings: bool
+) -> pl.LazyFrame:
+    """``lines`` with their ``ladder_measures``, computed over ``source``: the same rows,
+    narrow (``group``, the position order, ``is_rework`` and, for an earnings ladder,
+    ``labour``). The windows sort and hold only those columns: were they taken from ``lines``,
+    the lines' whole frame would be held while they run."""
+    measures = source.select(ladder_measures(group, "labour" if earnings else None))
     return pl.concat([lines, measures], how="horizontal")
 
 
-def ladder_measures(group: list[str], labour: str) -> list[pl.Expr]:
-    """Each line's place on its payee's monthly ladder, by count and by earnings, and the
-    month's totals, among the group's non-rework lines (every version of the month counts)."""
+def ladder_measures(group: list[str], labour: str | None) -> list[pl.Expr]:
+    """Each line's place on its payee's monthly ladder, by count and, given ``labour``, by
+    earnings, and the month's totals, among the group's non-rework lines (every version of the
+    month counts)."""
     counted = ~pl.col("is_rework")
-    earned = pl.when(counted).then(pl.col(labour)).otherwise(0)
-    return [
+    measures = [
         counted.cast(pl.Int64).cum_sum().over(group, order_by=POSITION_ORDER).alias("_count"),
         counted.cast(pl.Int64).sum().over(group).alias("_month_count"),
+    ]
+    if labour is None:
+        return measures
+    earned = pl.when(counted).then(pl.col(labour)).otherwise(0)
+    return [
+        *measures,
         (earned.cum_sum().over(group, order_by=POSITION_ORDER) - earned).alias("_earned"),
         earned.sum().over(group).alias("_month_earned"),
     ]
@@ -256,6 +283,33 @@ def ladder_rate(timeline: Timeline, payee_type: PayeeType) -> pl.Expr:
 
 def _needs_ladder(timeline: Timeline, payee_types: tuple[PayeeType, ...]) -> bool:
     return any(t in rules.ladders for rules in timeline.versions for t in payee_types)
+
+
+def _needs_earnings(timeline: Timeline, payee_types: tuple[PayeeType, ...]) -> bool:
+    return any(
+        rules.ladders[t].basis == "earnings"
+        for rules in timeline.versions
+        for t in payee_types
+        if t in rules.ladders
+    )
+
+
+TECHNICIAN_MONTH = ["technician_id", MONTH]  # the group a technician's ladder ranks
+
+
+def technician_ladder_source(
+    priced: pl.LazyFrame, links: pl.LazyFrame, timeline: Timeline
+) -> pl.LazyFrame:
+    """What the technicians' ladders rank, row by row beside ``priced`` and its resolved
+    ``links``: the group, the position order, ``is_rework`` and, for earnings, ``labour``
+    (recomputed from its inputs: cheaper than holding the components)."""
+    columns = [*TECHNICIAN_MONTH, *POSITION_ORDER]
+    if _needs_earnings(timeline, ("technician",)):
+        narrow = ticket_components(priced.select(*columns, *LABOUR_INPUTS), timeline)
+        narrow = narrow.select(*columns, "labour")
+    else:
+        narrow = priced.select(columns)
+    return pl.concat([narrow, links.select("is_rework")], how="horizontal")
 
 
 def ticket_links(priced: pl.LazyFrame, orders: pl.LazyFrame) -> pl.LazyFrame:
@@ -391,16 +445,22 @@ GIVEN_RATE = "technician_ladder_rate_bp"
 
 
 def technician_lines(
-    components: pl.LazyFrame, timeline: Timeline, rates_given: bool = False
+    components: pl.LazyFrame,
+    timeline: Timeline,
+    rates_given: bool = False,
+    ladder_source: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
+    """The technicians' ticket lines; ``ladder_source`` (``technician_ladder_source``) is what
+    their ladders rank, when the ladders are ranked here."""
     rework_share = BP - parameter(timeline, lambda r: r.rework.pay_bp).cast(pl.Int64)
     ranked = components.with_columns(payee_type=pl.lit("technician"))
     if rates_given:
         rate = pl.col(GIVEN_RATE).cast(pl.Int64)
     else:
         rate = ladder_rate(timeline, "technician")
-        if _needs_ladder(timeline, ("technician",)):
-            ranked = with_ladder_measures(ranked, ["technician_id", MONTH], "labour")
+        if ladder_source is not None:
+            earnings = _needs_earnings(timeline, ("technician",))
+            ranked = with_ladder_measures(ranked, ladder_source, TECHNICIAN_MONTH, earnings)
     return (
         ranked.with_columns(ladder_rate_bp=rate)
         .with_columns(
@@ -506,7 +566,9 @@ def first_tickets_of_orders(components: pl.LazyFrame) -> pl.LazyFrame:
 ORDER_MODES = ("percent_of_sales", "order_split")  # earned once per order, on its first ticket
 
 
-def partner_ticket_lines(moded: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
+def partner_lined(moded: pl.LazyFrame) -> pl.LazyFrame:
+    """The partner tickets that earn a ticket line under their mode, with its ``base_cents``,
+    ``bonus_cents`` and their sum, ``labour``."""
     mode = pl.col("mode")
     known_order = pl.col("paid_cents").is_not_null()
     first_for_order = pl.col("is_first_for_order").fill_null(False)
@@ -529,11 +591,8 @@ def partner_ticket_lines(moded: pl.LazyFrame, timeline: Timeline) -> pl.LazyFram
         | (mode.is_in(ORDER_MODES) & known_order & first_for_order)
         | ((mode == "base_fee_plus_bonus") & pl.col("order_id").is_not_null())
     )
-    rework_share = BP - parameter(timeline, lambda r: r.rework.pay_bp).cast(pl.Int64)
-    zero = pl.lit(0, pl.Int64)
-    lined = (
-        moded.with_columns(has_line=has_line)
-        .filter("has_line")
+    return (
+        moded.filter(has_line)
         .with_columns(
             base_cents=base.cast(pl.Int64),
             bonus_cents=bonus.cast(pl.Int64),
@@ -541,8 +600,46 @@ def partner_ticket_lines(moded: pl.LazyFrame, timeline: Timeline) -> pl.LazyFram
         )
         .with_columns(labour=pl.col("base_cents") + pl.col("bonus_cents"))
     )
-    if _needs_ladder(timeline, PARTNER_TYPES):
-        lined = with_ladder_measures(lined, ["partner_id", MONTH], "labour")
+
+
+PARTNER_MONTH = ["partner_id", MONTH]  # the group a partner's ladder ranks
+# The ticket and link columns that decide which partner tickets earn a line, and their labour.
+PARTNER_LADDER_INPUTS = (
+    "partner_id",
+    "partner_type",
+    MONTH,
+    *POSITION_ORDER,
+    "order_id",
+    VERSION_INDEX,
+)
+PARTNER_LADDER_LINKS = ("paid_cents", "is_first_for_order", "is_rework")
+
+
+def partner_ladder_source(
+    priced: pl.LazyFrame, links: pl.LazyFrame, timeline: Timeline
+) -> pl.LazyFrame:
+    """What the partners' ladders rank: the rows of ``partner_lined`` of the partner tickets of
+    ``priced`` beside their ``links``, narrow (as ``technician_ladder_source``)."""
+    narrow = pl.concat(
+        [priced.select(PARTNER_LADDER_INPUTS), links.select(PARTNER_LADDER_LINKS)],
+        how="horizontal",
+    )
+    earnings = _needs_earnings(timeline, PARTNER_TYPES)
+    lined = partner_lined(partner_modes(narrow, timeline))
+    return lined.select(*PARTNER_MONTH, *POSITION_ORDER, "is_rework", *(["labour"] * earnings))
+
+
+def partner_ticket_lines(
+    moded: pl.LazyFrame, timeline: Timeline, ladder_source: pl.LazyFrame | None
+) -> pl.LazyFrame:
+    """The partners' ticket lines of ``moded`` (``partner_modes``); ``ladder_source``
+    (``partner_ladder_source`` of the same tickets) when a partner ladder is ranked."""
+    rework_share = BP - parameter(timeline, lambda r: r.rework.pay_bp).cast(pl.Int64)
+    zero = pl.lit(0, pl.Int64)
+    lined = partner_lined(moded)
+    if ladder_source is not None:
+        earnings = _needs_earnings(timeline, PARTNER_TYPES)
+        lined = with_ladder_measures(lined, ladder_source, PARTNER_MONTH, earnings)
     return (
         lined.with_columns(ladder_rate_bp=_partner_ladder_rate(timeline))
         .with_columns(
@@ -581,11 +678,23 @@ def partner_ticket_lines(moded: pl.LazyFrame, timeline: Timeline) -> pl.LazyFram
     )
 
 
+def partner_month_totals(
+    moded: pl.LazyFrame, timeline: Timeline, ladder_source: pl.LazyFrame | None
+) -> pl.LazyFrame:
+    """(partner_id, period, month_total): what each partner's ticket lines of a month add up to
+    (``partner_ticket_lines``' arguments)."""
+    lines = partner_ticket_lines(moded, timeline, ladder_source)
+    return lines.group_by("partner_id", "period").agg(
+        month_total=pl.sum_horizontal(*BREAKDOWN).sum()
+    )
+
+
 def partner_monthly_lines(
-    moded: pl.LazyFrame, ticket_lines: pl.LazyFrame, timeline: Timeline
+    moded: pl.LazyFrame, totals: pl.LazyFrame, timeline: Timeline
 ) -> pl.LazyFrame:
     """Guarantee top-ups and excess bonuses; base fees of periods with work. A month's terms are
-    those of the version in force on its last day."""
+    those of the version in force on its last day. ``moded``: the partners' tickets with a mode
+    (``partner_modes``); ``totals``: ``partner_month_totals``."""
     partner_period = ["partner_id", "period"]
     month = (
         moded.group_by(partner_period)
@@ -598,16 +707,11 @@ def partner_monthly_lines(
         .with_columns(mode_parameters(timeline))
         .filter(pl.col("mode").is_not_null())
     )
-    totals = ticket_lines.group_by(payee_id="payee_id", period="period").agg(
-        month_total=pl.col("amount_cents").sum()
-    )
     zero = pl.lit(0, pl.Int64)
     guaranteed = pl.col("mode") == "guaranteed_minimum"
     total = pl.col("month_total").fill_null(0)
     return (
-        # The finished lines' payee id is text; the inputs' partner id is dictionary-encoded.
-        month.with_columns(pl.col("partner_id").cast(pl.String))
-        .join(totals.rename({"payee_id": "partner_id"}), on=partner_period, how="left")
+        month.join(totals, on=partner_period, how="left")
         .with_columns(
             guarantee_cents=pl.when(guaranteed)
             .then(pl.max_horizontal(zero, pl.col("minimum_cents") - total))
@@ -697,6 +801,23 @@ def _require_encoded(frame: pl.LazyFrame, schema: dict[str, pl.DataType], name: 
             raise TypeError(f"{name}.{column} is {found[column]}, settlement takes {dtype}")
 
 
+# The ticket columns a partner's ticket lines read beside the links, and its monthly lines.
+PARTNER_MONTH_INPUTS = (
+    "partner_id",
+    "partner_type",
+    "partner_region_group",
+    "period",
+    VERSION_INDEX,
+)
+PARTNER_LINE_INPUTS = (
+    *PARTNER_MONTH_INPUTS,
+    MONTH,
+    *POSITION_ORDER,
+    "order_id",
+    "order_platform",
+    "province_code",
+    "partner_province_code",
+)
 PAYEE_GROUPS = ("technician", "partner")  # the line families, each settled on its own
 # The ticket columns a rework's policy reads beside the links.
 _POLICY_COLUMNS = ("ticket_id", "rework_of", "completed_at", VERSION_INDEX)
@@ -761,17 +882,35 @@ def _lines(
 ) -> pl.LazyFrame:
     """The lines of ``payees`` of ``priced`` tickets, ``found`` (frames.LINKED) beside them."""
     # Only what joins find is kept (a narrow frame, computed once); the per-ticket components
-    # are recomputed beside it by every kind of line, which costs less than holding them.
+    # are recomputed beside it by every kind of line, which costs less than holding them. Each
+    # kind starts from its own narrow selection: Polars holds a subplan shared by two kinds of
+    # line whole (every column either needs) until both have read it.
     policy = priced.select(_POLICY_COLUMNS)
     links = resolved_links(pl.concat([policy, found], how="horizontal"), timeline).cache()
     components = pl.concat([ticket_components(priced, timeline), links], how="horizontal")
     parts = []
     if "technician" in payees:
-        parts.append(_finish(technician_lines(components, timeline, rates_given), timeline))
-        parts.append(_finish(chargeback_lines(components, timeline), timeline))
+        source = None
+        if not rates_given and _needs_ladder(timeline, ("technician",)):
+            source = technician_ladder_source(priced, links, timeline)
+        lines = technician_lines(components, timeline, rates_given, source)
+        parts.append(_finish(lines, timeline))
+        # From the reworks alone, by a plan of its own: a plan shared with the ticket lines
+        # would be held whole for the two of them.
+        reworks = pl.concat([priced, links], how="horizontal").filter("is_rework")
+        parts.append(
+            _finish(chargeback_lines(ticket_components(reworks, timeline), timeline), timeline)
+        )
     if "partner" in payees:
-        moded = partner_modes(components, timeline).cache()
-        partner_tickets = _finish(partner_ticket_lines(moded, timeline), timeline)
-        parts.append(partner_tickets)
-        parts.append(_finish(partner_monthly_lines(moded, partner_tickets, timeline), timeline))
+        source = None
+        if _needs_ladder(timeline, PARTNER_TYPES):
+            source = partner_ladder_source(priced, links, timeline)
+        tickets = pl.concat([priced, links], how="horizontal")
+        partner_tickets = partner_ticket_lines(partner_modes(tickets, timeline), timeline, source)
+        parts.append(_finish(partner_tickets, timeline))
+        # The monthly lines' inputs by narrow plans of their own, for the same reason.
+        narrow = pl.concat([priced.select(PARTNER_LINE_INPUTS), links], how="horizontal")
+        totals = partner_month_totals(partner_modes(narrow, timeline), timeline, source)
+        months = partner_modes(priced.select(PARTNER_MONTH_INPUTS), timeline)
+        parts.append(_finish(partner_monthly_lines(months, totals, timeline), timeline))
     return pl.concat(parts, how="vertical")

@@ -13,6 +13,7 @@ from typing import get_args
 
 import polars as pl
 
+from settlement.frames import CODE
 from settlement.money import BP
 from settlement.rules import CityTier, Ladder, MemberLevel, PartnerMode, RuleSet
 from settlement.timeline import VERSION_INDEX, Timeline
@@ -113,8 +114,8 @@ def price_tier(timeline: Timeline, index: str = VERSION_INDEX) -> pl.Expr:
 
 
 def tier_name(timeline: Timeline, tier: pl.Expr) -> pl.Expr:
-    """The text of a price tier position."""
-    return pl.lit(pl.Series(price_tiers(timeline), dtype=pl.String)).gather(tier)
+    """The name of a price tier position (dictionary-encoded)."""
+    return pl.lit(pl.Series(price_tiers(timeline), dtype=CODE)).gather(tier)
 
 
 def per_tier(
