@@ -33,7 +33,7 @@ PAYEE_TYPES: tuple[PayeeType, ...] = ("technician", *PARTNER_TYPES)
 PLATFORMS: tuple[str, ...] = get_args(Platform)
 REGION_GROUPS: tuple[str, ...] = get_args(RegionGroup)
 MONTH_VERSION_INDEX = "month_version_index"
-MONTH = "month"
+MONTH = "period"  # what a monthly ladder groups on
 
 
 def by_version(
@@ -72,16 +72,16 @@ class Settlement:
 
 def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     """Tickets with ``row``, ``period``, ``version_index`` (the version pricing them),
-    ``price_tier``, ``item_price_cents``, ``parts_cents``, ``coef_bp`` and ``is_priced``
+    ``tier`` (a position in ``lookups.price_tiers``), ``item_price_cents``, ``parts_cents``,
+    ``coef_bp`` and ``is_priced``
     (``unpriced_tickets`` says why not). Lookups are hash replacements and the parts sum is an
     explode/aggregate on a narrow frame: no wide joins."""
     with_tier = (
         tickets.with_row_index("row")
         .with_columns(
-            # Codes, not text, while the tickets are held: ``_finish`` writes the lines' text.
+            # A code, not text, while the tickets are held (``_finish`` writes the lines' text):
+            # ladders group on it as on an integer.
             period=pl.col("completed_date").dt.strftime("%Y-%m").cast(CODE),
-            # The period as an integer: what ladders group on (a period is a month).
-            month=pl.col("completed_date").dt.truncate("1mo"),
             version_index=timeline.index_expr(pl.col("completed_date")),
         )
         .with_columns(tier=lookups.price_tier(timeline))
@@ -104,11 +104,11 @@ def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     return (
         with_tier.drop("parts")
         .with_columns(
-            price_tier=lookups.tier_name(timeline, pl.col("tier")),
+            # Held as 32 bits (rules.MAX_PRICE_CENTS, MAX_BP); computed on as 64.
             item_price_cents=lookups.per_tier(
                 timeline, "item_code", lambda rules: rules.item_prices, pl.col("tier")
-            ),
-            coef_bp=lookups.coefficient_bp(timeline),
+            ).cast(pl.Int32),
+            coef_bp=lookups.coefficient_bp(timeline).cast(pl.Int32),
         )
         .pipe(attach, ["row"], parts)
         .with_columns(
@@ -119,8 +119,14 @@ def priced_tickets(tickets: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     )
 
 
-def _unpriced_reason() -> pl.Expr:
-    tier_text = pl.col("price_tier").fill_null("None")  # a city no tier maps still gets a reason
+def _price_tier(timeline: Timeline) -> pl.Expr:
+    return lookups.tier_name(timeline, pl.col("tier")).alias("price_tier")
+
+
+def _unpriced_reason(timeline: Timeline) -> pl.Expr:
+    tier_text = (
+        _price_tier(timeline).cast(pl.String).fill_null("None")
+    )  # a city no tier maps still gets a reason
     return (
         pl.when(pl.col("item_price_cents").is_null())
         .then(pl.format("no price for item {} in tier {}", "item_code", tier_text))
@@ -134,14 +140,14 @@ def ticket_components(priced: pl.LazyFrame, timeline: Timeline) -> pl.LazyFrame:
     def amount(value: Callable[[RuleSet], int]) -> pl.Expr:
         return parameter(timeline, value).cast(pl.Int64)
 
-    base = pl.col("item_price_cents") * pl.col("quantity")
+    base = pl.col("item_price_cents").cast(pl.Int64) * pl.col("quantity")
     return (
         priced.with_columns(
             base_cents=base.cast(pl.Int64),
             discount_bp=lookups.member_discount_bp(timeline),
         )
         .with_columns(
-            coefficient_cents=pct(pl.col("base_cents"), pl.col("coef_bp") - BP),
+            coefficient_cents=pct(pl.col("base_cents"), pl.col("coef_bp").cast(pl.Int64) - BP),
             urgent_cents=pl.when("is_urgent")
             .then(pct(pl.col("base_cents"), amount(lambda r: r.surcharges.urgent_bp)))
             .otherwise(0),
@@ -478,6 +484,7 @@ def technician_lines(
         .with_columns(
             line_kind=pl.lit("ticket"),
             payee_id=pl.col("technician_id"),
+            price_tier=_price_tier(timeline),
             chargeback_cents=pl.lit(0, pl.Int64),
             guarantee_cents=pl.lit(0, pl.Int64),
             bonus_cents=pl.lit(0, pl.Int64),
@@ -660,6 +667,7 @@ def partner_ticket_lines(
         .with_columns(
             line_kind=pl.lit("ticket"),
             payee_id=pl.col("partner_id"),
+            price_tier=_price_tier(timeline),
             **{
                 name: zero
                 for name in BREAKDOWN
@@ -811,7 +819,7 @@ PARTNER_MONTH_INPUTS = (
 )
 PARTNER_LINE_INPUTS = (
     *PARTNER_MONTH_INPUTS,
-    MONTH,
+    "tier",
     *POSITION_ORDER,
     "order_id",
     "order_platform",
@@ -868,7 +876,7 @@ def unpriced_tickets(priced_all: pl.LazyFrame, timeline: Timeline) -> pl.LazyFra
     return priced_all.filter(~pl.col("is_priced")).select(
         pl.col("period").cast(UNPRICED["period"]),
         pl.col("ticket_id").cast(UNPRICED["ticket_id"]),
-        reason=_unpriced_reason().cast(UNPRICED["reason"]),
+        reason=_unpriced_reason(timeline).cast(UNPRICED["reason"]),
         rule_version=_rule_version(timeline).cast(UNPRICED["rule_version"]),
     )
 
