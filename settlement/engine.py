@@ -32,7 +32,6 @@ PARTNER_TYPES: tuple[PayeeType, ...] = ("direct", "dealer", "agent")
 PAYEE_TYPES: tuple[PayeeType, ...] = ("technician", *PARTNER_TYPES)
 PLATFORMS: tuple[str, ...] = get_args(Platform)
 REGION_GROUPS: tuple[str, ...] = get_args(RegionGroup)
-MONTH_VERSION_INDEX = "month_version_index"
 MONTH = "period"  # what a monthly ladder groups on
 
 
@@ -124,9 +123,8 @@ def _price_tier(timeline: Timeline) -> pl.Expr:
 
 
 def _unpriced_reason(timeline: Timeline) -> pl.Expr:
-    tier_text = (
-        _price_tier(timeline).cast(pl.String).fill_null("None")
-    )  # a city no tier maps still gets a reason
+    # A city no tier maps still gets a reason.
+    tier_text = _price_tier(timeline).cast(pl.String).fill_null("None")
     return (
         pl.when(pl.col("item_price_cents").is_null())
         .then(pl.format("no price for item {} in tier {}", "item_code", tier_text))
