@@ -7,6 +7,7 @@ import polars as pl
 
 from pages.components import geo
 from pages.components.i18n import _, current_lang
+from settlement.explain import yuan
 
 MEASURES = {  # measure: (column, English label; shown through _())
     "payout": ("payout_cents", "Payouts"),
@@ -178,8 +179,12 @@ def china_map(by_province: pl.DataFrame, measure: str) -> go.Figure:
     return figure
 
 
-def change_per_ticket(lines: pl.DataFrame) -> go.Figure | None:
-    """How a draft moves each ticket's total (¥), as a histogram; None when nothing moves."""
+CHANGE_BINS = 40
+
+
+def change_bins(lines: pl.DataFrame, bins: int = CHANGE_BINS) -> pl.DataFrame:
+    """The moved tickets counted by their total change, in at most ``bins`` bins of equal
+    width in cents: (low_cents, high_cents, tickets), a bin holding low ≤ change ≤ high."""
     per_ticket = (
         lines.filter(pl.col("ticket_id").is_not_null())
         .group_by("ticket_id")
@@ -187,6 +192,39 @@ def change_per_ticket(lines: pl.DataFrame) -> go.Figure | None:
         .filter(pl.col("delta_cents") != 0)
     )
     if per_ticket.is_empty():
+        return pl.DataFrame(schema={"low_cents": pl.Int64, "high_cents": pl.Int64,
+                                    "tickets": pl.UInt32})  # fmt: skip
+    low = int(per_ticket["delta_cents"].min())  # type: ignore[arg-type]
+    high = int(per_ticket["delta_cents"].max())  # type: ignore[arg-type]
+    width = -(-(high - low + 1) // bins)  # ceiling: every change falls in one of the bins
+    return (
+        per_ticket.group_by(bin=(pl.col("delta_cents") - low) // width)
+        .agg(tickets=pl.len())
+        .sort("bin")
+        .select(
+            low_cents=low + pl.col("bin") * width,
+            high_cents=low + (pl.col("bin") + 1) * width - 1,
+            tickets="tickets",
+        )
+    )
+
+
+def change_per_ticket(lines: pl.DataFrame) -> go.Figure | None:
+    """How a draft moves each ticket's total (¥), as a histogram binned here (a few dozen bars
+    are sent to the browser, not every moved ticket); None when nothing moves."""
+    counted = change_bins(lines)
+    if counted.is_empty():
         return None
-    figure = go.Figure(go.Histogram(x=(per_ticket["delta_cents"] / 100).to_list(), nbinsx=40))
-    return figure.update_layout(title=_("Change per ticket (¥)"), xaxis_title="¥", bargap=0.05)
+    low, high = counted["low_cents"].to_list(), counted["high_cents"].to_list()
+    ranges = [f"{yuan(a)} – {yuan(b)}" for a, b in zip(low, high, strict=True)]
+    bar = go.Bar(
+        x=[(a + b + 1) / 200 for a, b in zip(low, high, strict=True)],
+        y=counted["tickets"].to_list(),
+        width=(high[0] - low[0] + 1) / 100,
+        customdata=ranges,
+        hovertemplate="%{customdata}<br>%{y:,}<extra></extra>",
+    )
+    figure = go.Figure(bar)
+    return figure.update_layout(
+        title=_("Change per ticket (¥)"), xaxis_title="¥", yaxis_title=_("Tickets"), bargap=0.05
+    )

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pages.components import charts, formatting
 from pages.components.formatting import csv_bytes, excel_bytes, yuan, yuan_columns
@@ -308,3 +310,34 @@ def test_grid_money_is_exact_yuan_in_a_currency_format_that_puts_the_minus_first
     # The browser's currency formatter writes "-¥1,234.50"; printf would write "¥-1,234.50".
     column = config[money_header]
     assert column["type_config"]["format"] == "yen" and column["type_config"]["step"] == 0.01
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["T1", "T2", "T3", "T4", "T5", None]),
+                  st.integers(-10**9, 10**9)),
+        max_size=30,
+    )
+)  # fmt: skip
+def test_the_change_histogram_counts_every_moved_ticket_in_the_one_bin_holding_it(
+    moves: list[tuple[str | None, int]],
+) -> None:
+    lines = pl.DataFrame(moves, schema={"ticket_id": pl.String, "delta_cents": pl.Int64},
+                         orient="row")  # fmt: skip
+    totals: dict[str, int] = {}
+    for ticket, delta in moves:
+        if ticket is not None:
+            totals[ticket] = totals.get(ticket, 0) + delta
+    moved = [total for total in totals.values() if total != 0]
+    bins = charts.change_bins(lines).rows()
+    assert len(bins) <= charts.CHANGE_BINS
+    assert sum(count for _, _, count in bins) == len(moved)
+    for total in moved:
+        assert sum(low <= total <= high for low, high, _ in bins) == 1
+    widths = {high - low for low, high, _ in bins}
+    assert len(widths) <= 1  # equal widths: one bar width draws them all
+    figure = charts.change_per_ticket(lines)
+    assert (figure is None) == (not moved)
+    if figure is not None:
+        assert list(figure.data[0].y) == [count for _, _, count in bins]
