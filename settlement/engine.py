@@ -618,6 +618,24 @@ PARTNER_LADDER_INPUTS = (
     VERSION_INDEX,
 )
 PARTNER_LADDER_LINKS = ("paid_cents", "is_first_for_order", "is_rework")
+# The ticket columns a partner's monthly lines read, and those its ticket lines read beside the
+# links (what a month's totals are computed from).
+PARTNER_MONTH_INPUTS = (
+    "partner_id",
+    "partner_type",
+    "partner_region_group",
+    "period",
+    VERSION_INDEX,
+)
+PARTNER_LINE_INPUTS = (
+    *PARTNER_MONTH_INPUTS,
+    "tier",
+    *POSITION_ORDER,
+    "order_id",
+    "order_platform",
+    "province_code",
+    "partner_province_code",
+)
 
 
 def partner_ladder_source(
@@ -807,23 +825,6 @@ def _require_encoded(frame: pl.LazyFrame, schema: dict[str, pl.DataType], name: 
             raise TypeError(f"{name}.{column} is {found[column]}, settlement takes {dtype}")
 
 
-# The ticket columns a partner's ticket lines read beside the links, and its monthly lines.
-PARTNER_MONTH_INPUTS = (
-    "partner_id",
-    "partner_type",
-    "partner_region_group",
-    "period",
-    VERSION_INDEX,
-)
-PARTNER_LINE_INPUTS = (
-    *PARTNER_MONTH_INPUTS,
-    "tier",
-    *POSITION_ORDER,
-    "order_id",
-    "order_platform",
-    "province_code",
-    "partner_province_code",
-)
 PAYEE_GROUPS = ("technician", "partner")  # the line families, each settled on its own
 # The ticket columns a rework's policy reads beside the links.
 _POLICY_COLUMNS = ("ticket_id", "rework_of", "completed_at", VERSION_INDEX)
@@ -893,6 +894,7 @@ def _lines(
     # line whole (every column either needs) until both have read it.
     policy = priced.select(_POLICY_COLUMNS)
     links = resolved_links(pl.concat([policy, found], how="horizontal"), timeline).cache()
+    tickets = pl.concat([priced, links], how="horizontal")
     components = pl.concat([ticket_components(priced, timeline), links], how="horizontal")
     parts = []
     if "technician" in payees:
@@ -903,18 +905,16 @@ def _lines(
         parts.append(_finish(lines, timeline))
         # From the reworks alone, by a plan of its own: a plan shared with the ticket lines
         # would be held whole for the two of them.
-        reworks = pl.concat([priced, links], how="horizontal").filter("is_rework")
-        parts.append(
-            _finish(chargeback_lines(ticket_components(reworks, timeline), timeline), timeline)
-        )
+        reworks = ticket_components(tickets.filter("is_rework"), timeline)
+        parts.append(_finish(chargeback_lines(reworks, timeline), timeline))
     if "partner" in payees:
         source = None
         if _needs_ladder(timeline, PARTNER_TYPES):
             source = partner_ladder_source(priced, links, timeline)
-        tickets = pl.concat([priced, links], how="horizontal")
         partner_tickets = partner_ticket_lines(partner_modes(tickets, timeline), timeline, source)
         parts.append(_finish(partner_tickets, timeline))
-        # The monthly lines' inputs by narrow plans of their own, for the same reason.
+        # The monthly lines' inputs by narrow plans of their own: a plan shared with the
+        # ticket lines would be held whole.
         narrow = pl.concat([priced.select(PARTNER_LINE_INPUTS), links], how="horizontal")
         totals = partner_month_totals(partner_modes(narrow, timeline), timeline, source)
         months = partner_modes(priced.select(PARTNER_MONTH_INPUTS), timeline)
