@@ -45,17 +45,19 @@ def vocabulary(codes: Iterable[str]) -> list[str]:
 def positions(column: str | pl.Expr, codes: Sequence[str]) -> pl.Expr:
     """Each row's position in ``codes`` (UInt32), null when its code is null or not there.
 
-    ``column`` is dictionary-encoded (frames.CODE): the positions of every category known now
-    are worked out once, and each row's is a gather by its category's integer. The categories
-    of the inputs must therefore exist when the plan is built (frames, not lazy casts from
-    text): a category added later is out of the table's bounds and fails the query."""
+    ``column`` is dictionary-encoded (frames.CODE): a flat table maps each of ``codes``'
+    categories to its position, and a row's position is a gather by its category's integer.
+    Categories past the table's last code (any added since, or never one of ``codes``) all
+    gather its one null slot at the end."""
     expr = pl.col(column) if isinstance(column, str) else column
     if not codes:
         return pl.lit(None, pl.UInt32)
-    mapping = {code: position for position, code in enumerate(codes)}
-    known = pl.Categories().to_series()
-    table = known.replace_strict(mapping, default=None, return_dtype=pl.UInt32)
-    return pl.lit(table).gather(expr.to_physical())
+    categories = pl.Series(codes, dtype=CODE).to_physical()  # interned when not yet known
+    beyond = int(categories.max()) + 1  # type: ignore[arg-type]
+    table = pl.Series([None] * (beyond + 1), dtype=pl.UInt32).scatter(
+        categories, pl.Series(range(len(codes)), dtype=pl.UInt32)
+    )
+    return pl.lit(table).gather(pl.min_horizontal(expr.to_physical(), pl.lit(beyond, pl.UInt32)))
 
 
 def table(

@@ -39,15 +39,20 @@ from settlement.timeline import Timeline, period_end, period_start
 GROUP_KEY = ["kind", "payee_id", "period"]  # kind: technician or partner
 GROUPS: dict[str, pl.DataType] = {name: pl.String() for name in GROUP_KEY}
 SCAN_TABLES = (
-    "tickets",  # read_inputs' narrowed tickets, should a failure have left it
     "settlement_scan_periods",
     "settlement_scan_tickets",
     "settlement_scan_orders",
     "settlement_touched",
     "settlement_dirty_groups",
     "settlement_dirty_inputs",
+    "settlement_line_changes",  # warehouse.settle's comparison of the lines
 )
-VIEWS = ("settlement_current_states", "settlement_input_tickets", "settlement_input_orders")
+VIEWS = (
+    "tickets",  # read_inputs' narrowed tickets, should a failure have left it
+    "settlement_current_states",
+    "settlement_input_tickets",
+    "settlement_input_orders",
+)
 # What computes lines: a baseline left by other code is not trusted (a new release re-settles).
 CODE = (  # package, folder, name prefix, name endings
     ("settlement", "", "", (".py", ".yaml")),
@@ -267,14 +272,17 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFr
         end_day=period_end(last) + timedelta(days=1),
     )
     # The full run's own query, narrowed: settlement_tickets.sql reads ``tickets``, and a
-    # temporary table of that name (searched before the warehouse's) holds only the dirty
-    # inputs' rows, so places and people are joined to those alone. The semi join keeps the
-    # result exact should the query ever name the warehouse's table itself.
-    _temp_table(
-        con,
-        "tickets",
-        "select t.* from main.tickets as t"
-        " semi join settlement_dirty_inputs as n on n.ticket_id = t.ticket_id",
+    # temporary view of that name (searched before the warehouse's table) holds only the dirty
+    # inputs' rows, so places and people are joined to those alone, and nothing is copied. The
+    # view names the warehouse's table by its catalog: inside the temporary schema, ``main``
+    # is the temporary one. The semi join keeps the result exact should the query ever name
+    # the warehouse's table itself.
+    (catalog,) = con.execute("select current_database()").fetchall()[0]
+    warehouse_tickets = '"{}".main.tickets'.format(str(catalog).replace('"', '""'))
+    con.execute(
+        "create or replace temp view tickets as select t.* from"
+        f" {warehouse_tickets} as t semi join settlement_dirty_inputs as n"
+        " on n.ticket_id = t.ticket_id"
     )
     try:
         tickets = con.sql(
@@ -282,13 +290,16 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFr
             " semi join settlement_dirty_inputs as n on n.ticket_id = i.ticket_id"
         ).pl()
     finally:
-        con.execute("drop table temp.tickets")
-    orders = con.sql(
-        "select o.* from settlement_input_orders as o semi join ("
-        " select t.order_platform, t.order_id from main.tickets as t"
-        " semi join settlement_dirty_inputs as n on n.ticket_id = t.ticket_id"
-        ") as t on t.order_platform = o.platform and t.order_id = o.order_id"
-    ).pl()
+        con.execute("drop view temp.tickets")
+    # The orders these tickets serve, by the keys read already (not a second pass over tickets).
+    con.register("dirty_orders", tickets.select("order_platform", "order_id").drop_nulls())
+    try:
+        orders = con.sql(
+            "select o.* from settlement_input_orders as o semi join dirty_orders as t"
+            " on t.order_platform = o.platform and t.order_id = o.order_id"
+        ).pl()
+    finally:
+        con.unregister("dirty_orders")
     return (
         tickets.select(pl.col(n).cast(t) for n, t in TICKETS_IN.items()),
         orders.select(pl.col(n).cast(t) for n, t in ORDERS_IN.items()),

@@ -230,22 +230,6 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     return _shaped(frame).sort(LINE_ORDER, nulls_last=True)
 
 
-def _same_lines(held: pl.DataFrame, new: pl.DataFrame) -> bool:
-    """Whether two sets of lines (stored columns, any order) are the same lines."""
-    if held.height != new.height:
-        return False
-    # Different row hashes prove a difference without sorting; equal ones are checked exactly.
-    if not held.hash_rows().sort().equals(new.hash_rows().sort()):
-        return False
-    return _canonical(held).equals(_canonical(new))
-
-
-def _by_period(lines: pl.DataFrame, periods: list[str]) -> dict[str, pl.DataFrame]:
-    """period → its lines (keeping their order), for each of ``periods``."""
-    parts = {key[0]: part for key, part in lines.partition_by("period", as_dict=True).items()}
-    return {p: parts.get(p, lines.clear()) for p in periods}
-
-
 def _shaped(frame: pl.DataFrame) -> pl.DataFrame:
     missing = {"manual_cents": 0, "dispute_id": None}
     frame = frame.with_columns(
@@ -286,12 +270,74 @@ def _write_lines(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, run_id: in
     staged = lines.select(STORED_LINES).with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))
     con.register("new_lines", staged)
     try:
-        con.execute(
-            "insert into settlement_lines by name select *,"
-            " cast(amount_cents * 0.01 as decimal(18, 2)) as amount from new_lines"
-        )
+        con.execute(f"insert into settlement_lines by name select *, {AMOUNT} from new_lines")
     finally:
         con.unregister("new_lines")
+
+
+AMOUNT = "cast(amount_cents * 0.01 as decimal(18, 2)) as amount"  # the yuan column, derived
+# Two lines are the same line when they agree on these; the nullable ones compare null-safe.
+SAME_IDENTITY = " and ".join(
+    f"l.{name} = d.{name}"
+    if name in ("period", "line_kind", "payee_type", "payee_id", "currency")
+    else f"l.{name} is not distinct from d.{name}"
+    for name in LINE_ORDER
+)
+
+
+def _find_line_changes(
+    con: duckdb.DuckDBPyConnection, held: str, params: dict[str, object]
+) -> list[str]:
+    """Compare the stored lines ``held`` selects with the registered ``new_lines`` that replace
+    them; the identities (``LINE_ORDER``) where they differ go to ``settlement_line_changes``.
+    The periods those are in. ``held`` must select every stored line of the identities either
+    side names (an identity's period and group say whether it is in reach).
+
+    A line is compared by its identity's hash and its whole row's: a line whose row hash is
+    unchanged is unchanged, the bet the baseline's ticket hashes make already. An identity
+    hash that repeats on either side (two lines of one identity, or a collision) marks its
+    lines changed, so nothing rests on identities being unique."""
+    identity = ", ".join(LINE_ORDER)
+    hashed = f"{identity}, hash({identity}) as k, hash({', '.join(STORED_LINES)}) as h"
+    con.execute(
+        f"""create or replace temp table settlement_line_changes as
+        with held as materialized (select {hashed} from ({held})),
+        now as materialized (select {hashed} from new_lines),
+        repeated as (
+            select k from held group by k having count(*) > 1
+            union select k from now group by k having count(*) > 1
+        ),
+        differing as (
+            select o.* exclude (k, h) from held as o anti join now as n on n.k = o.k and n.h = o.h
+            union all
+            select n.* exclude (k, h) from now as n anti join held as o on o.k = n.k and o.h = n.h
+            union all
+            select o.* exclude (k, h) from held as o semi join repeated as r on r.k = o.k
+            union all
+            select n.* exclude (k, h) from now as n semi join repeated as r on r.k = n.k
+        )
+        select distinct * from differing""",
+        params,
+    )
+    rows = con.execute("select distinct period from settlement_line_changes order by 1")
+    return [str(period) for (period,) in rows.fetchall()]
+
+
+def _apply_line_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
+    """Delete the stored lines of each changed identity and write the registered
+    ``new_lines`` of those identities (after ``_find_line_changes``); every other line keeps
+    the run that wrote it. The number of lines written."""
+    con.execute(
+        "delete from settlement_lines as l using settlement_line_changes as d"
+        f" where {SAME_IDENTITY}"
+    )
+    stored = ", ".join(f"l.{name}" for name in STORED_LINES)
+    (written,) = con.execute(
+        f"insert into settlement_lines by name select {stored}, $run::bigint as run_id,"
+        f" {AMOUNT} from new_lines as l semi join settlement_line_changes as d on {SAME_IDENTITY}",
+        {"run": run_id},
+    ).fetchall()[0]
+    return int(written)
 
 
 def _mirror_rule_versions(con: duckdb.DuckDBPyConnection, store: Path) -> None:
@@ -631,43 +677,28 @@ def _settle_incremental(
             [engine_lines, dirty.in_groups(extra, groups)], how="vertical"
         ).filter(pl.col("period").is_in(corrected))
         parts.extend(_corrections(now_closed, frozen, target_of, corrected, engine).values())
-    new_lines = _by_period(_shaped(pl.concat(parts, how="vertical")), open_periods)
-
+    new_lines = _shaped(pl.concat(parts, how="vertical")).filter(
+        pl.col("period").is_in(open_periods)
+    )
     # What the open periods hold of the same parts: the dirty groups' lines and adjustments, and
     # every manual adjustment line.
     reach: dict[str, object] = {"open": open_periods, "dirty": sorted(set(groups["period"]))}
-    held = pl.concat(
-        [
-            _stored(
-                con,
-                "l.period = any($open) and l.line_kind = 'manual_adjustment'",
-                {"open": open_periods},
-            ),
-            _stored(con, f"{IN_DIRTY_PERIODS} and l.line_kind <> 'manual_adjustment'", reach,
-                    DIRTY_JOIN),
-        ]
-    )  # fmt: skip
-    held_lines = _by_period(_shaped(held), open_periods)
-    changed = [p for p in open_periods if not _same_lines(held_lines[p], new_lines[p])]
-    opened = [p for p in to_open if p in changed]
-    _open(con, opened)
-    run_id = _next_run_id(con)
-    if changed:
-        con.execute(
-            "delete from settlement_lines where period = any($changed)"
-            " and line_kind = 'manual_adjustment'",
-            {"changed": changed},
-        )
-        con.execute(
-            "delete from settlement_lines as l using settlement_dirty_groups as d"
-            f" where {IN_DIRTY_PERIODS} and l.period = any($changed)"
-            " and l.line_kind <> 'manual_adjustment'"
-            " and d.payee_id = l.payee_id and d.period = coalesce(l.origin_period, l.period)"
-            " and d.kind = case when l.payee_type = 'technician' then 'technician'"
-            " else 'partner' end",
-            {**reach, "changed": changed},
-        )
-        _write_lines(con, pl.concat([new_lines[p] for p in changed]), run_id)
+    columns = ", ".join(f"l.{name}" for name in STORED_LINES)
+    held = (
+        f"select {columns} from settlement_lines as l"
+        " where l.period = any($open) and l.line_kind = 'manual_adjustment'"
+        f" union all select {columns} from settlement_lines as l {DIRTY_JOIN}"
+        f" where {IN_DIRTY_PERIODS} and l.line_kind <> 'manual_adjustment'"
+    )
+    con.register("new_lines", new_lines)
+    try:
+        changed = _find_line_changes(con, held, reach)
+        opened = [p for p in to_open if p in changed]
+        _open(con, opened)
+        run_id = _next_run_id(con)
+        written = _apply_line_changes(con, run_id)
+    finally:
+        con.unregister("new_lines")
     touched = dirty.touched_tickets(con)
     con.execute(
         "delete from settlement_unpriced where period = any($p)"
@@ -689,8 +720,10 @@ def _settle_incremental(
         run_id,
         "succeeded" if changed else "unchanged",
         changed,
-        sum(new_lines[p].height for p in changed),
-        _adjustments_in(new_lines, changed),
+        written,
+        new_lines.filter(
+            pl.col("period").is_in(changed) & (pl.col("line_kind") == "adjustment")
+        ).height,
         int(unpriced),
         timeline.by_period(_statuses(con)),
         opened,

@@ -305,6 +305,33 @@ def test_one_changed_ticket_rewrites_only_its_groups(settled: Path, tmp_path: Pa
     assert lines(copy).equals(lines(settled))
 
 
+def test_an_incremental_run_writes_only_the_lines_that_changed(settled: Path) -> None:
+    with connect_read_only(settled) as con:
+        ticket = con.sql(
+            "select ticket_id from settlement_lines where line_kind = 'ticket'"
+            " and payee_type = 'technician' order by ticket_id limit 1"
+        ).fetchall()[0][0]
+    with writer(settled) as con:
+        con.execute(
+            "update tickets set is_urgent = not is_urgent where ticket_id = $t", {"t": ticket}
+        )
+    before = stored_lines(settled)
+    ran = settle_warehouse(settled)
+    after = stored_lines(settled)
+    content = [c for c in after.columns if c != "run_id"]
+    # The lines that are new in content are exactly those the run wrote, and it wrote no more:
+    # the rest of its groups' lines keep the run that wrote them.
+    fresh = after.join(before, on=content, how="anti", nulls_equal=True)
+    assert 0 < fresh.height == ran.lines_written
+    assert after.filter(pl.col("run_id") == ran.run_id).equals(fresh)
+    assert ticket in fresh["ticket_id"].to_list()
+    assert (
+        ran.groups_recomputed >= 1
+        and fresh.height < after.filter(pl.col("period").is_in(ran.periods_written)).height
+    )
+    assert after.height == before.height  # each changed line replaced, none lost
+
+
 def test_full_is_on_request_and_after_a_run_of_one_period(settled: Path) -> None:
     shown = subprocess.run(
         [sys.executable, "-m", "settlement", "run", "--full", "--db", str(settled)],
