@@ -86,12 +86,12 @@ def _unchanged(lines: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+ATTRIBUTES = ("region_group", "province_code", "item_code")  # a ticket's, beside its lines
+
+
 def _with_attributes(tickets: pl.LazyFrame, matched: pl.LazyFrame) -> pl.LazyFrame:
     # As text, like the lines: the inputs hold these codes as categories.
-    attributes = tickets.select(
-        "ticket_id",
-        *(pl.col(c).cast(pl.String) for c in ("region_group", "province_code", "item_code")),
-    )
+    attributes = tickets.select("ticket_id", *(pl.col(c).cast(pl.String) for c in ATTRIBUTES))
     return matched.with_columns(
         delta_cents=pl.col("draft_cents") - pl.col("live_cents"),
         # A chargeback carries no price tier of its own: it counts under its ticket's.
@@ -346,7 +346,7 @@ def _reached_by_rows(
     """``_reached`` with the closure found by rows (``reach.closure_by_rows``): the tickets
     settled again, their live rates and their live lines are gathers, not joins on text ids."""
     assert part.rows is not None and part.owned_rows is not None
-    subset = rows.keys.tickets[part.rows].with_columns(rows.rates.gather(part.rows))
+    subset = part.tickets.collect().with_columns(rows.rates.gather(part.rows))
     again = settle(subset.lazy(), _served(orders, subset), draft, rates_given=True)
     again_lines, again_unpriced = pl.collect_all([again.lines, again.unpriced])
     # Every live line of the tickets whose lines are owned; the owned ones among them.
@@ -364,7 +364,7 @@ def _reached_by_rows(
     theirs_mask = line_rows.is_in(touched.implode())
     theirs = lines.filter(theirs_mask)
     kept = lines.filter(theirs_mask & ~mine)
-    theirs_tickets = rows.keys.tickets[touched.sort()]
+    theirs_tickets = rows.keys.tickets.select("ticket_id", *ATTRIBUTES)[touched.sort()]
     return _merged(
         rows.keys.tickets.lazy(), live_side, subset, again_unpriced, replaced, drafted,
         theirs.lazy(), kept.lazy(), theirs_tickets.lazy(),
