@@ -332,6 +332,42 @@ def test_an_incremental_run_writes_only_the_lines_that_changed(settled: Path) ->
     assert after.height == before.height  # each changed line replaced, none lost
 
 
+def test_a_stored_line_twice_over_is_written_once(settled: Path, tmp_path: Path) -> None:
+    """Two copies of one line agree with one new line row by row: the comparison counts them."""
+    with connect_read_only(settled) as con:
+        # A technician line, and another ticket of the same technician's month.
+        ticket, technician, other = con.sql(
+            "select a.ticket_id, a.payee_id, b.ticket_id from settlement_lines as a"
+            " join settlement_lines as b on b.payee_id = a.payee_id and b.period = a.period"
+            " and b.line_kind = 'ticket' and b.ticket_id > a.ticket_id"
+            " join tickets as t on t.ticket_id = b.ticket_id"
+            " where a.line_kind = 'ticket' and a.payee_type = 'technician'"
+            " order by a.ticket_id, b.ticket_id limit 1"
+        ).fetchall()[0]
+    with writer(settled) as con:
+        con.execute(
+            "insert into settlement_lines select * from settlement_lines"
+            " where ticket_id = $t and payee_id = $p and line_kind = 'ticket'",
+            {"t": ticket, "p": technician},
+        )
+        # The other ticket changes: the month is settled again.
+        con.execute("update tickets set is_night = not is_night where ticket_id = $o", {"o": other})
+    ran = settle_warehouse(settled)
+    assert ran.mode == "incremental" and ran.groups_recomputed >= 1
+    with connect_read_only(settled) as con:
+        copies = con.sql(
+            "select count(*) from settlement_lines where ticket_id = $t and payee_id = $p"
+            " and line_kind = 'ticket'",
+            params={"t": ticket, "p": technician},
+        ).fetchall()[0][0]
+    assert copies == 1
+    copy = tmp_path / "full" / "w.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(settled, copy)
+    settle_warehouse(copy, full=True)
+    assert lines(copy).equals(lines(settled))
+
+
 def test_full_is_on_request_and_after_a_run_of_one_period(settled: Path) -> None:
     shown = subprocess.run(
         [sys.executable, "-m", "settlement", "run", "--full", "--db", str(settled)],
