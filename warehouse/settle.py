@@ -621,12 +621,13 @@ def _settle_incremental(
     started: datetime,
     engine: Engine,
 ) -> SettleSummary:
-    """Recompute the dirty groups only and replace exactly their lines (``warehouse.dirty``).
+    """Recompute the dirty groups only and replace their lines (``warehouse.dirty``).
 
     The lines of an open period are its groups' lines, the adjustments of closed periods'
     groups and the manual adjustments; each part of a dirty group is what a full run computes
     for it: the engine settles every ticket the group's lines depend on, and an adjustment of a
-    closed group is the difference between its lines now and what it holds frozen."""
+    closed group is the difference between its lines now and what it holds frozen. Of those
+    lines, only the ones that differ from the stored ones are written (``_find_line_changes``)."""
     target_of, to_open = correction_targets(statuses)
     extra, manual_periods = _manual(con, store, statuses)
     to_open = sorted(set(to_open) | set(manual_periods))
