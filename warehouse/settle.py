@@ -216,13 +216,16 @@ def _statuses(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("select period, status from settlement_periods").fetchall())
 
 
+def _stored_query(where: str, join: str = "") -> str:
+    """The stored lines (``l``) that ``where`` selects, in the stored columns."""
+    columns = ", ".join(f"l.{name}" for name in STORED_LINES)
+    return f"select {columns} from settlement_lines as l {join} where {where}"
+
+
 def _stored(
     con: duckdb.DuckDBPyConnection, where: str, params: dict[str, object], join: str = ""
 ) -> pl.DataFrame:
-    columns = ", ".join(f"l.{name}" for name in STORED_LINES)
-    return con.sql(
-        f"select {columns} from settlement_lines as l {join} where {where}", params=params
-    ).pl()
+    return con.sql(_stored_query(where, join), params=params).pl()
 
 
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
@@ -684,12 +687,10 @@ def _settle_incremental(
     # What the open periods hold of the same parts: the dirty groups' lines and adjustments, and
     # every manual adjustment line.
     reach: dict[str, object] = {"open": open_periods, "dirty": sorted(set(groups["period"]))}
-    columns = ", ".join(f"l.{name}" for name in STORED_LINES)
     held = (
-        f"select {columns} from settlement_lines as l"
-        " where l.period = any($open) and l.line_kind = 'manual_adjustment'"
-        f" union all select {columns} from settlement_lines as l {DIRTY_JOIN}"
-        f" where {IN_DIRTY_PERIODS} and l.line_kind <> 'manual_adjustment'"
+        _stored_query("l.period = any($open) and l.line_kind = 'manual_adjustment'")
+        + " union all "
+        + _stored_query(f"{IN_DIRTY_PERIODS} and l.line_kind <> 'manual_adjustment'", DIRTY_JOIN)
     )
     con.register("new_lines", new_lines)
     try:
