@@ -210,10 +210,13 @@ def _store_quarantine(con: duckdb.DuckDBPyConnection, batch: FeedBatch, run_id: 
         pl.col("raw_record"),
         pl.lit(run_id, pl.Int64).alias("run_id"),
     )
-    con.register("quarantine_batch", rows)
+    # A file loaded again (``--force``) quarantines the same fields again: keep the first.
+    key = ["file_sha256", "record_number", "field", "reason"]
+    con.register("quarantine_batch", rows.unique(subset=key, keep="first", maintain_order=True))
     try:
         con.execute(
-            "insert into quarantine by name select * from quarantine_batch on conflict do nothing"
+            "insert into quarantine by name select q.* from quarantine_batch as q anti join"
+            f" quarantine as t on {' and '.join(f't.{k} = q.{k}' for k in key)}"
         )
     finally:
         release(con, "quarantine_batch")

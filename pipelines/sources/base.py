@@ -66,7 +66,11 @@ class ReferenceLike(Protocol):
 
 @dataclass(frozen=True)
 class Check:
-    """A record is bad where ``bad`` is true; ``field`` is the source's own name for the culprit."""
+    """A record is bad where ``bad`` is true; ``field`` is the source's own name for the culprit.
+
+    ``bad`` sees the whole file (it may compare records, e.g. duplicates); ``value``, the text
+    quarantined with it, is evaluated on the failing records alone, so it must be row-wise.
+    """
 
     field: str
     bad: pl.Expr
@@ -87,40 +91,49 @@ def split_valid(
     if not checks:
         return frame, pl.DataFrame(schema=canonical.QUARANTINE)
     prefix = pl.lit("") if locate is None else locate.cast(pl.String)
-    flags = frame.select(
-        pl.col("record_number"),
-        pl.col("raw_record"),
+    flags = frame.with_columns(
         prefix.alias("__where"),
         *[check.bad.fill_null(True).alias(f"__bad{i}") for i, check in enumerate(checks)],
-        *[check.value.cast(pl.String).alias(f"__val{i}") for i, check in enumerate(checks)],
     )
     any_bad = pl.any_horizontal(pl.col(f"__bad{i}") for i in range(len(checks)))
+    is_bad = flags.select(any_bad).to_series()
+    # Real files are mostly clean: the failing records are few, and only they are spelled out.
+    failing = flags.filter(is_bad)
     quarantine = pl.concat(
         [
-            flags.filter(pl.col(f"__bad{i}")).select(
+            failing.filter(pl.col(f"__bad{i}")).select(
                 pl.col("record_number").cast(pl.Int64),
                 (pl.col("__where") + pl.lit(check.field)).alias("field"),
-                pl.col(f"__val{i}").alias("value"),
+                check.value.cast(pl.String).alias("value"),
                 pl.lit(check.reason).alias("reason"),
                 pl.col("raw_record"),
             )
             for i, check in enumerate(checks)
         ]
     ).sort("record_number", "field")
-    good = frame.filter(~flags.select(any_bad).to_series())
-    return good, quarantine
+    return frame.filter(~is_bad), quarantine
 
 
 def conflicting_duplicates(
     frame: pl.DataFrame, key: Sequence[str], updated_at: str, content: Sequence[str]
 ) -> pl.Expr:
-    """True for records sharing key and ``updated_at`` with another record of different content.
+    """True for records of ``frame`` sharing key and ``updated_at`` with another record of
+    different content.
 
-    Such a pair cannot be ordered, so both go to quarantine; exact repeats are harmless.
+    Such a pair cannot be ordered, so both go to quarantine; exact repeats are harmless. Only
+    the few records whose key and time repeat have their content compared: hashing every
+    record's content cost more than all the other checks of a file together.
     """
-    del frame  # the expression is evaluated on it by the caller
-    content_hash = pl.struct(list(content)).hash()
-    return content_hash.n_unique().over([*key, updated_at]) > 1
+    group = [*key, updated_at]
+    repeated = frame.select(pl.struct(group).is_duplicated()).to_series()
+    if not repeated.any():
+        return pl.repeat(False, frame.height)
+    conflicting = (
+        frame.with_row_index("__row")
+        .filter(repeated)
+        .filter(pl.struct(list(content)).hash().n_unique().over(group) > 1)["__row"]
+    )
+    return pl.lit(pl.int_range(frame.height, eager=True).is_in(conflicting.implode()))
 
 
 # Raw text that may need normalising: full-width forms or the ideographic space (literal or

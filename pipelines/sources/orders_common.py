@@ -260,10 +260,10 @@ def unparsed(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & pl.col(f"{column}__parsed").is_null()
 
 
-def duplicate_check(field: str, updated_at: str, content: list[str]) -> Check:
+def duplicate_check(parsed: pl.DataFrame, field: str, updated_at: str, content: list[str]) -> Check:
     return Check(
         field,
-        conflicting_duplicates(pl.DataFrame(), ["order_id"], updated_at, content),
+        conflicting_duplicates(parsed, ["order_id"], updated_at, content),
         "same id and update time twice with conflicting content",
         pl.col("order_id"),
     )
@@ -300,7 +300,7 @@ def refund_frame(
         Check(
             fields["refund_id"],
             conflicting_duplicates(
-                pl.DataFrame(), ["refund_id"], "updated_at", ["order_id", "status", "amount"]
+                parsed, ["refund_id"], "updated_at", ["order_id", "status", "amount"]
             ),
             "same id and update time twice with conflicting content",
             pl.col("refund_id"),

@@ -196,7 +196,10 @@ class TaobaoTrades:
                 pl.col("step_paid_fee"),
             ),
             duplicate_check(
-                "tid", "updated_at", ["status", "type", "step", "total", "payment", "city_name"]
+                parsed,
+                "tid",
+                "updated_at",
+                ["status", "type", "step", "total", "payment", "city_name"],
             ),
         ]
         good, quarantine = split_valid(parsed, checks)

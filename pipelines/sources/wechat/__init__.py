@@ -169,7 +169,9 @@ class WechatOrders:
                 "pre-sale deposit or payment times not parseable",
                 pl.col("deposit"),
             ),
-            duplicate_check("order_id", "updated_at", ["status", "total", "city_name", "paid_at"]),
+            duplicate_check(
+                parsed, "order_id", "updated_at", ["status", "total", "city_name", "paid_at"]
+            ),
         ]
         good, quarantine = split_valid(parsed, checks)
         products = list_rows(parsed, "products").with_columns(

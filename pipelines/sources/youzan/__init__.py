@@ -175,6 +175,7 @@ class YouzanTrades:
                 required=False,
             ),
             duplicate_check(
+                parsed,
                 FIELDS["order_id"],
                 "updated_at",
                 ["status", "total", "payment", "city_name", "refunds"],
