@@ -90,6 +90,48 @@ def test_an_older_warehouse_file_is_upgraded_in_place(db_path: Path) -> None:
         assert [v for (v,) in applied] == [v for v, _, _ in migration_files()]
 
 
+FEED_ROWS = {
+    "tickets": "insert into tickets values ('TK1', 'completed', 'INS-AC-01', 1,"
+    " [{'part_code': 'P-1', 'quantity': 2}], '110100', 'T00001', 'PT0001', 'in_sale',"
+    " 'staff', true, false, false, false, 30, 'gold', 'taobao', 'O1', null,"
+    " '2026-10-01 01:00', '2026-10-01 03:00', '2026-10-01', '2026-10-01 03:00', 7)",
+    "orders": "insert into orders values ('taobao', 'O1', 'paid', false, null, 100, 100, 0,"
+    " null, null, 1, '2026-09-30', '2026-09-30', '2026-09-30', 7)",
+    "order_refunds": "insert into order_refunds values ('taobao', 'R1', 'O1', 'succeeded', 50,"
+    " '2026-10-02', '2026-10-03', '2026-10-03', 7)",
+    "quarantine": "insert into quarantine values ('fsm_csv', 'a.csv', 'ab12', 3, '工单号', 'x',"
+    " 'missing ticket id', 'x,,', 7)",
+}
+
+
+def test_the_feed_tables_lose_their_key_indexes_and_keep_every_row(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    con = duckdb.connect(str(db_path))  # a file as release 12 left it, with rows in each table
+    con.execute(
+        "create table schema_migrations (version integer primary key, name varchar not null,"
+        " applied_at timestamp not null default (now()::timestamp))"
+    )
+    for version, name, sql in migration_files():
+        if version <= 12:
+            con.execute(sql)
+            con.execute(
+                "insert into schema_migrations (version, name) values (?, ?)", [version, name]
+            )
+    for insert in FEED_ROWS.values():
+        con.execute(insert)
+    before = {table: con.sql(f"select * from {table}").fetchall() for table in FEED_ROWS}
+    con.close()
+    with writer(db_path) as con:
+        for table, rows in before.items():
+            assert con.sql(f"select * from {table}").fetchall() == rows, table
+        kinds = con.sql(
+            "select distinct constraint_type from duckdb_constraints()"
+            " where table_name in ('tickets', 'orders', 'order_refunds', 'quarantine')"
+        ).fetchall()
+        assert kinds == [("NOT NULL",)]
+        assert not con.sql("select * from duckdb_indexes()").fetchall()
+
+
 def test_the_serving_snapshot_is_published_only_after_a_clean_write(db_path: Path) -> None:
     with writer(db_path) as con:
         con.execute("insert into provinces values ('11', '北京市', '北京', '华北')")
