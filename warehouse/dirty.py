@@ -277,12 +277,23 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFr
     # view names the warehouse's table by its catalog: inside the temporary schema, ``main``
     # is the temporary one. The semi join keeps the result exact should the query ever name
     # the warehouse's table itself.
+    # The inputs' completion dates bound the view's scan (tickets arrive roughly in completion
+    # order, so the range skips most of the table before the join).
     (catalog,) = con.execute("select current_database()").fetchall()[0]
     warehouse_tickets = '"{}".main.tickets'.format(str(catalog).replace('"', '""'))
+    first_day, last_day = con.execute(
+        "select min(completed_date), max(completed_date) from settlement_dirty_inputs"
+    ).fetchall()[0]
+    in_range = (  # dates from DuckDB, written as literals: a view takes no parameters
+        "false"
+        if first_day is None
+        else f"t.completed_date between date '{first_day.isoformat()}'"
+        f" and date '{last_day.isoformat()}'"
+    )
     con.execute(
         "create or replace temp view tickets as select t.* from"
         f" {warehouse_tickets} as t semi join settlement_dirty_inputs as n"
-        " on n.ticket_id = t.ticket_id"
+        f" on n.ticket_id = t.ticket_id where {in_range}"
     )
     try:
         tickets = con.sql(

@@ -142,8 +142,9 @@ BATCHES: dict[str, list[str]] = {
         "insert into order_refunds by name select platform, 'incr-' || order_id as refund_id,"
         " order_id, 'succeeded' as status, paid_cents // (1 + $k % 3) as refund_cents,"
         " created_at as requested_at, created_at as refunded_at, created_at as updated_at,"
-        " run_id from orders where paid_cents > 0 and hash(order_id || $salt) % 29 = $k"
-        " on conflict do nothing"
+        " run_id from orders as o where paid_cents > 0 and hash(order_id || $salt) % 29 = $k"
+        " and not exists (select 1 from order_refunds as r"  # a refund is refunded once
+        " where r.platform = o.platform and r.refund_id = 'incr-' || o.order_id)"
     ],
 }
 ALL_SALT = "salt"

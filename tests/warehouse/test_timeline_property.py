@@ -116,8 +116,9 @@ def test_closed_lines_never_change_and_versions_follow_completion_dates(
                         " 'prop-' || order_id as refund_id, order_id, 'succeeded' as status,"
                         " paid_cents as refund_cents, now()::timestamp as requested_at,"
                         " now()::timestamp as refunded_at, now()::timestamp as updated_at, run_id"
-                        " from orders where paid_cents > 0 and hash(order_id) % 41 = $k"
-                        " on conflict do nothing",
+                        " from orders as o where paid_cents > 0 and hash(order_id) % 41 = $k"
+                        " and not exists (select 1 from order_refunds as r"
+                        " where r.platform = o.platform and r.refund_id = 'prop-' || o.order_id)",
                         {"k": step[1]},
                     )
             settle_warehouse(db)
