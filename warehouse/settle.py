@@ -292,20 +292,24 @@ def _find_line_changes(
     con: duckdb.DuckDBPyConnection, held: str, params: dict[str, object]
 ) -> list[str]:
     """Compare the stored lines ``held`` selects with the registered ``new_lines`` that replace
-    them; the identities (``LINE_ORDER``) where they differ go to ``settlement_line_changes``.
-    The periods those are in. ``held`` must select every stored line of the identities either
+    them (numbered by ``line_number``); the identities (``LINE_ORDER``) where they differ go to
+    ``settlement_line_changes``, with the number of each new line among them. The periods
+    those are in. ``held`` must select every stored line of the identities either
     side names (an identity's period and group say whether it is in reach).
 
     A line is compared by its identity's hash and its whole row's: a line whose row hash is
     unchanged is unchanged, the bet the baseline's ticket hashes make already. An identity
     hash that repeats on either side (two lines of one identity, or a collision) marks its
-    lines changed, so nothing rests on identities being unique."""
+    lines changed, so nothing rests on identities being unique. Every new line of a changed
+    identity is among them: it either differs from the held line or shares a repeated hash."""
     identity = ", ".join(LINE_ORDER)
     hashed = f"{identity}, hash({identity}) as k, hash({', '.join(STORED_LINES)}) as h"
     con.execute(
         f"""create or replace temp table settlement_line_changes as
-        with held as materialized (select {hashed} from ({held})),
-        now as materialized (select {hashed} from new_lines),
+        with held as materialized (
+            select {hashed}, null::bigint as line_number from ({held})
+        ),
+        now as materialized (select {hashed}, line_number from new_lines),
         repeated as (
             select k from held group by k having count(*) > 1
             union select k from now group by k having count(*) > 1
@@ -328,8 +332,8 @@ def _find_line_changes(
 
 def _apply_line_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
     """Delete the stored lines of each changed identity and write the registered
-    ``new_lines`` of those identities (after ``_find_line_changes``); every other line keeps
-    the run that wrote it. The number of lines written."""
+    ``new_lines`` of those identities, by their numbers (after ``_find_line_changes``); every
+    other line keeps the run that wrote it. The number of lines written."""
     con.execute(
         "delete from settlement_lines as l using settlement_line_changes as d"
         f" where {SAME_IDENTITY}"
@@ -337,7 +341,8 @@ def _apply_line_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
     stored = ", ".join(f"l.{name}" for name in STORED_LINES)
     (written,) = con.execute(
         f"insert into settlement_lines by name select {stored}, $run::bigint as run_id,"
-        f" {AMOUNT} from new_lines as l semi join settlement_line_changes as d on {SAME_IDENTITY}",
+        f" {AMOUNT} from new_lines as l semi join settlement_line_changes as d"
+        " on d.line_number = l.line_number",
         {"run": run_id},
     ).fetchall()[0]
     return int(written)
@@ -692,7 +697,7 @@ def _settle_incremental(
         + " union all "
         + _stored_query(f"{IN_DIRTY_PERIODS} and l.line_kind <> 'manual_adjustment'", DIRTY_JOIN)
     )
-    con.register("new_lines", new_lines)
+    con.register("new_lines", new_lines.with_row_index("line_number"))
     try:
         changed = _find_line_changes(con, held, reach)
         opened = [p for p in to_open if p in changed]
