@@ -17,6 +17,8 @@ from pipelines.registry import feed_files, source_for
 from pipelines.sources.base import FeedBatch, sha256_of
 from warehouse.db import writer
 
+PARSED_AHEAD = 2  # files parsed ahead of the merge (each held in memory until merged)
+
 REFERENCE_KEYS = {
     "provinces": ("province_code",),
     "cities": ("city_code",),
@@ -98,19 +100,21 @@ def ingest_into(
 ) -> list[RunSummary]:
     """Load every feed file under ``paths`` through an open writer connection.
 
-    The next file is parsed (Polars) while the current one is merged (DuckDB); both release
-    the GIL, so the two overlap. Merges still happen one file at a time, in order.
+    The next files are parsed (Polars) while the current one is merged (DuckDB); both release
+    the GIL, so the two overlap. Two files are parsed ahead, by two workers: a small file's
+    parse then fills the time a large one's merge leaves. Merges still happen one file at a
+    time, in order.
     """
     reference = reference or load_reference()
     refresh_reference(con, reference)
     files = list(feed_files(paths))
     summaries = []
-    with ThreadPoolExecutor(max_workers=1) as parser:
-        pending = [parser.submit(_parse, path, reference) for path in files[:1]]
+    with ThreadPoolExecutor(max_workers=PARSED_AHEAD) as parser:
+        pending = [parser.submit(_parse, path, reference) for path in files[:PARSED_AHEAD]]
         for index, path in enumerate(files):
             parsed = pending.pop(0).result()
-            if index + 1 < len(files):
-                pending.append(parser.submit(_parse, files[index + 1], reference))
+            if index + PARSED_AHEAD < len(files):
+                pending.append(parser.submit(_parse, files[index + PARSED_AHEAD], reference))
             if isinstance(parsed, FeedBatch):
                 summary = load_batch(con, parsed, force=force)
             else:

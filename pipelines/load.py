@@ -64,6 +64,8 @@ def _content_hash(alias: str, columns: list[str]) -> str:
 
 def _newest_per_key(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     key = list(canonical.KEYS[table])
+    if frame.select(key).n_unique() == frame.height:
+        return frame  # one version of each key (most files): nothing to sort
     # Exact repeats collapse; conflicting same-time duplicates were quarantined by the source.
     newest = frame.sort("updated_at", descending=True, nulls_last=True)
     if table == "order_refunds":
