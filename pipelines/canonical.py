@@ -89,6 +89,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "orders": ("platform", "order_id"),
     "order_refunds": ("platform", "refund_id"),
 }
+# A quarantined field of a record of a file, once per reason (a forced reload adds nothing).
+QUARANTINE_KEY = ("file_sha256", "record_number", "field", "reason")
 
 TICKET_STATUSES = ("created", "assigned", "in_progress", "completed", "cancelled")
 SCENARIOS = ("pre_sale", "in_sale", "after_sale")

@@ -226,7 +226,7 @@ def _store_quarantine(con: duckdb.DuckDBPyConnection, batch: FeedBatch, run_id: 
         pl.lit(run_id, pl.Int64).alias("run_id"),
     )
     # A file loaded again (``--force``) quarantines the same fields again: keep the first.
-    key = ["file_sha256", "record_number", "field", "reason"]
+    key = list(canonical.QUARANTINE_KEY)
     con.register("quarantine_batch", rows.unique(subset=key, keep="first", maintain_order=True))
     try:
         con.execute(

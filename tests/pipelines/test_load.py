@@ -31,7 +31,7 @@ def state(db: Path, *, with_run_ids: bool = False) -> dict[str, pl.DataFrame]:
         frames = {}
         for table, key in [
             *canonical.KEYS.items(),
-            ("quarantine", ("file_sha256", "record_number", "field", "reason")),
+            ("quarantine", canonical.QUARANTINE_KEY),
         ]:
             frame = con.sql(f"select * from {table} order by {', '.join(key)}").pl()
             frames[table] = frame if with_run_ids else frame.drop("run_id")

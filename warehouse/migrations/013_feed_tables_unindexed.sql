@@ -1,9 +1,10 @@
 -- The feed tables lose their primary-key indexes. Each merge already keeps one row per key (the
--- batch keeps its newest version of each key, updates the rows it matches, inserts only what an
+-- batch keeps its newest version of each key, replaces the rows it matches, inserts only what an
 -- anti join finds missing, all under the single writer), so the indexes checked nothing the merge
--- does not guarantee, yet maintaining them was over half of an ingest: inserting into the
--- ART index, rewriting it at every commit, and updating through it. Same columns, same order,
--- same NOT NULLs; the keys stay in the comments and in `pipelines/canonical.py` (KEYS).
+-- does not guarantee, yet maintaining them was more than a third of every load: inserting into
+-- the ART index, rewriting it at every commit, and updating through it. Same columns, same order,
+-- same NOT NULLs; the keys stay in the comments and in `pipelines/canonical.py` (KEYS,
+-- QUARANTINE_KEY).
 
 create table tickets__unindexed (
     ticket_id               varchar not null,  -- key
