@@ -397,9 +397,12 @@ def save_incremental(
 ) -> None:
     """The baseline after a run that compared with it: the changed rows replaced, the rest kept
     (after ``scan_periods`` and the changed tickets and orders)."""
+    # The changed tickets' baseline rows are in the changed periods (their 'old' side): the
+    # period bounds the scan, most of the table is skipped by its row groups' ranges.
     con.execute(
         "delete from settlement_seen_tickets"
-        " where ticket_id in (select ticket_id from settlement_scan_tickets)"
+        " where period in (select period from settlement_scan_tickets where side = 'old')"
+        " and ticket_id in (select ticket_id from settlement_scan_tickets where side = 'old')"
     )
     con.execute(
         "insert into settlement_seen_tickets select ticket_id, period, technician_id,"

@@ -279,51 +279,56 @@ def _write_lines(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, run_id: in
 
 
 AMOUNT = "cast(amount_cents * 0.01 as decimal(18, 2)) as amount"  # the yuan column, derived
-# Two lines are the same line when they agree on these; the nullable ones compare null-safe.
-SAME_IDENTITY = " and ".join(
-    f"l.{name} = d.{name}"
-    if name in ("period", "line_kind", "payee_type", "payee_id", "currency")
-    else f"l.{name} is not distinct from d.{name}"
-    for name in LINE_ORDER
-)
+
+
+def _held_query(where: str, join: str = "") -> str:
+    """The stored lines (``l``) that ``where`` selects, by their row in the table (stable within
+    the run's transaction), their period and the hash of their stored columns."""
+    stored = ", ".join(f"l.{name}" for name in STORED_LINES)
+    return (
+        f"select l.rowid as held_row, l.period, hash({stored}) as h"
+        f" from settlement_lines as l {join} where {where}"
+    )
 
 
 def _find_line_changes(
     con: duckdb.DuckDBPyConnection, held: str, params: dict[str, object]
 ) -> list[str]:
-    """Compare the stored lines ``held`` selects with the registered ``new_lines`` that replace
-    them (numbered by ``line_number``); the identities (``LINE_ORDER``) where they differ go to
-    ``settlement_line_changes``, with the number of each new line among them. The periods
-    those are in. ``held`` must select every stored line of the identities either
-    side names (an identity's period and group say whether it is in reach).
+    """Compare the stored lines ``held`` selects (``_held_query``) with the registered
+    ``new_lines`` that replace them (numbered by ``line_number``): the stored rows to delete
+    (``held_row``) and the new lines to insert (``line_number``) go to
+    ``settlement_line_changes``. The periods those are in. ``held`` must select every stored
+    line the new lines replace (a line's period and group say whether it is in reach).
 
-    A line is compared by its identity's hash and its whole row's: a line whose row hash is
-    unchanged is unchanged, the bet the baseline's ticket hashes make already. An identity
-    hash that repeats on either side (two lines of one identity, or a collision) marks its
-    lines changed, so nothing rests on identities being unique. Every new line of a changed
-    identity is among them: it either differs from the held line or shares a repeated hash."""
-    identity = ", ".join(LINE_ORDER)
-    hashed = f"{identity}, hash({identity}) as k, hash({', '.join(STORED_LINES)}) as h"
+    Lines are compared by the hash of their whole row: a line whose row hash is held already
+    is unchanged, the bet the baseline's ticket hashes make already. A hash that repeats on
+    either side (two equal lines, or a collision) marks all its lines changed, so nothing rests
+    on lines being unique: afterwards the lines in reach are exactly the new ones."""
+    stored = ", ".join(STORED_LINES)
     con.execute(
         f"""create or replace temp table settlement_line_changes as
-        with held as materialized (
-            select {hashed}, null::bigint as line_number from ({held})
-        ),
-        now as materialized (select {hashed}, line_number from new_lines),
+        with held as materialized ({held}),
+        now as materialized (select line_number, period, hash({stored}) as h from new_lines),
         repeated as (
-            select k from held group by k having count(*) > 1
-            union select k from now group by k having count(*) > 1
+            select h from held group by h having count(*) > 1
+            union select h from now group by h having count(*) > 1
         ),
-        differing as (
-            select o.* exclude (k, h) from held as o anti join now as n on n.k = o.k and n.h = o.h
+        gone as (
+            select period, held_row from held as o anti join now as n on n.h = o.h
             union all
-            select n.* exclude (k, h) from now as n anti join held as o on o.k = n.k and o.h = n.h
+            select period, held_row from held as o semi join repeated as r on r.h = o.h
+        ),
+        added as (
+            select period, line_number from now as n anti join held as o on o.h = n.h
             union all
-            select o.* exclude (k, h) from held as o semi join repeated as r on r.k = o.k
+            select period, line_number from now as n semi join repeated as r on r.h = n.h
+        ),
+        changes as (
+            select period, held_row, null::bigint as line_number from gone
             union all
-            select n.* exclude (k, h) from now as n semi join repeated as r on r.k = n.k
+            select period, null::bigint, line_number from added
         )
-        select distinct * from differing""",
+        select distinct * from changes""",
         params,
     )
     rows = con.execute("select distinct period from settlement_line_changes order by 1")
@@ -331,12 +336,12 @@ def _find_line_changes(
 
 
 def _apply_line_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
-    """Delete the stored lines of each changed identity and write the registered
-    ``new_lines`` of those identities, by their numbers (after ``_find_line_changes``); every
-    other line keeps the run that wrote it. The number of lines written."""
+    """Delete the changed stored rows and write the registered ``new_lines`` that differ, by
+    their numbers (after ``_find_line_changes``); every other line keeps the run that wrote it.
+    The number of lines written."""
     con.execute(
-        "delete from settlement_lines as l using settlement_line_changes as d"
-        f" where {SAME_IDENTITY}"
+        "delete from settlement_lines where rowid in"
+        " (select held_row from settlement_line_changes where held_row is not null)"
     )
     stored = ", ".join(f"l.{name}" for name in STORED_LINES)
     (written,) = con.execute(
@@ -693,9 +698,9 @@ def _settle_incremental(
     # every manual adjustment line.
     reach: dict[str, object] = {"open": open_periods, "dirty": sorted(set(groups["period"]))}
     held = (
-        _stored_query("l.period = any($open) and l.line_kind = 'manual_adjustment'")
+        _held_query("l.period = any($open) and l.line_kind = 'manual_adjustment'")
         + " union all "
-        + _stored_query(f"{IN_DIRTY_PERIODS} and l.line_kind <> 'manual_adjustment'", DIRTY_JOIN)
+        + _held_query(f"{IN_DIRTY_PERIODS} and l.line_kind <> 'manual_adjustment'", DIRTY_JOIN)
     )
     con.register("new_lines", new_lines.with_row_index("line_number"))
     try:
