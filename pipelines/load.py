@@ -104,11 +104,11 @@ def _merge_table(
     columns = [*canonical.SCHEMAS[table], "run_id"]
     on = " and ".join(f"t.{k} = s.{k}" for k in key)
     rules = REFUND_TIMES if table == "order_refunds" else {}
-    compared = [c for c in content if c not in rules]  # the earliest-time columns are not
-    newer = (  # a version's content: comparing them would reorder equal versions on every load
-        f"s.updated_at > t.updated_at or (s.updated_at = t.updated_at and "
-        f"{_content_hash('s', compared)} > {_content_hash('t', compared)})"
-    )
+    compared = [c for c in content if c not in rules]
+    # Of two versions with one update time, the greater content hash wins (the earliest-time
+    # columns are not compared: that would reorder equal versions on every load).
+    tie_won = f"{_content_hash('s', compared)} > {_content_hash('t', compared)}"
+    newer = f"s.updated_at > t.updated_at or (s.updated_at = t.updated_at and {tie_won})"
     assignments = ", ".join(f"{c} = {rules.get(c, f's.{c}')}" for c in [*content, "run_id"])
     con.register("staged_batch", staged.select(columns))
     try:
@@ -139,11 +139,7 @@ def _merge_table(
             )
             replaced = 0
         else:
-            replaced = updated = _changed_rows(
-                con.execute(
-                    f"delete from {table} as t using staged_batch as s where {on} and ({newer})"
-                )
-            )
+            replaced = updated = _replace_older(con, table, on, tie_won)
         inserted = (
             _changed_rows(
                 con.execute(
@@ -156,6 +152,37 @@ def _merge_table(
     finally:
         release(con, "staged_batch")
     return inserted, updated, staged.height - inserted - updated
+
+
+def _replace_older(con: duckdb.DuckDBPyConnection, table: str, on: str, tie_won: str) -> int:
+    """Delete the rows of ``table`` that a staged version is newer than; how many.
+
+    One join on the keys and update times finds the stored rows a later time replaces (by
+    their rowid, stable within the transaction) and whether any staged version has the stored
+    one's time: only those are ordered by their content's hash, a comparison that reads every
+    column of the table, so it runs only when there are some."""
+    matched = f"{table}_matched"
+    con.execute(
+        f"create or replace temp table {matched} as select t.rowid as stored_row,"
+        " s.updated_at > t.updated_at as is_newer"
+        f" from {table} as t join staged_batch as s on {on} and s.updated_at >= t.updated_at"
+    )
+    deleted, ties = con.execute(
+        f"select count(*) filter (is_newer), count(*) filter (not is_newer) from {matched}"
+    ).fetchall()[0]
+    if deleted:
+        con.execute(
+            f"delete from {table} where rowid in (select stored_row from {matched} where is_newer)"
+        )
+    con.execute(f"drop table temp.{matched}")  # a failed transaction takes it with it
+    if ties:
+        deleted += _changed_rows(
+            con.execute(
+                f"delete from {table} as t using staged_batch as s"
+                f" where {on} and s.updated_at = t.updated_at and {tie_won}"
+            )
+        )
+    return int(deleted)
 
 
 def _changed_rows(result: duckdb.DuckDBPyConnection) -> int:

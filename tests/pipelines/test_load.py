@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -122,6 +123,38 @@ def test_a_batch_that_fails_leaves_nothing_and_is_recorded(db_path: Path, world)
         assert con.sql("select count(*) from tickets").fetchall() == [(0,)]
         recorded = con.sql("select status, error from ingestion_runs").fetchall()
         assert recorded[0][0] == "failed" and recorded[0][1]
+
+
+def test_versions_of_one_time_converge_and_a_later_time_replaces_an_earlier(
+    db_path: Path, world
+) -> None:
+    ticket = world.tickets.head(1)
+    same_time = ticket.with_columns(quantity=pl.col("quantity") + 7)
+    later = ticket.with_columns(
+        quantity=pl.col("quantity") + 1, updated_at=pl.col("updated_at") + timedelta(hours=1)
+    )
+
+    def load(con, frame: pl.DataFrame, name: str):
+        batch = FeedBatch("fsm_csv", Path(name), name.ljust(64, "0"), 1, {"tickets": frame})
+        return load_batch(con, batch)
+
+    def stored(con) -> list[tuple[object, ...]]:
+        return con.sql("select quantity, updated_at from tickets").fetchall()
+
+    finals = []
+    for first, second in [(ticket, same_time), (same_time, ticket)]:
+        with tempfile.TemporaryDirectory() as folder, writer(Path(folder) / "w.duckdb") as con:
+            load(con, first, "a")
+            runs = [load(con, second, "b")]
+            finals.append(stored(con))
+            runs.append(load(con, later, "c"))  # a later time wins whatever the content
+            assert stored(con) == later.select("quantity", "updated_at").rows()
+            runs.append(load(con, ticket, "d"))  # and an earlier one never comes back
+            assert stored(con) == later.select("quantity", "updated_at").rows()
+            assert [(r.updated, r.unchanged) for r in runs[1:]] == [(1, 0), (0, 1)]
+            assert (runs[0].updated, runs[0].unchanged) in {(1, 0), (0, 1)}
+    assert finals[0] == finals[1]  # one of the two same-time versions, in either file order
+    assert len(finals[0]) == 1
 
 
 KILLED_LOADER = """
