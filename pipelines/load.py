@@ -138,51 +138,65 @@ def _merge_table(
                 )
             )
             replaced = 0
+            written = _insert_missing(con, table, on, table)
         else:
-            replaced = updated = _replace_older(con, table, on, tie_won)
-        inserted = (
-            _changed_rows(
-                con.execute(
-                    f"insert into {table} by name select s.* from staged_batch as s "
-                    f"anti join {table} as t on {on}"
-                )
-            )
-            - replaced
-        )
+            written, replaced = _replace_older(con, table, key, on, tie_won)
+            updated = replaced
+        inserted = written - replaced
     finally:
         release(con, "staged_batch")
     return inserted, updated, staged.height - inserted - updated
 
 
-def _replace_older(con: duckdb.DuckDBPyConnection, table: str, on: str, tie_won: str) -> int:
-    """Delete the rows of ``table`` that a staged version is newer than; how many.
+def _insert_missing(con: duckdb.DuckDBPyConnection, table: str, on: str, stored: str) -> int:
+    """Insert the staged rows whose key ``stored`` (``t``: the table, or its keys) lacks."""
+    return _changed_rows(
+        con.execute(
+            f"insert into {table} by name select s.* from staged_batch as s"
+            f" anti join {stored} as t on {on}"
+        )
+    )
 
-    One join on the keys and update times finds the stored rows a later time replaces (by
-    their rowid, stable within the transaction) and whether any staged version has the stored
-    one's time: only those are ordered by their content's hash, a comparison that reads every
-    column of the table, so it runs only when there are some."""
+
+def _replace_older(
+    con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], on: str, tie_won: str
+) -> tuple[int, int]:
+    """Replace the rows of ``table`` that a staged version is newer than and insert the new
+    keys: (rows written, rows replaced).
+
+    One join on the keys finds the stored rows a later time replaces (deleted by rowid, stable
+    within the transaction), the keys that stay and whether any staged version has the stored
+    one's very time. Only those are ordered by their content's hash, a comparison that reads
+    every column of the table, so it runs only when there are some. Without them, the staged
+    rows to insert are those whose key is not among the staying ones: the join's few rows, not
+    the table, are what the insert compares with."""
     matched = f"{table}_matched"
     con.execute(
         f"create or replace temp table {matched} as select t.rowid as stored_row,"
-        " s.updated_at > t.updated_at as is_newer"
-        f" from {table} as t join staged_batch as s on {on} and s.updated_at >= t.updated_at"
+        f" {', '.join(f's.{k}' for k in key)}, s.updated_at > t.updated_at as is_newer,"
+        " s.updated_at = t.updated_at as is_tie"
+        f" from {table} as t join staged_batch as s on {on}"
     )
-    deleted, ties = con.execute(
-        f"select count(*) filter (is_newer), count(*) filter (not is_newer) from {matched}"
+    replaced, ties = con.execute(
+        f"select count(*) filter (is_newer), count(*) filter (is_tie) from {matched}"
     ).fetchall()[0]
-    if deleted:
+    if replaced:
         con.execute(
             f"delete from {table} where rowid in (select stored_row from {matched} where is_newer)"
         )
-    con.execute(f"drop table temp.{matched}")  # a failed transaction takes it with it
     if ties:
-        deleted += _changed_rows(
+        replaced += _changed_rows(
             con.execute(
                 f"delete from {table} as t using staged_batch as s"
                 f" where {on} and s.updated_at = t.updated_at and {tie_won}"
             )
         )
-    return int(deleted)
+        written = _insert_missing(con, table, on, table)
+    else:
+        staying = f"(select * from {matched} where is_newer is not true)"
+        written = _insert_missing(con, table, on, staying)
+    con.execute(f"drop table temp.{matched}")  # a failed transaction takes it with it
+    return written, int(replaced)
 
 
 def _changed_rows(result: duckdb.DuckDBPyConnection) -> int:
