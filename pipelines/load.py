@@ -112,10 +112,11 @@ def _merge_table(
     assignments = ", ".join(f"{c} = {rules.get(c, f's.{c}')}" for c in [*content, "run_id"])
     con.register("staged_batch", staged.select(columns))
     try:
-        # A newer version replaces the row: deleted here, inserted below with the new keys. An
-        # UPDATE of every column rewrites the row the same way (a list column cannot be updated
-        # in place) and costs more; two set-based statements also beat one MERGE by ~2x, and
-        # each reports its row count without a RETURNING set.
+        # A newer version replaces the row: deleted, then inserted with the new keys
+        # (``_replace_older``). An UPDATE of every column rewrites the row the same way (a list
+        # column cannot be updated in place) and costs more; set-based statements also beat one
+        # MERGE by ~2x, and each reports its row count without a RETURNING set. Refunds keep
+        # their earliest times, so they are updated in place.
         if rules:
             updated = _changed_rows(
                 con.execute(
