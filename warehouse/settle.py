@@ -216,10 +216,13 @@ def _statuses(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("select period, status from settlement_periods").fetchall())
 
 
+# The stored columns of ``settlement_lines as l``, in order.
+STORED_COLUMNS = ", ".join(f"l.{name}" for name in STORED_LINES)
+
+
 def _stored_query(where: str, join: str = "") -> str:
     """The stored lines (``l``) that ``where`` selects, in the stored columns."""
-    columns = ", ".join(f"l.{name}" for name in STORED_LINES)
-    return f"select {columns} from settlement_lines as l {join} where {where}"
+    return f"select {STORED_COLUMNS} from settlement_lines as l {join} where {where}"
 
 
 def _stored(
@@ -284,9 +287,8 @@ AMOUNT = "cast(amount_cents * 0.01 as decimal(18, 2)) as amount"  # the yuan col
 def _held_query(where: str, join: str = "") -> str:
     """The stored lines (``l``) that ``where`` selects, by their row in the table (stable within
     the run's transaction), their period and the hash of their stored columns."""
-    stored = ", ".join(f"l.{name}" for name in STORED_LINES)
     return (
-        f"select l.rowid as held_row, l.period, hash({stored}) as h"
+        f"select l.rowid as held_row, l.period, hash({STORED_COLUMNS}) as h"
         f" from settlement_lines as l {join} where {where}"
     )
 
@@ -343,9 +345,8 @@ def _apply_line_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
         "delete from settlement_lines where rowid in"
         " (select held_row from settlement_line_changes where held_row is not null)"
     )
-    stored = ", ".join(f"l.{name}" for name in STORED_LINES)
     (written,) = con.execute(
-        f"insert into settlement_lines by name select {stored}, $run::bigint as run_id,"
+        f"insert into settlement_lines by name select {STORED_COLUMNS}, $run::bigint as run_id,"
         f" {AMOUNT} from new_lines as l semi join settlement_line_changes as d"
         " on d.line_number = l.line_number",
         {"run": run_id},
