@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.load import RunSummary, load_batch, release
+from pipelines.load import GROUP_RECORDS, GroupedLoads, RunSummary, release
 from pipelines.reference import Reference, load_reference
 from pipelines.registry import feed_files, source_for
 from pipelines.sources.base import FeedBatch, sha256_of
@@ -97,18 +97,26 @@ def ingest_into(
     reference: Reference | None = None,
     force: bool = False,
     echo: Callable[[str], None] = lambda _: None,
+    group_records: int = GROUP_RECORDS,
 ) -> list[RunSummary]:
     """Load every feed file under ``paths`` through an open writer connection.
 
     The next files are parsed (Polars) while the current one is merged (DuckDB); both release
     the GIL, so the two overlap. Two files are parsed ahead, by two workers: a small file's
     parse then fills the time a large one's merge leaves. Merges still happen one file at a
-    time, in order.
+    time, in order, a few files to a transaction (``GroupedLoads``: each file still commits with
+    its run record or not at all); a summary is echoed once its file has committed.
     """
     reference = reference or load_reference()
     refresh_reference(con, reference)
     files = list(feed_files(paths))
-    summaries = []
+    summaries: list[RunSummary] = []
+
+    def done(summary: RunSummary) -> None:
+        echo(summary.line())
+        summaries.append(summary)
+
+    loads = GroupedLoads(con, done, force=force, records=group_records)
     with ThreadPoolExecutor(max_workers=PARSED_AHEAD) as parser:
         pending = [parser.submit(_parse, path, reference) for path in files[:PARSED_AHEAD]]
         for index, path in enumerate(files):
@@ -116,11 +124,11 @@ def ingest_into(
             if index + PARSED_AHEAD < len(files):
                 pending.append(parser.submit(_parse, files[index + PARSED_AHEAD], reference))
             if isinstance(parsed, FeedBatch):
-                summary = load_batch(con, parsed, force=force)
+                loads.add(parsed)
             else:
-                summary = _failed_run(con, parsed[0], path, parsed[1])
-            echo(summary.line())
-            summaries.append(summary)
+                loads.flush()  # the failed run is recorded on its own, after the files before it
+                done(_failed_run(con, parsed[0], path, parsed[1]))
+        loads.flush()
     return summaries
 
 

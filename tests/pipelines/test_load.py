@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines import canonical
-from pipelines.ingest import ingest
-from pipelines.load import load_batch
+from pipelines.ingest import ingest, ingest_into
+from pipelines.load import GROUP_RECORDS, GroupedLoads, RunSummary, load_batch
 from pipelines.registry import feed_files
 from pipelines.sources.base import FeedBatch
 from warehouse.db import connect_read_only, writer
@@ -123,6 +123,48 @@ def test_a_batch_that_fails_leaves_nothing_and_is_recorded(db_path: Path, world)
         assert con.sql("select count(*) from tickets").fetchall() == [(0,)]
         recorded = con.sql("select status, error from ingestion_runs").fetchall()
         assert recorded[0][0] == "failed" and recorded[0][1]
+
+
+def test_files_sharing_transactions_load_exactly_as_one_transaction_each(
+    feed_dir: Path, tmp_path: Path
+) -> None:
+    files = list(feed_files([feed_dir]))
+    results = {}
+    for records in (1, GROUP_RECORDS):  # a commit per file, then every file in one group
+        db = tmp_path / f"grouped_{records}.duckdb"
+        with writer(db) as con:
+            summaries = ingest_into(con, files, group_records=records)
+            (commits,) = con.sql("select count(distinct run_id) from tickets").fetchall()[0]
+        results[records] = (summaries, state(db, with_run_ids=True))
+        assert commits > 1
+    (one_by_one, alone), (grouped, together) = results.values()
+    assert [s.file for s in grouped] == [str(f) for f in files]
+    strip = [(s.run_id, s.status, s.inserted, s.updated, s.quarantined) for s in one_by_one]
+    assert [(s.run_id, s.status, s.inserted, s.updated, s.quarantined) for s in grouped] == strip
+    assert_same_state(together, alone)
+
+
+def test_a_file_failing_inside_a_group_costs_only_itself(db_path: Path, world) -> None:
+    first, second = world.tickets.head(2), world.tickets.slice(2, 2)
+    broken = world.tickets.slice(4, 1).with_columns(status=pl.lit(None, pl.String))
+    batches = [
+        FeedBatch("fsm_csv", Path(name), name.ljust(64, "0"), frame.height, {"tickets": frame})
+        for name, frame in [("a", first), ("b", broken), ("c", second)]
+    ]
+    heard: list[RunSummary] = []
+    with writer(db_path) as con:
+        loads = GroupedLoads(con, heard.append, records=10**9)
+        for batch in batches:
+            loads.add(batch)
+        loads.flush()
+        stored = con.sql("select ticket_id from tickets order by 1").fetchall()
+        runs = con.sql("select file, status from ingestion_runs order by run_id").fetchall()
+    # The failure rolled the group back: the file before it was merged again on its own.
+    assert [(s.file, s.status) for s in heard] == [
+        ("a", "succeeded"), ("b", "failed"), ("c", "succeeded"),
+    ]  # fmt: skip
+    assert runs == [(s.file, s.status) for s in heard]
+    assert stored == [(t,) for t in sorted([*first["ticket_id"], *second["ticket_id"]])]
 
 
 def test_versions_of_one_time_converge_and_a_later_time_replaces_an_earlier(
