@@ -77,10 +77,8 @@ others = [
 page = st.navigation(
     [st.Page(home, title="Tierboard", default=True, visibility="hidden"), *pages.values(), *others]
 )
-refused = st.session_state.get("not-for-role")
-if st.session_state.get("url-synced"):
-    # Kept through a session's first run so the address-bar rerun still shows it.
-    st.session_state.pop("not-for-role", None)
+# Said once, on the page the forward landed on (the forwarding run itself shows nothing).
+refused = st.session_state.pop("not-for-role", None)
 if refused:
     # On the page, not a toast: a toast times out while a slow page is still loading.
     st.info(
@@ -94,8 +92,3 @@ except WarehouseError as error:
     st.error(
         _("The warehouse cannot be read: {error}").format(error=say(error)), icon=":material/error:"
     )
-if not st.session_state.get("url-synced"):
-    # The browser ignores address-bar changes of a session's first run: one more run puts
-    # every filter the page chose into the URL (cheap: the data is cached by then).
-    st.session_state["url-synced"] = True
-    st.rerun()

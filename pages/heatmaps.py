@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from pages.components import charts, data
+from pages.components import charts, data, geo
 from pages.components.formatting import export_buttons, show_table
 from pages.components.i18n import _, code, current_lang, frozen
 from pages.components.page import bound, open_view, safely
@@ -71,7 +71,7 @@ if not provinces.is_empty():
     st.subheader(_("Map of China · {period}").format(period=map_period))
     event = st.plotly_chart(
         charts.china_map(provinces, measure), key=f"map-{map_period}-{measure}",
-        on_select="rerun", selection_mode="points",
+        on_select="rerun", selection_mode="points", config=geo.MAP_CONFIG,
     )  # fmt: skip
     points = event.selection.points if event else []
     picked_code = (points[0].get("customdata") or points[0].get("location")) if points else None

