@@ -86,11 +86,22 @@ def _earliest_refund_times(key: list[str]) -> list[pl.Expr]:
     ]
 
 
-# For order_refunds, in SQL: the earliest request and completion times win over newer versions.
+# For order_refunds, in SQL: the earliest request and completion times win over newer versions,
+# and an older version that saw the refund earlier still dates it (the stored row otherwise kept).
 REFUND_TIMES = {
-    "requested_at": "least(t.requested_at, s.requested_at)",
-    "refunded_at": "case when s.status = 'succeeded' then least(t.refunded_at, s.refunded_at) end",
+    "requested_at": (
+        "least(t.requested_at, s.requested_at)",
+        "case when s.requested_at < t.requested_at then s.requested_at else t.requested_at end",
+    ),
+    "refunded_at": (
+        "case when s.status = 'succeeded' then least(t.refunded_at, s.refunded_at) end",
+        "case when t.status = 'succeeded' and s.refunded_at < t.refunded_at"
+        " then s.refunded_at else t.refunded_at end",
+    ),
 }
+REFUND_DATED_EARLIER = (
+    "s.requested_at < t.requested_at or (t.status = 'succeeded' and s.refunded_at < t.refunded_at)"
+)
 
 
 def _merge_table(
@@ -110,7 +121,6 @@ def _merge_table(
     # columns are not compared: that would reorder equal versions on every load).
     tie_won = f"{_content_hash('s', compared)} > {_content_hash('t', compared)}"
     newer = f"s.updated_at > t.updated_at or (s.updated_at = t.updated_at and {tie_won})"
-    assignments = ", ".join(f"{c} = {rules.get(c, f's.{c}')}" for c in [*content, "run_id"])
     con.register("staged_batch", staged.select(columns))
     try:
         # A newer version replaces the row: deleted, then inserted with the new keys
@@ -119,24 +129,22 @@ def _merge_table(
         # MERGE by ~2x, and each reports its row count without a RETURNING set. Refunds keep
         # their earliest times, so they are updated in place.
         if rules:
+            # One pass: a newer version replaces the row (its times the earliest seen), an
+            # older one only moves a time earlier; a row is counted once, whatever it took.
+            refreshed = ", ".join(
+                f"{c} = case when s.is_newer then {rules[c][0] if c in rules else f's.{c}'}"
+                f" else {rules[c][1] if c in rules else f't.{c}'} end"
+                for c in [*content, "run_id"]
+            )
+            # which side is newer is decided once per row (the hashes read every column)
+            matched = (
+                f"select s.*, ({newer}) is true as is_newer, ({newer}) is false as is_older"
+                f" from staged_batch as s join {table} as t on {on}"
+            )
             updated = _changed_rows(
                 con.execute(
-                    f"update {table} as t set {assignments} from staged_batch as s "
-                    f"where {on} and ({newer})"
-                )
-            )
-            # an older version that saw the refund earlier still dates it
-            updated += _changed_rows(
-                con.execute(
-                    f"update {table} as t set requested_at = s.requested_at from staged_batch s "
-                    f"where {on} and not ({newer}) and s.requested_at < t.requested_at"
-                )
-            )
-            updated += _changed_rows(
-                con.execute(
-                    f"update {table} as t set refunded_at = s.refunded_at from staged_batch s "
-                    f"where {on} and not ({newer}) and t.status = 'succeeded' "
-                    f"and s.refunded_at < t.refunded_at"
+                    f"update {table} as t set {refreshed} from ({matched}) as s where {on}"
+                    f" and (s.is_newer or (s.is_older and ({REFUND_DATED_EARLIER})))"
                 )
             )
             replaced = 0

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -197,6 +197,34 @@ def test_versions_of_one_time_converge_and_a_later_time_replaces_an_earlier(
             assert (runs[0].updated, runs[0].unchanged) in {(1, 0), (0, 1)}
     assert finals[0] == finals[1]  # one of the two same-time versions, in either file order
     assert len(finals[0]) == 1
+
+
+def test_an_older_refund_version_only_dates_the_refund_earlier_and_counts_once(
+    db_path: Path,
+) -> None:
+    stored = pl.DataFrame(
+        {
+            "platform": ["taobao"], "refund_id": ["R1"], "order_id": ["T1"],
+            "status": ["succeeded"], "refund_cents": [500],
+            "requested_at": [datetime(2026, 5, 3)], "refunded_at": [datetime(2026, 5, 6)],
+            "updated_at": [datetime(2026, 5, 6)],
+        }
+    )  # fmt: skip
+    # Seen before, already refunded: earlier times, an older update time and other content.
+    older = stored.with_columns(
+        requested_at=pl.lit(datetime(2026, 5, 1)), refunded_at=pl.lit(datetime(2026, 5, 2)),
+        updated_at=pl.lit(datetime(2026, 5, 2)), refund_cents=pl.lit(400, pl.Int64),
+    )  # fmt: skip
+    with writer(db_path) as con:
+        for name, frame in [("a", stored), ("b", older)]:
+            tables = {"order_refunds": canonical.conform(frame, "order_refunds")}
+            run = load_batch(con, FeedBatch("taobao_refunds", Path(name), name * 64, 1, tables))
+        row = con.sql(
+            "select refund_cents, requested_at, refunded_at, updated_at from order_refunds"
+        ).fetchall()
+    # Both times move earlier; the newer version's content and update time stay.
+    assert row == [(500, datetime(2026, 5, 1), datetime(2026, 5, 2), datetime(2026, 5, 6))]
+    assert (run.inserted, run.updated, run.unchanged) == (0, 1, 0)
 
 
 KILLED_LOADER = """
